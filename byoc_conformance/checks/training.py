@@ -1,0 +1,145 @@
+"""Training requirements (catalogue A.2), judged from real `train` runs of the image."""
+
+from __future__ import annotations
+
+from ..registry import Context, check
+from ..training import TrainingRun
+from ..verdicts import Failed, Inconclusive, NotApplicable
+
+FAILURE_REASON_CHARS = 1024  # DescribeTrainingJob.FailureReason keeps this many characters
+# Below this, a run that handles SIGTERM cannot be told apart from one that simply finished.
+SIGTERM_MIN_BASELINE = 2.0
+SIGTERM_AT = 0.4  # the signal goes out this far into the unsignalled run's duration
+
+
+def _require_started(run: TrainingRun) -> None:
+    if run.start_error:
+        raise Inconclusive(run.outcome(), run=run)
+
+
+@check("TRAIN-15", "good-input-exits-0")
+def good_input_exits_zero(ctx: Context) -> str:
+    run = ctx.training.good
+    _require_started(run)
+    if run.exit_code != 0:
+        raise Failed(run.outcome(), expected="exit code 0: SageMaker marks the job Completed only then", run=run)
+    return run.outcome()
+
+
+def _bad_input_exits_nonzero(run: TrainingRun) -> str:
+    _require_started(run)
+    if run.exit_code == 0 or run.killed_at_deadline:
+        raise Failed(
+            run.outcome(),
+            expected="a non-zero exit code soon after the bad input is found: SageMaker then marks the job Failed",
+            run=run,
+        )
+    return run.outcome()
+
+
+@check("TRAIN-15", "empty-channel-exits-nonzero")
+def empty_channel_exits_nonzero(ctx: Context) -> str:
+    return _bad_input_exits_nonzero(ctx.training.empty_channel)
+
+
+@check("TRAIN-15", "corrupt-csv-exits-nonzero")
+def corrupt_csv_exits_nonzero(ctx: Context) -> str:
+    return _bad_input_exits_nonzero(ctx.training.corrupt_csv)
+
+
+@check("TRAIN-13", "model-written")
+def model_written(ctx: Context) -> str:
+    run = ctx.training.good
+    _require_started(run)
+    if run.exit_code != 0:
+        raise Inconclusive(f"training did not complete ({run.outcome()}), so its artifacts cannot be judged", run=run)
+    if run.model_files is None:
+        raise Inconclusive("/opt/ml/model could not be read from the container", run=run)
+    if not run.model_files:
+        raise Failed(
+            f"/opt/ml/model is empty; {run.outcome()}",
+            expected="the model artifacts in /opt/ml/model, which SageMaker packs into model.tar.gz",
+            run=run,
+        )
+    size = sum(len(content or b"") for content in run.model_files.values())
+    names = ", ".join(sorted(run.model_files)[:5]) + (", ..." if len(run.model_files) > 5 else "")
+    return f"{len(run.model_files)} file(s), {size} bytes in /opt/ml/model: {names}"
+
+
+def _failure_file_states_cause(run: TrainingRun) -> str:
+    _require_started(run)
+    if run.killed_at_deadline:
+        raise Inconclusive(f"{run.outcome()}, so it never reported a failure", run=run)
+    if run.exit_code == 0:
+        raise NotApplicable("the run exited 0, so SageMaker would not read a failure file (see TRAIN-15)")
+    expected = (
+        f"/opt/ml/output/failure, UTF-8 text whose first {FAILURE_REASON_CHARS} characters "
+        "(what DescribeTrainingJob shows as FailureReason) state the cause"
+    )
+    if run.failure is None:
+        raise Failed(f"no /opt/ml/output/failure; {run.outcome()}", expected=expected, run=run)
+    try:
+        reason = run.failure.decode("utf-8")[:FAILURE_REASON_CHARS]
+    except UnicodeDecodeError as error:
+        raise Failed(f"/opt/ml/output/failure is not UTF-8 text ({error})", expected=expected, run=run) from None
+    if not reason.strip():
+        raise Failed(f"/opt/ml/output/failure is empty ({len(run.failure)} bytes)", expected=expected, run=run)
+    if not _states_cause(reason):
+        raise Failed(
+            f"the first {FAILURE_REASON_CHARS} characters of /opt/ml/output/failure are stack frames only: "
+            f"{reason[:200]!r}...",
+            expected=expected,
+            run=run,
+        )
+    return f"FailureReason would read: {reason.strip().splitlines()[0][:160]!r}"
+
+
+def _states_cause(text: str) -> bool:
+    """True if the text says more than a stack-trace preamble: a line that is neither the Traceback
+    header nor an indented frame or source line (as in a Python or Java trace)."""
+    return any(
+        line.strip() and not line[0].isspace() and not line.startswith("Traceback (most recent call last)")
+        for line in text.splitlines()
+    )
+
+
+@check("TRAIN-16", "empty-channel-failure-file")
+def empty_channel_failure_file(ctx: Context) -> str:
+    return _failure_file_states_cause(ctx.training.empty_channel)
+
+
+@check("TRAIN-16", "corrupt-csv-failure-file")
+def corrupt_csv_failure_file(ctx: Context) -> str:
+    return _failure_file_states_cause(ctx.training.corrupt_csv)
+
+
+@check("TRAIN-17", "sigterm-stops-training")
+def sigterm_stops_training(ctx: Context) -> str:
+    baseline = ctx.training.good
+    _require_started(baseline)
+    if baseline.killed_at_deadline:
+        raise Inconclusive(f"the unsignalled run gives nothing to compare with: {baseline.outcome()}", run=baseline)
+    if baseline.duration < SIGTERM_MIN_BASELINE:
+        raise Inconclusive(
+            f"the unsignalled run took {baseline.duration:.1f} s; under {SIGTERM_MIN_BASELINE:.0f} s a run that "
+            "handles SIGTERM cannot be told apart from one that just finished"
+        )
+    # Evidence is clear once the signalled run outlives this: it did not end sooner than the unsignalled one.
+    margin = max(0.5, 0.15 * baseline.duration)
+    signal_at = SIGTERM_AT * baseline.duration
+    run = ctx.training.signalled(signal_at=signal_at, give_up_at=baseline.duration - margin)
+    _require_started(run)
+    if run.signal_at is None:
+        raise Inconclusive(f"{run.outcome()}, before SIGTERM was due at {signal_at:.1f} s", run=run)
+    if run.killed_at_deadline:
+        raise Failed(
+            f"still running {run.duration - run.signal_at:.1f} s after SIGTERM, and no sooner done than the "
+            f"unsignalled run of the same input ({baseline.duration:.1f} s): the signal was ignored",
+            expected=f"`train` ends sooner than the unsignalled run (by {margin:.1f} s or more) once SIGTERM "
+            "arrives; SageMaker sends SIGKILL 120 s after SIGTERM",
+            run=run,
+        )
+    return (
+        f"exited with code {run.exit_code} {run.duration - run.signal_at:.2f} s after SIGTERM "
+        f"(sent {run.signal_at:.1f} s in); the unsignalled run took {baseline.duration:.1f} s"
+    )

@@ -1,0 +1,56 @@
+"""Checks: plain functions, each bound to one requirement ID of the catalogue."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from .engine import Engine
+from .training import TrainingRuns
+
+
+@dataclass
+class Context:
+    """What every check gets: the engine, the image under test and the container runs they share."""
+
+    engine: Engine
+    image: str
+    image_config: dict[str, Any]  # the image's Config, as `docker image inspect` shows it
+    training: TrainingRuns
+
+
+# A check returns a one-line summary of its evidence when the requirement is met; otherwise it raises
+# one of the verdicts in byoc_conformance.verdicts.
+CheckFunction = Callable[[Context], str]
+
+
+@dataclass(frozen=True)
+class Check:
+    requirement_id: str
+    name: str
+    func: CheckFunction
+
+    @property
+    def test_id(self) -> str:
+        return f"{self.requirement_id}:{self.name}"
+
+
+CHECKS: dict[str, Check] = {}
+
+
+def check(requirement_id: str, name: str) -> Callable[[CheckFunction], CheckFunction]:
+    def register(func: CheckFunction) -> CheckFunction:
+        entry = Check(requirement_id, name, func)
+        if entry.test_id in CHECKS:
+            raise ValueError(f"two checks are registered as {entry.test_id}")
+        CHECKS[entry.test_id] = entry
+        return func
+
+    return register
+
+
+def all_checks() -> list[Check]:
+    from . import checks  # noqa: F401  (importing the package registers its checks)
+
+    return list(CHECKS.values())

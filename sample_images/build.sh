@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# Build the sample images: byoc-samples/<name>:latest for every sample_images/<name>/Dockerfile.
+#
+#   sample_images/build.sh              # all samples
+#   sample_images/build.sh reference    # only these
+#
+# The Dockerfiles are standard (ARG/FROM a Debian bookworm base), so on a machine with a registry they
+# build unchanged. On a machine without one, the Debian base is bootstrapped locally from Debian's
+# packages (debootstrap + docker import; needs root and debootstrap) and tagged debian:bookworm-slim.
+set -euo pipefail
+
+here=$(cd "$(dirname "$0")" && pwd)
+debian_base=debian:bookworm-slim
+
+have_image() { docker image inspect "$1" >/dev/null 2>&1; }
+
+# The Debian mirror this machine's apt already uses, so nothing is hard-coded here.
+apt_mirror() {
+  if [ -n "${DEBIAN_MIRROR:-}" ]; then echo "$DEBIAN_MIRROR"; return; fi
+  local uri
+  uri=$(awk '/^URIs:/ {print $2; exit}' /etc/apt/sources.list.d/*.sources 2>/dev/null || true)
+  [ -n "$uri" ] || uri=$(awk '$1 == "deb" {print $2; exit}' /etc/apt/sources.list 2>/dev/null || true)
+  [ -n "$uri" ] || { echo "build.sh: no Debian mirror found in apt sources; set DEBIAN_MIRROR" >&2; exit 1; }
+  echo "$uri"
+}
+
+bootstrap_debian() {
+  if [ "$(id -u)" != 0 ] || ! command -v debootstrap >/dev/null; then
+    echo "build.sh: $debian_base cannot be pulled, and building it locally needs root and debootstrap" >&2
+    exit 1
+  fi
+  local rootfs
+  rootfs=$(mktemp -d /tmp/byoc-samples-rootfs.XXXXXX)
+  trap 'rm -rf "$rootfs"' RETURN
+  echo "build.sh: bootstrapping $debian_base from $(apt_mirror) (about half a minute)"
+  debootstrap --variant=minbase bookworm "$rootfs" "$(apt_mirror)" >"$rootfs.log" 2>&1 \
+    || { tail -20 "$rootfs.log" >&2; rm -f "$rootfs.log"; exit 1; }
+  rm -f "$rootfs.log"
+  tar -C "$rootfs" -c . | docker import -q - "$debian_base" >/dev/null
+}
+
+if ! have_image "$debian_base"; then
+  docker pull -q "$debian_base" >/dev/null 2>&1 || bootstrap_debian
+fi
+
+build() {
+  local name=$1
+  [ -f "$here/$name/Dockerfile" ] || { echo "build.sh: no sample named '$name'" >&2; exit 1; }
+  echo "build.sh: byoc-samples/$name"
+  docker build -q -t "byoc-samples/$name:latest" "$here/$name" >/dev/null
+}
+
+# Every sample starts FROM byoc-samples/base (python3), and the broken ones FROM the reference.
+build base
+build reference
+if [ $# -eq 0 ]; then
+  set -- $(cd "$here" && ls -d */ | tr -d / | grep -vx -e base -e reference)
+fi
+for name in "$@"; do
+  case "$name" in base|reference) ;; *) build "$name" ;; esac
+done
