@@ -44,7 +44,8 @@ def load_catalogue() -> Catalogue:
 def coverage_problems(catalogue: Catalogue, checked_ids: Iterable[str]) -> list[str]:
     """What keeps the catalogue and the checks from tracing to each other (empty when they do)."""
     checked = set(checked_ids)
-    problems = [f"check bound to {i}, which is not in the catalogue" for i in sorted(checked - set(catalogue.requirements))]
+    unknown = sorted(checked - set(catalogue.requirements))
+    problems = [f"check bound to {i}, which is not in the catalogue" for i in unknown]
     problems += [
         f"{r.id} is a MUST with no check and no unchecked_reason"
         for r in catalogue.requirements.values()

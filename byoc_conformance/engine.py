@@ -3,6 +3,7 @@ that nothing outlives the run, whether it ends normally, fails or is interrupted
 
 from __future__ import annotations
 
+import contextlib
 import io
 import tarfile
 from typing import Any
@@ -34,7 +35,9 @@ class Engine:
             client = docker.from_env(timeout=API_TIMEOUT)
             client.ping()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
-            raise HarnessError(f"cannot reach a Docker engine ({error}); is it running, and is DOCKER_HOST right?") from None
+            raise HarnessError(
+                f"cannot reach a Docker engine ({error}); is it running, and is DOCKER_HOST right?"
+            ) from None
         return cls(client, run_id)
 
     def version(self) -> str:
@@ -52,7 +55,9 @@ class Engine:
             return self.client.images.pull(reference)
         except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
             reason = getattr(error, "explanation", None) or str(error)
-            raise HarnessError(f"image {reference!r} is not present locally and could not be pulled: {reason}") from None
+            raise HarnessError(
+                f"image {reference!r} is not present locally and could not be pulled: {reason}"
+            ) from None
 
     def labels(self, role: str) -> dict[str, str]:
         return {RUN_LABEL: self.run_id, "byoc-conformance.role": role}
@@ -81,18 +86,14 @@ class Engine:
     def remove(self, container: Container) -> None:
         """Remove a container and the volumes created with it."""
         volumes = [m["Source"] for m in container.attrs["HostConfig"].get("Mounts") or []]
-        try:
+        with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True)
-        except docker.errors.NotFound:
-            pass
         self._remove_volumes(volumes)
 
     def _remove_volumes(self, names: list[str]) -> None:
         for name in names:
-            try:
+            with contextlib.suppress(docker.errors.NotFound):
                 self.client.volumes.get(name).remove(force=True)
-            except docker.errors.NotFound:
-                pass
 
     def sweep(self) -> int:
         """Remove everything this run created that is still there; returns how many objects."""

@@ -81,6 +81,7 @@ class Harness:
 
 
 HARNESS = pytest.StashKey[Harness]()
+PREVIOUS_SIGTERM_HANDLER = pytest.StashKey[Any]()
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -91,7 +92,7 @@ def pytest_configure(config: pytest.Config) -> None:
         catalogue = load_catalogue()
         problems = coverage_problems(catalogue, (entry.requirement_id for entry in all_checks()))
         if problems:
-            raise HarnessError("the requirement catalogue and the checks do not trace to each other:\n  " + "\n  ".join(problems))
+            raise HarnessError("the catalogue and the checks do not trace to each other:\n  " + "\n  ".join(problems))
         engine = Engine.connect(run_id=uuid.uuid4().hex[:8])
         attrs = engine.image(image).attrs
     except (HarnessError, SpecError) as error:
@@ -104,11 +105,16 @@ def pytest_configure(config: pytest.Config) -> None:
         config.args[:] = []
     config.args.append(str(SUITE))
     # A CI runner cancels with SIGTERM: unwind as for Ctrl-C, so that the run's containers are removed.
-    signal.signal(signal.SIGTERM, _interrupt)
+    config.stash[PREVIOUS_SIGTERM_HANDLER] = signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if PREVIOUS_SIGTERM_HANDLER in config.stash:
+        signal.signal(signal.SIGTERM, config.stash[PREVIOUS_SIGTERM_HANDLER])
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:

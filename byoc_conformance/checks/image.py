@@ -109,11 +109,11 @@ def exec_form_entrypoint(ctx: Context) -> str:
 @check("IMG-03", "no-tini")
 def no_tini(ctx: Context) -> str:
     entrypoint = _entrypoint(ctx)
-    inits = [part for part in entrypoint if posixpath.basename(part).startswith("tini") or part.endswith("docker-init")]
+    inits = [part for part in entrypoint if posixpath.basename(part).startswith(("tini", "docker-init"))]
     if inits:
         raise Failed(
             f"ENTRYPOINT {json.dumps(entrypoint)} runs {inits[0]} as init",
-            expected="no tini as entrypoint or init: SageMaker's docs say it is confused by the train and serve arguments",
+            expected="no tini as entrypoint or init: SageMaker's docs say the train and serve arguments confuse it",
             reproduce=_inspect_command(ctx),
         )
     return f"no tini in ENTRYPOINT {json.dumps(entrypoint)}"

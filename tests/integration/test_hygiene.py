@@ -1,0 +1,49 @@
+"""Nothing the harness starts outlives it, also when the run is interrupted."""
+
+from __future__ import annotations
+
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import pytest
+
+from byoc_conformance.engine import RUN_LABEL
+
+pytestmark = pytest.mark.docker
+
+
+def leftovers(client) -> list[str]:
+    selector = {"label": RUN_LABEL}
+    return [f"container {c.name}" for c in client.containers.list(all=True, filters=selector)] + [
+        f"volume {v.name}" for v in client.volumes.list(filters=selector)
+    ] + [f"network {n.name}" for n in client.networks.list(filters=selector)]
+
+
+def temp_entries() -> set[str]:
+    return {path.name for path in Path(tempfile.gettempdir()).iterdir() if "byoc" in path.name}
+
+
+@pytest.mark.parametrize("interrupt", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_an_interrupted_run_leaves_nothing_behind(interrupt, docker_client, sample_images, tmp_path):
+    assert leftovers(docker_client) == []
+    temp_before = temp_entries()
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "--image", "byoc-samples/reference", "-p", "no:cacheprovider"],
+        cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not docker_client.containers.list(filters={"label": RUN_LABEL, "status": "running"}):
+            assert time.monotonic() < deadline and process.poll() is None, "no training container started"
+            time.sleep(0.05)
+        process.send_signal(interrupt)
+        output, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == pytest.ExitCode.INTERRUPTED, output
+    assert leftovers(docker_client) == [], output
+    assert temp_entries() <= temp_before

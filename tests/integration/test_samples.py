@@ -1,0 +1,54 @@
+"""Every check proven both ways on real containers: the reference image passes, and each broken sample
+fails exactly the requirement IDs listed in its expected.json."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import subprocess
+
+import pytest
+
+from ..suite_runs import SAMPLES, run_suite
+
+pytestmark = pytest.mark.docker
+SAMPLE_NAMES = sorted(path.parent.name for path in SAMPLES.glob("*/expected.json"))
+
+
+@pytest.mark.parametrize("sample", SAMPLE_NAMES)
+def test_sample_fails_exactly_its_listed_requirements(sample, sample_images, tmp_path):
+    expected = set(json.loads((SAMPLES / sample / "expected.json").read_text())["failed"])
+    run = run_suite(f"byoc-samples/{sample}", tmp_path)
+    assert run.statuses, run.output
+    assert run.ids_with("failed") == expected, run.output
+    assert run.exit_code == (1 if expected else 0), run.output
+    for requirement in expected:  # each failure speaks to the user
+        assert re.search(rf"^{requirement} \((MUST|SHOULD)\) ", run.output, re.MULTILINE), run.output
+    assert run.output.count("  expected: ") >= len(expected) and "  reproduce:" in run.output or not expected
+
+
+def test_the_reference_image_passes_every_check_outright(sample_images, tmp_path):
+    run = run_suite("byoc-samples/reference", tmp_path)
+    assert {status for _, status in run.statuses} == {"passed"}, run.output
+
+
+def test_a_failure_shows_logs_and_a_reproduce_command_that_works(sample_images, tmp_path):
+    run = run_suite("byoc-samples/train-no-model", tmp_path)
+    message = run.output[run.output.index("TRAIN-13 (MUST)"):]
+    assert "  observed: /opt/ml/model is empty; `train` exited with code 0" in message
+    assert "    | training complete" in message
+    lines = message.split("  reproduce:\n", 1)[1].splitlines()
+    command = "\n".join(itertools.takewhile(lambda line: line.startswith("    "), lines))
+    repeated = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
+    assert repeated.returncode == 0, repeated.stderr
+    assert "(model not saved)" in repeated.stdout
+    assert list((tmp_path / "byoc-repro" / "good-input" / "model").iterdir()) == []
+
+
+def test_a_missing_image_is_one_clear_error(docker_client, tmp_path):
+    run = run_suite("byoc-samples/no-such-image:never", tmp_path)
+    assert run.exit_code == pytest.ExitCode.USAGE_ERROR
+    assert "ERROR: byoc-conformance: image 'byoc-samples/no-such-image:never' is not present locally " \
+           "and could not be pulled" in run.output
+    assert "Traceback" not in run.output

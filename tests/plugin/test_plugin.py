@@ -1,0 +1,54 @@
+"""The plugin as a user meets it: through pytest's command line, in a directory of their own."""
+
+import pytest
+
+from byoc_conformance import specs
+
+
+def test_without_image_the_plugin_changes_nothing(pytester: pytest.Pytester):
+    pytester.makepyfile(test_users_own="def test_mine():\n    assert True\n")
+    result = pytester.runpytest("-v")
+    result.assert_outcomes(passed=1)
+    result.stdout.fnmatch_lines(["*test_users_own.py::test_mine PASSED*"])
+    result.stdout.no_fnmatch_line("*byoc-conformance 0*")  # the header line of a conformance run
+    result.stdout.no_fnmatch_line("*byoc-conformance::*")
+
+
+def test_options_are_listed_in_help(pytester: pytest.Pytester):
+    result = pytester.runpytest("--help")
+    result.stdout.fnmatch_lines(["*SageMaker BYOC conformance*", "*--image=IMAGE*", "*--byoc-train-timeout=SECONDS*"])
+
+
+@pytest.mark.parametrize("value", ["abc", "0", "-5"])
+def test_a_bad_timeout_is_one_clear_error(pytester: pytest.Pytester, value: str):
+    result = pytester.runpytest_subprocess("--image", "x", f"--byoc-train-timeout={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*argument --byoc-train-timeout: '{value}' is not a number of seconds above 0*"])
+    assert "Traceback" not in result.stderr.str()
+
+
+def test_no_docker_engine_is_one_clear_error(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{pytester.path}/no-such.sock")
+    result = pytester.runpytest_subprocess("--image", "algo:latest")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: byoc-conformance: cannot reach a Docker engine (*"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_a_malformed_catalogue_is_one_clear_error(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
+    broken = pytester.mkdir("specs")
+    for schema in specs.specs_dir().glob("*.schema.json"):
+        (broken / schema.name).write_text(schema.read_text())
+    entry = '{"id": "IMG-01", "area": "image", "level": "MUST", "statement": "runs train", "source": "https://x"}'
+    (broken / "requirements.json").write_text(
+        f'{{"schema_version": 1, "catalogue_version": "one", "requirements": [{entry}]}}'
+    )
+    monkeypatch.setattr(specs, "specs_dir", lambda: broken)
+    specs.load.cache_clear()
+    try:
+        result = pytester.runpytest("--image", "algo:latest")
+    finally:
+        specs.load.cache_clear()
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: byoc-conformance: specs/requirements.json does not match "
+                                 "requirements.schema.json at $.catalogue_version: *"])

@@ -1,0 +1,36 @@
+"""Running the conformance suite as a user does, and reading its verdicts."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import xml.etree.ElementTree as ElementTree
+from dataclasses import dataclass
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+SAMPLES = REPO / "sample_images"
+
+@dataclass
+class SuiteRun:
+    exit_code: int
+    output: str
+    statuses: list[tuple[str, str]]  # (requirement ID, status) per conformance test
+
+    def ids_with(self, status: str) -> set[str]:
+        return {requirement for requirement, s in self.statuses if s == status}
+
+
+def run_suite(image: str, where: Path, *options: str) -> SuiteRun:
+    """`pytest --image IMAGE` in a directory of its own, as a user runs it."""
+    report = where / "junit.xml"
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "--image", image, "-p", "no:cacheprovider", f"--junitxml={report}", *options],
+        cwd=where, capture_output=True, text=True, timeout=600,
+    )
+    statuses = []
+    if report.exists():
+        for case in ElementTree.parse(report).getroot().iter("testcase"):
+            properties = {p.get("name"): p.get("value") for p in case.iter("property")}
+            statuses.append((properties.get("requirement", "?"), properties.get("status", "no status")))
+    return SuiteRun(completed.returncode, completed.stdout + completed.stderr, statuses)

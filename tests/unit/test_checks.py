@@ -1,0 +1,129 @@
+"""The checks' judgement, on fake runs and image configs. Every check is also proven on real images by
+tests/integration/test_samples.py."""
+
+from pathlib import Path
+
+import pytest
+
+from byoc_conformance import opt_ml
+from byoc_conformance.checks import image, training
+from byoc_conformance.registry import Context
+from byoc_conformance.training import TrainingRun
+from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe
+
+
+def run(**fields) -> TrainingRun:
+    defaults = dict(slug="good-input", label="training run with good input", image="algo:1",
+                    training_input=opt_ml.good_input(), environment={"TRAINING_JOB_NAME": "job"},
+                    exit_code=0, duration=3.0, logs="epoch=1\n", model_files={"model.json": b"{}"})
+    return TrainingRun(**{**defaults, **fields})
+
+
+class FakeRuns:
+    def __init__(self, good=None, signalled=None, corrupt_csv=None):
+        self.good, self._signalled, self.corrupt_csv = good or run(), signalled, corrupt_csv
+        self.signal_requests = []
+
+    def signalled(self, signal_at, give_up_at):
+        self.signal_requests.append((signal_at, give_up_at))
+        return self._signalled
+
+
+def context(config=None, **runs) -> Context:
+    return Context(engine=None, image="algo:1", image_config=config or {}, training=FakeRuns(**runs))  # type: ignore[arg-type]
+
+
+def test_sigterm_handled_passes_and_reports_time_to_exit():
+    ctx = context(signalled=run(slug="sigterm", duration=1.3, signal_at=1.2))
+    assert "0.10 s after SIGTERM" in training.sigterm_stops_training(ctx)
+    # signal 40 % in; the verdict is clear once the run outlives the baseline less the margin
+    assert ctx.training.signal_requests == [(pytest.approx(1.2), pytest.approx(2.5))]
+
+
+def test_sigterm_ignored_fails_without_waiting_for_the_full_run():
+    ctx = context(signalled=run(slug="sigterm", exit_code=None, killed_at_deadline=True, duration=2.5, signal_at=1.2))
+    with pytest.raises(Failed, match="the signal was ignored"):
+        training.sigterm_stops_training(ctx)
+
+
+def test_sigterm_on_a_short_run_is_inconclusive_never_passed():
+    with pytest.raises(Inconclusive, match="1.5 s"):
+        training.sigterm_stops_training(context(good=run(duration=1.5)))
+
+
+def test_model_of_a_failed_run_is_not_judged():
+    with pytest.raises(Inconclusive, match="training did not complete"):
+        training.model_written(context(good=run(exit_code=2, model_files={})))
+
+
+def test_empty_model_dir_fails():
+    with pytest.raises(Failed, match="/opt/ml/model is empty"):
+        training.model_written(context(good=run(model_files={})))
+
+
+@pytest.mark.parametrize(
+    "failure, verdict",
+    [
+        (None, "no /opt/ml/output/failure"),
+        (b"   \n", "is empty"),
+        (b"\xff\xfe", "is not UTF-8"),
+        (b"Traceback (most recent call last):\n" + b'  File "x.py", line 1, in f\n    g()\n' * 40 + b"ValueError: bad",
+         "stack frames only"),
+    ],
+)
+def test_failure_file_that_does_not_state_the_cause_fails(failure, verdict):
+    with pytest.raises(Failed, match=verdict):
+        training._failure_file_states_cause(run(exit_code=1, failure=failure))
+
+
+def test_failure_file_with_the_cause_first_passes():
+    text = b"train.csv, line 3: not a number\n\nTraceback (most recent call last):\n  ..."
+    assert "line 3: not a number" in training._failure_file_states_cause(run(exit_code=1, failure=text))
+
+
+def test_failure_file_of_a_run_that_exited_zero_is_not_applicable():
+    with pytest.raises(NotApplicable):
+        training._failure_file_states_cause(run(exit_code=0))
+
+
+def test_a_run_that_could_not_start_is_inconclusive_for_training_checks():
+    with pytest.raises(Inconclusive, match="could not start"):
+        training.good_input_exits_zero(context(good=run(exit_code=None, start_error="exec: train not found")))
+
+
+@pytest.mark.parametrize(
+    "entrypoint, shell_form",
+    [
+        (["/bin/sh", "-c", "python3 main.py"], True),
+        (["/bin/bash", "-c", "exec python3 main.py"], True),
+        (["python3", "main.py"], False),
+        (["/usr/local/bin/entry.sh"], False),
+    ],
+)
+def test_shell_form_is_recognised(entrypoint, shell_form):
+    ctx = context(config={"Entrypoint": entrypoint})
+    if shell_form:
+        with pytest.raises(Failed, match="shell-form ENTRYPOINT"):
+            image.exec_form_entrypoint(ctx)
+    else:
+        assert "exec-form" in image.exec_form_entrypoint(ctx)
+
+
+def test_shell_form_that_drops_the_argument_cannot_reach_train():
+    with pytest.raises(Failed, match=r"takes `train`/`serve` as \$0"):
+        image.train_and_serve_reachable(context(config={"Entrypoint": ["/bin/sh", "-c", "python3 main.py"]}))
+
+
+@pytest.mark.parametrize("entrypoint", [["/usr/bin/tini", "--"], ["/tini", "-g", "--", "serve"], ["tini-static"]])
+def test_tini_is_flagged(entrypoint):
+    with pytest.raises(Failed, match="as init"):
+        image.no_tini(context(config={"Entrypoint": entrypoint}))
+
+
+def test_failure_text_has_id_expected_observed_logs_and_reproduce(tmp_path: Path):
+    verdict = Failed("exit 0", expected="non-zero", run=run(logs="line one\nline two\n"))
+    text = describe(verdict, "TRAIN-15 (MUST) statement", tmp_path)
+    assert text.splitlines()[:3] == ["TRAIN-15 (MUST) statement", "  expected: non-zero", "  observed: exit 0"]
+    assert "    | line two" in text
+    assert "docker run --rm" in text and f"{tmp_path}/good-input/input:/opt/ml/input" in text
+    assert (tmp_path / "good-input" / "input" / "config" / "inputdataconfig.json").is_file()
