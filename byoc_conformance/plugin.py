@@ -6,21 +6,17 @@ from __future__ import annotations
 
 import argparse
 import signal
-import uuid
+import threading
 from collections.abc import Iterator
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 
 from . import __version__
-from .catalogue import Catalogue, coverage_problems, load_catalogue
-from .engine import Engine, HarnessError
-from .registry import Check, Context, all_checks
-from .specs import SpecError
-from .training import TrainingRunner, TrainingRuns
-from .verdicts import Failed, Verdict, describe
+
+if TYPE_CHECKING:
+    from .harness import Harness
 
 SUITE = Path(__file__).with_name("suite.py")
 
@@ -49,38 +45,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
-@dataclass
-class Harness:
-    """The state of one conformance run, kept in the pytest config's stash."""
-
-    engine: Engine
-    image: str
-    image_attrs: dict[str, Any]
-    catalogue: Catalogue
-    repro_dir: Path
-    context: Context
-    results: list[tuple[Check, str, str]] = field(default_factory=list)  # check, status, summary
-
-    def evaluate(self, entry: Check, item: pytest.Item) -> None:
-        """Runs one check; a requirement not met fails the test, one not judged skips it, never passes."""
-        requirement = self.catalogue[entry.requirement_id]
-        try:
-            summary, verdict = entry.func(self.context), None
-        except Verdict as raised:
-            summary, verdict = raised.observed, raised
-        status = verdict.status if verdict else "passed"
-        self.results.append((entry, status, summary))
-        # JUnit XML properties; record_property would warn under pytest's default xunit2 family.
-        item.user_properties += [("status", status), ("evidence", summary)]
-        if verdict is None:
-            return
-        text = describe(verdict, f"{requirement.id} ({requirement.level}) {requirement.statement}", self.repro_dir)
-        if isinstance(verdict, Failed):
-            pytest.fail(text, pytrace=False)
-        pytest.skip(f"{verdict.status}: {text}")
-
-
-HARNESS = pytest.StashKey[Harness]()
+HARNESS = pytest.StashKey["Harness"]()
 PREVIOUS_SIGTERM_HANDLER = pytest.StashKey[Any]()
 
 
@@ -88,24 +53,17 @@ def pytest_configure(config: pytest.Config) -> None:
     image = config.getoption("image")
     if not image:
         return
-    try:
-        catalogue = load_catalogue()
-        problems = coverage_problems(catalogue, (entry.requirement_id for entry in all_checks()))
-        if problems:
-            raise HarnessError("the catalogue and the checks do not trace to each other:\n  " + "\n  ".join(problems))
-        engine = Engine.connect(run_id=uuid.uuid4().hex[:8])
-        attrs = engine.image(image).attrs
-    except (HarnessError, SpecError) as error:
-        raise pytest.UsageError(f"byoc-conformance: {error}") from None
-    timeout = config.getoption("byoc_train_timeout")
-    context = Context(engine, image, attrs.get("Config") or {}, TrainingRuns(TrainingRunner(engine, image), timeout))
-    config.stash[HARNESS] = Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context)
+    from .harness import start  # imported only now: without --image the plugin stays light
+
+    config.stash[HARNESS] = start(image, config.getoption("byoc_train_timeout"), config.getoption("byoc_repro_dir"))
     # The built-in suite is what runs; with no paths given, the user's directory is not collected.
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = []
     config.args.append(str(SUITE))
     # A CI runner cancels with SIGTERM: unwind as for Ctrl-C, so that the run's containers are removed.
-    config.stash[PREVIOUS_SIGTERM_HANDLER] = signal.signal(signal.SIGTERM, _interrupt)
+    # (Only the main thread may set handlers; pytest run from a thread keeps its default.)
+    if threading.current_thread() is threading.main_thread():
+        config.stash[PREVIOUS_SIGTERM_HANDLER] = signal.signal(signal.SIGTERM, _interrupt)
 
 
 def _interrupt(signum: int, frame: object) -> None:
@@ -139,6 +97,8 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
     if "byoc_check" in metafunc.fixturenames:
+        from .registry import all_checks
+
         checks = all_checks()
         metafunc.parametrize("byoc_check", checks, ids=[entry.test_id for entry in checks])
 
@@ -150,7 +110,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
     for item in items:
         callspec = getattr(item, "callspec", None)
         entry = callspec.params.get("byoc_check") if callspec else None
-        if isinstance(entry, Check):
+        if entry is not None:
             requirement = harness.catalogue[entry.requirement_id]
             item.user_properties += [("requirement", requirement.id), ("level", requirement.level)]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from byoc_conformance.plugin import Harness
+from byoc_conformance.harness import Harness
 from byoc_conformance.registry import Check
 
 

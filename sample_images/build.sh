@@ -47,7 +47,11 @@ build() {
   local name=$1
   [ -f "$here/$name/Dockerfile" ] || { echo "build.sh: no sample named '$name'" >&2; exit 1; }
   echo "build.sh: byoc-samples/$name"
-  docker build -q -t "byoc-samples/$name:latest" "$here/$name" >/dev/null
+  local output
+  if ! output=$(docker build -t "byoc-samples/$name:latest" "$here/$name" 2>&1); then
+    echo "$output" >&2
+    exit 1
+  fi
 }
 
 # Every sample starts FROM byoc-samples/base (python3), and the broken ones FROM the reference.

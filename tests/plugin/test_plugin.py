@@ -1,5 +1,8 @@
 """The plugin as a user meets it: through pytest's command line, in a directory of their own."""
 
+import subprocess
+import sys
+
 import pytest
 
 from byoc_conformance import specs
@@ -52,3 +55,9 @@ def test_a_malformed_catalogue_is_one_clear_error(pytester: pytest.Pytester, mon
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: byoc-conformance: specs/requirements.json does not match "
                                  "requirements.schema.json at $.catalogue_version: *"])
+
+
+def test_loading_the_plugin_imports_no_docker_client():
+    # Installed, the plugin is loaded by every pytest run on the machine: without --image it must stay light.
+    code = "import sys, byoc_conformance.plugin; sys.exit('docker' in sys.modules or 'jsonschema' in sys.modules)"
+    assert subprocess.run([sys.executable, "-c", code]).returncode == 0
