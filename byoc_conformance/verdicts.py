@@ -58,8 +58,11 @@ def describe(verdict: Verdict, heading: str, repro_dir: Path) -> str:
     reproduce = verdict.reproduce
     if verdict.run is not None:
         tail = verdict.run.logs.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
-        lines.append(f"  last {len(tail)} log lines of the {verdict.run.label}:")
-        lines += [f"    | {line}" for line in tail] or ["    (no output)"]
+        if tail:
+            lines.append(f"  last {len(tail)} log lines of the {verdict.run.label}:")
+            lines += [f"    | {line}" for line in tail]
+        else:
+            lines.append(f"  the {verdict.run.label} printed nothing")
         reproduce = reproduce or verdict.run.reproduce(repro_dir)
     if reproduce:
         lines.append("  reproduce:")
