@@ -29,14 +29,12 @@ bootstrap_debian() {
     echo "build.sh: $debian_base cannot be pulled, and building it locally needs root and debootstrap" >&2
     exit 1
   fi
-  local rootfs
   rootfs=$(mktemp -d /tmp/byoc-samples-rootfs.XXXXXX)
-  trap 'rm -rf "$rootfs"' RETURN
+  trap 'rm -rf "$rootfs"' EXIT
   echo "build.sh: bootstrapping $debian_base from $(apt_mirror) (about half a minute)"
-  debootstrap --variant=minbase bookworm "$rootfs" "$(apt_mirror)" >"$rootfs.log" 2>&1 \
-    || { tail -20 "$rootfs.log" >&2; rm -f "$rootfs.log"; exit 1; }
-  rm -f "$rootfs.log"
-  tar -C "$rootfs" -c . | docker import -q - "$debian_base" >/dev/null
+  debootstrap --variant=minbase bookworm "$rootfs/root" "$(apt_mirror)" >"$rootfs/log" 2>&1 \
+    || { tail -20 "$rootfs/log" >&2; exit 1; }
+  tar -C "$rootfs/root" -c . | docker import - "$debian_base" >/dev/null
 }
 
 if ! have_image "$debian_base"; then

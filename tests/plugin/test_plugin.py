@@ -61,3 +61,16 @@ def test_loading_the_plugin_imports_no_docker_client():
     # Installed, the plugin is loaded by every pytest run on the machine: without --image it must stay light.
     code = "import sys, byoc_conformance.plugin; sys.exit('docker' in sys.modules or 'jsonschema' in sys.modules)"
     assert subprocess.run([sys.executable, "-c", code]).returncode == 0
+
+
+def test_a_check_bound_to_an_unknown_id_fails_at_start_up(pytester: pytest.Pytester):
+    pytester.makeconftest(
+        "from byoc_conformance.registry import check\n"
+        "check('NOPE-01', 'made-up')(lambda ctx: 'fine')\n"
+    )
+    result = pytester.runpytest_subprocess("--image", "algo:latest")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([
+        "ERROR: byoc-conformance: the catalogue and the checks do not trace to each other:",
+        "  check bound to NOPE-01, which is not in the catalogue",
+    ])
