@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import tarfile
+from collections.abc import Iterable
 from typing import Any
 
 import docker
@@ -65,33 +66,30 @@ class Engine:
     def name(self, role: str) -> str:
         return f"byoc-{self.run_id}-{role}"
 
-    def create_container(
-        self, image: str, command: list[str], role: str, volumes: tuple[str, ...] = (), **options: Any
-    ) -> Container:
-        """A container (not started) with an empty, labelled volume mounted at each path in `volumes`."""
-        mounts = []
-        for target in volumes:
-            volume_role = f"{role}{target.replace('/', '-')}"
-            volume = self.client.volumes.create(name=self.name(volume_role), labels=self.labels(volume_role))
-            # no_copy: like SageMaker's own mounts, the volume hides whatever the image has at `target`.
-            mounts.append(Mount(target, volume.name, type="volume", no_copy=True))
-        try:
-            return self.client.containers.create(
-                image, command, name=self.name(role), labels=self.labels(role), mounts=mounts, **options
-            )
-        except BaseException:
-            self._remove_volumes([m["Source"] for m in mounts])
-            raise
+    def volume(self, role: str) -> str:
+        """A new, empty, labelled volume; returns its name."""
+        return str(self.client.volumes.create(name=self.name(role), labels=self.labels(role)).name)
 
-    def remove(self, container: Container) -> None:
-        """Remove a container and the volumes created with it."""
-        volumes = [m["Source"] for m in container.attrs["HostConfig"].get("Mounts") or []]
+    @staticmethod
+    def mount(volume: str, target: str, read_only: bool = False) -> Mount:
+        # no_copy: like SageMaker's own mounts, the volume hides whatever the image has at `target`.
+        return Mount(target, volume, type="volume", read_only=read_only, no_copy=True)
+
+    def network(self) -> str:
+        """The run's own bridge network, created on first use; ports published from it reach 127.0.0.1."""
+        name = self.name("net")
+        if not self.client.networks.list(names=[name]):
+            self.client.networks.create(name, driver="bridge", labels=self.labels("net"))
+        return name
+
+    def create_container(self, image: str, command: list[str], role: str, **options: Any) -> Container:
+        return self.client.containers.create(image, command, name=self.name(role), labels=self.labels(role), **options)
+
+    def remove(self, container: Container, volumes: Iterable[str] = ()) -> None:
+        """Remove a container and the given volumes; what is already gone is fine."""
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True)
-        self._remove_volumes(volumes)
-
-    def _remove_volumes(self, names: list[str]) -> None:
-        for name in names:
+        for name in volumes:
             with contextlib.suppress(docker.errors.NotFound):
                 self.client.volumes.get(name).remove(force=True)
 
@@ -126,19 +124,23 @@ def tar_of(files: dict[str, bytes], directories: tuple[str, ...] = ()) -> bytes:
     return buffer.getvalue()
 
 
-def read_tree(container: Container, path: str) -> dict[str, bytes | None] | None:
-    """The files under `path` in a container (relative path -> content; None for non-regular files),
-    or None if `path` does not exist."""
+def read_archive(container: Container, path: str) -> bytes | None:
+    """`path` in a container as a tar archive (its top entry named after the last part of `path`), or None
+    if it does not exist."""
     try:
         stream, _ = container.get_archive(path)
     except docker.errors.NotFound:
         return None
-    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-        tree: dict[str, bytes | None] = {}
-        for member in archive.getmembers():
-            relative = member.name.partition("/")[2]
+    return b"".join(stream)
+
+
+def files_in(archive: bytes) -> dict[str, bytes | None]:
+    """The files in an archive from read_archive, by path below its top entry (None: not a regular file)."""
+    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
+        files: dict[str, bytes | None] = {}
+        for member in tar.getmembers():
             if member.isdir():
                 continue
-            extracted = archive.extractfile(member) if member.isfile() else None
-            tree[relative or member.name] = extracted.read() if extracted else None
-        return tree
+            extracted = tar.extractfile(member) if member.isfile() else None
+            files[member.name.partition("/")[2] or member.name] = extracted.read() if extracted else None
+        return files

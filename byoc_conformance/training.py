@@ -15,7 +15,7 @@ import requests.exceptions
 from docker.models.containers import Container
 
 from . import opt_ml
-from .engine import Engine, read_tree, tar_of
+from .engine import Engine, files_in, read_archive, tar_of
 
 # /opt/ml/input, /opt/ml/model and /opt/ml/output are mounted one by one, never /opt/ml as a whole:
 # images built on the SageMaker training toolkit keep their code in /opt/ml/code.
@@ -32,11 +32,15 @@ class TrainingRun:
     exit_code: int | None = None  # None: never started, or stopped by the harness at its deadline
     duration: float = 0.0  # seconds from start to exit (or to the deadline)
     logs: str = ""
-    model_files: dict[str, bytes | None] | None = None  # None: /opt/ml/model could not be read
+    model_archive: bytes | None = None  # /opt/ml/model as a tar archive; None: it could not be read
     failure: bytes | None = None  # /opt/ml/output/failure, None when absent
     start_error: str | None = None
     killed_at_deadline: bool = False
     signal_at: float | None = None  # seconds after start when SIGTERM was sent
+
+    @property
+    def model_files(self) -> dict[str, bytes | None] | None:
+        return None if self.model_archive is None else files_in(self.model_archive)
 
     def outcome(self) -> str:
         if self.start_error:
@@ -90,11 +94,12 @@ class TrainingRunner:
             "TRAINING_JOB_ARN": f"arn:aws:sagemaker:us-east-1:000000000000:training-job/{job_name}",
         }
         run = TrainingRun(slug, label, self.image, training_input, environment)
+        volumes = {target: self.engine.volume(f"train-{slug}{target.replace('/', '-')}") for target in MOUNTED}
         container = self.engine.create_container(
             self.image,
             ["train"],
             role=f"train-{slug}",
-            volumes=MOUNTED,
+            mounts=[self.engine.mount(volume, target) for target, volume in volumes.items()],
             environment=environment,
             hostname=opt_ml.CURRENT_HOST,
             # With no network, Docker does not map the hostname; toolkit images resolve every host in
@@ -120,12 +125,12 @@ class TrainingRunner:
                 run.killed_at_deadline = True
                 container.kill()
             run.logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-            run.model_files = read_tree(container, "/opt/ml/model")
-            failure = read_tree(container, "/opt/ml/output/failure")
-            run.failure = next(iter(failure.values()), None) if failure else None
+            run.model_archive = read_archive(container, "/opt/ml/model")
+            failure = read_archive(container, "/opt/ml/output/failure")
+            run.failure = next(iter(files_in(failure).values()), None) if failure else None
             return run
         finally:
-            self.engine.remove(container)
+            self.engine.remove(container, volumes.values())
 
 
 def _wait_for_exit(container: Container, timeout: float) -> int | None:

@@ -7,15 +7,21 @@ import pytest
 
 from byoc_conformance import opt_ml
 from byoc_conformance.checks import image, training
+from byoc_conformance.engine import tar_of
 from byoc_conformance.registry import Context
 from byoc_conformance.training import TrainingRun
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe
 
 
+def model_archive(files: dict[str, bytes]) -> bytes:
+    """/opt/ml/model as Docker's archive API returns it: everything below a top entry `model`."""
+    return tar_of({f"model/{path}": content for path, content in files.items()}, ("model",))
+
+
 def run(**fields) -> TrainingRun:
     defaults = dict(slug="good-input", label="training run with good input", image="algo:1",
                     training_input=opt_ml.good_input(), environment={"TRAINING_JOB_NAME": "job"},
-                    exit_code=0, duration=3.0, logs="epoch=1\n", model_files={"model.json": b"{}"})
+                    exit_code=0, duration=3.0, logs="epoch=1\n", model_archive=model_archive({"model.json": b"{}"}))
     return TrainingRun(**{**defaults, **fields})
 
 
@@ -53,12 +59,12 @@ def test_sigterm_on_a_short_run_is_inconclusive_never_passed():
 
 def test_model_of_a_failed_run_is_not_judged():
     with pytest.raises(Inconclusive, match="training did not complete"):
-        training.model_written(context(good=run(exit_code=2, model_files={})))
+        training.model_written(context(good=run(exit_code=2, model_archive=model_archive({}))))
 
 
 def test_empty_model_dir_fails():
     with pytest.raises(Failed, match="/opt/ml/model is empty"):
-        training.model_written(context(good=run(model_files={})))
+        training.model_written(context(good=run(model_archive=model_archive({}))))
 
 
 @pytest.mark.parametrize(
