@@ -12,26 +12,59 @@ import pytest
 
 from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .engine import Engine, HarnessError
+from .hosting import Hosting, Model, model_from_path, pack_model
 from .registry import Check, Context, all_checks
 from .specs import SpecError
 from .training import TrainingRunner, TrainingRuns
 from .verdicts import Failed, Verdict, describe
 
 
-def start(image: str, train_timeout: float, repro_dir: Path) -> Harness:
+def start(config: pytest.Config) -> Harness:
     """Checks everything the run needs before any container starts; bad input is a pytest.UsageError."""
+    image = config.getoption("image")
     try:
         catalogue = load_catalogue()
         problems = coverage_problems(catalogue, (entry.requirement_id for entry in all_checks()))
         if problems:
             raise HarnessError("the catalogue and the checks do not trace to each other:\n  " + "\n  ".join(problems))
+        model_path = config.getoption("byoc_model")
+        given_model = model_from_path(model_path) if model_path else None
         engine = Engine.connect(run_id=uuid.uuid4().hex[:8])
         attrs = engine.image(image).attrs
+        inference_image = config.getoption("byoc_inference_image") or image
+        inference_attrs = engine.image(inference_image).attrs if inference_image != image else attrs
     except (HarnessError, SpecError) as error:
         raise pytest.UsageError(f"byoc-conformance: {error}") from None
-    training = TrainingRuns(TrainingRunner(engine, image), train_timeout)
-    context = Context(engine, image, attrs.get("Config") or {}, training)
-    return Harness(engine, image, attrs, catalogue, repro_dir, context)
+    training = TrainingRuns(
+        TrainingRunner(engine, image),
+        config.getoption("byoc_train_timeout"),
+        disabled=f"--byoc-model {model_path} was given: the image is checked as an inference-only image"
+        if model_path else None,
+    )
+
+    def model() -> Model:
+        if given_model is not None:
+            return Model(given_model, f"--byoc-model {model_path}")
+        return trained_model(training)
+
+    hosting = Hosting(
+        engine, inference_image, (inference_attrs.get("Config") or {}).get("Labels") or {}, model,
+        startup_timeout=config.getoption("byoc_startup_timeout"),
+        examples=config.getoption("byoc_examples"),
+        seed=config.getoption("byoc_seed"),
+    )
+    context = Context(engine, image, attrs.get("Config") or {}, training, hosting)
+    return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context)
+
+
+def trained_model(training: TrainingRuns) -> Model:
+    """SageMaker's handover: the good training run's /opt/ml/model, packed into model.tar.gz."""
+    run = training.good
+    if run.start_error or run.exit_code != 0 or run.model_archive is None:
+        return Model(None, "training", missing=f"training did not complete: {run.outcome()}")
+    if not run.model_files:
+        return Model(None, "training", missing="training left /opt/ml/model empty")
+    return Model(pack_model(run.model_archive), "the model trained by this run")
 
 
 @dataclass
@@ -46,6 +79,13 @@ class Harness:
     context: Context
     results: list[tuple[Check, str, str]] = field(default_factory=list)  # check, status, summary
 
+    def level(self, entry: Check) -> str:
+        return entry.level or self.catalogue[entry.requirement_id].level
+
+    def checks_in_contract_order(self) -> list[Check]:
+        order = list(self.catalogue.requirements)
+        return sorted(all_checks(), key=lambda entry: order.index(entry.requirement_id))  # stable within an ID
+
     def evaluate(self, entry: Check, item: pytest.Item) -> None:
         """Runs one check; a requirement not met fails the test, one not judged skips it, never passes."""
         requirement = self.catalogue[entry.requirement_id]
@@ -59,7 +99,7 @@ class Harness:
         item.user_properties += [("status", status), ("evidence", summary)]
         if verdict is None:
             return
-        text = describe(verdict, f"{requirement.id} ({requirement.level}) {requirement.statement}", self.repro_dir)
+        text = describe(verdict, f"{requirement.id} ({self.level(entry)}) {requirement.statement}", self.repro_dir)
         if isinstance(verdict, Failed):
             pytest.fail(text, pytrace=False)
         pytest.skip(f"{verdict.status}: {text}")

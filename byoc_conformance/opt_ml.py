@@ -10,6 +10,7 @@ from . import specs
 
 CURRENT_HOST = "algo-1"
 TRAINING_CHANNEL = "training"
+FEATURES = 4  # columns after the label in the generated training data, and in /invocations payloads
 
 
 @dataclass(frozen=True)
@@ -61,7 +62,7 @@ class TrainingInput:
         return ("config", "data", *(f"data/{channel}" for channel in self.channels))
 
 
-def training_csv(rows: int = 120, features: int = 4, seed: int = 0) -> bytes:
+def training_csv(rows: int = 120, features: int = FEATURES, seed: int = 0) -> bytes:
     """Label-first numeric CSV without a header, the layout of SageMaker's built-in CSV algorithms."""
     rng = random.Random(seed)
     weights = [rng.uniform(-2, 2) for _ in range(features)]

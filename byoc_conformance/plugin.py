@@ -5,6 +5,7 @@ Without --image it does nothing: no fixtures are used, nothing is collected, no 
 from __future__ import annotations
 
 import argparse
+import random
 import signal
 import threading
 from collections.abc import Iterator
@@ -31,6 +32,12 @@ def _seconds(text: str) -> float:
     return value
 
 
+def _count(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number above 0")
+    return int(text)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("byoc", "SageMaker BYOC conformance (byoc-conformance)")
     group.addoption("--image", metavar="IMAGE", help="run the SageMaker container conformance suite against IMAGE")
@@ -38,6 +45,26 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--byoc-train-timeout", type=_seconds, default=600.0, metavar="SECONDS",
         help="deadline for one training run on good input (default: 600); bad-input runs get "
         "min(this, max(60, 5 x the good run's duration))",
+    )
+    group.addoption(
+        "--byoc-startup-timeout", type=_seconds, default=480.0, metavar="SECONDS",
+        help="how long `serve` may take until /ping answers 200 (default: 480, SageMaker's 8 minutes)",
+    )
+    group.addoption(
+        "--byoc-examples", type=_count, default=100, metavar="N",
+        help="generated payloads per /invocations property probe (default: 100)",
+    )
+    group.addoption(
+        "--byoc-seed", type=_count, default=None, metavar="N",
+        help="seed for the generated payloads (default: random, shown in the header) to repeat a run",
+    )
+    group.addoption(
+        "--byoc-model", type=Path, default=None, metavar="PATH",
+        help="serve this model (a directory or a model.tar.gz) instead of training one: for inference-only images",
+    )
+    group.addoption(
+        "--byoc-inference-image", default=None, metavar="IMAGE",
+        help="a separate image for hosting, which serves the model that --image trained",
     )
     group.addoption(
         "--byoc-repro-dir", type=Path, default=Path("byoc-repro"), metavar="DIR",
@@ -55,7 +82,9 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     from .harness import start  # imported only now: without --image the plugin stays light
 
-    config.stash[HARNESS] = start(image, config.getoption("byoc_train_timeout"), config.getoption("byoc_repro_dir"))
+    if config.getoption("byoc_seed") is None:
+        config.option.byoc_seed = random.randrange(2**32)
+    config.stash[HARNESS] = start(config)
     # The built-in suite is what runs; with no paths given, the user's directory is not collected.
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = []
@@ -85,6 +114,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"Docker engine {harness.engine.version()}, run {harness.engine.run_id}",
         f"image: {harness.image} ({attrs['Id'][:19]}, {attrs.get('Os')}/{attrs.get('Architecture')}, "
         f"{attrs.get('Size', 0) / 1e6:.0f} MB)",
+        f"generated payloads: {harness.context.hosting.examples} per probe, --byoc-seed={harness.context.hosting.seed}",
     ]
 
 
@@ -96,10 +126,9 @@ def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> 
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
-    if "byoc_check" in metafunc.fixturenames:
-        from .registry import all_checks
-
-        checks = all_checks()
+    harness = metafunc.config.stash.get(HARNESS, None)
+    if harness is not None and "byoc_check" in metafunc.fixturenames:
+        checks = harness.checks_in_contract_order()
         metafunc.parametrize("byoc_check", checks, ids=[entry.test_id for entry in checks])
 
 
@@ -111,8 +140,7 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
         callspec = getattr(item, "callspec", None)
         entry = callspec.params.get("byoc_check") if callspec else None
         if entry is not None:
-            requirement = harness.catalogue[entry.requirement_id]
-            item.user_properties += [("requirement", requirement.id), ("level", requirement.level)]
+            item.user_properties += [("requirement", entry.requirement_id), ("level", harness.level(entry))]
 
 
 @pytest.fixture(scope="session")
@@ -129,8 +157,7 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     terminalreporter.section("SageMaker BYOC conformance")
     for entry, status, summary in harness.results:
-        level = harness.catalogue[entry.requirement_id].level
-        terminalreporter.write_line(f"{status:<15} {entry.test_id} ({level}): {summary}")
+        terminalreporter.write_line(f"{status:<15} {entry.test_id} ({harness.level(entry)}): {summary}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

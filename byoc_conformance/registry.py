@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from .engine import Engine
+from .hosting import Hosting
 from .training import TrainingRuns
 
 
@@ -18,6 +19,7 @@ class Context:
     image: str
     image_config: dict[str, Any]  # the image's Config, as `docker image inspect` shows it
     training: TrainingRuns
+    hosting: Hosting
 
 
 # A check returns a one-line summary of its evidence when the requirement is met; otherwise it raises
@@ -30,6 +32,7 @@ class Check:
     requirement_id: str
     name: str
     func: CheckFunction
+    level: str | None = None  # a SHOULD-level part of a MUST requirement; None: the catalogue's level
 
     @property
     def test_id(self) -> str:
@@ -39,9 +42,9 @@ class Check:
 CHECKS: dict[str, Check] = {}
 
 
-def check(requirement_id: str, name: str) -> Callable[[CheckFunction], CheckFunction]:
+def check(requirement_id: str, name: str, level: str | None = None) -> Callable[[CheckFunction], CheckFunction]:
     def register(func: CheckFunction) -> CheckFunction:
-        entry = Check(requirement_id, name, func)
+        entry = Check(requirement_id, name, func, level)
         if entry.test_id in CHECKS:
             raise ValueError(f"two checks are registered as {entry.test_id}")
         CHECKS[entry.test_id] = entry

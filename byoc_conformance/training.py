@@ -16,6 +16,7 @@ from docker.models.containers import Container
 
 from . import opt_ml
 from .engine import Engine, files_in, read_archive, tar_of
+from .verdicts import NotApplicable
 
 # /opt/ml/input, /opt/ml/model and /opt/ml/output are mounted one by one, never /opt/ml as a whole:
 # images built on the SageMaker training toolkit keep their code in /opt/ml/code.
@@ -144,13 +145,16 @@ def _wait_for_exit(container: Container, timeout: float) -> int | None:
 class TrainingRuns:
     """The training runs the checks share: each starts on first use and runs once per session."""
 
-    def __init__(self, runner: TrainingRunner, timeout: float) -> None:
+    def __init__(self, runner: TrainingRunner, timeout: float, disabled: str | None = None) -> None:
         self.runner = runner
         self.timeout = timeout
+        self.disabled = disabled  # why this image is not trained (an inference-only image)
         self._signalled: TrainingRun | None = None
 
     @cached_property
     def good(self) -> TrainingRun:
+        if self.disabled:
+            raise NotApplicable(self.disabled)
         return self.runner.run("good-input", "training run with good input", opt_ml.good_input(), deadline=self.timeout)
 
     @property

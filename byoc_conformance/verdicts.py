@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shlex
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Protocol
 
@@ -15,6 +17,32 @@ class Evidence(Protocol):
     def reproduce(self, repro_dir: Path) -> str: ...
 
 
+@dataclass(frozen=True)
+class Request:
+    """An HTTP request a verdict was drawn from; its body is saved for the curl command that repeats it."""
+
+    name: str  # file name for the saved body
+    method: str
+    path: str
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def summary(self) -> str:
+        shown = self.body if len(self.body) <= 300 else self.body[:300] + b"..."
+        kinds = ", ".join(f"{k}: {v}" for k, v in self.headers.items())
+        return f"{self.method} {self.path} ({kinds}{', ' if kinds else ''}{len(self.body)} bytes): {shown!r}"
+
+    def curl(self, repro_dir: Path, port: int = 8080) -> str:
+        headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in self.headers.items())
+        data = ""
+        if self.method == "POST":
+            path = (repro_dir / self.name).resolve()
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(self.body)
+            data = f" --data-binary @{shlex.quote(str(path))}"
+        return f"curl -sS -i -X {self.method}{headers}{data} http://127.0.0.1:{port}{self.path}"
+
+
 class Verdict(Exception):
     status = ""
 
@@ -25,12 +53,14 @@ class Verdict(Exception):
         expected: str | None = None,
         run: Evidence | None = None,
         reproduce: str | None = None,
+        request: Request | None = None,
     ) -> None:
         super().__init__(observed)
         self.observed = observed
         self.expected = expected
         self.run = run
         self.reproduce = reproduce
+        self.request = request
 
 
 class Failed(Verdict):
@@ -55,7 +85,8 @@ def describe(verdict: Verdict, heading: str, repro_dir: Path) -> str:
     if verdict.expected:
         lines.append(f"  expected: {verdict.expected}")
     lines.append(f"  observed: {verdict.observed}")
-    reproduce = verdict.reproduce
+    if verdict.request:
+        lines.append(f"  request: {verdict.request.summary()}")
     if verdict.run is not None:
         tail = verdict.run.logs.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
         if tail:
@@ -63,8 +94,12 @@ def describe(verdict: Verdict, heading: str, repro_dir: Path) -> str:
             lines += [f"    | {line}" for line in tail]
         else:
             lines.append(f"  the {verdict.run.label} printed nothing")
-        reproduce = reproduce or verdict.run.reproduce(repro_dir)
-    if reproduce:
+    steps = [
+        verdict.run.reproduce(repro_dir) if verdict.run else None,
+        verdict.reproduce,
+        verdict.request.curl(repro_dir) if verdict.request else None,
+    ]
+    if any(steps):
         lines.append("  reproduce:")
-        lines += [f"    {line}" for line in reproduce.splitlines()]
+        lines += [f"    {line}" for step in steps if step for line in step.splitlines()]
     return "\n".join(lines)

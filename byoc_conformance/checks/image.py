@@ -48,7 +48,7 @@ def train_and_serve_reachable(ctx: Context) -> str:
     path = _image_path(ctx)
     container = ctx.engine.create_container(ctx.image, ["train"], role="inspect-path", network_mode="none")
     try:
-        found = {name: _find_executable(container, path, name) for name in ("train", "serve")}
+        found = {name: _find_executable(container, path, name) for name in _programs(ctx)}
     finally:
         ctx.engine.remove(container)
     missing = [name for name, where in found.items() if where is None]
@@ -59,7 +59,11 @@ def train_and_serve_reachable(ctx: Context) -> str:
             "executables named train and serve on PATH, or an exec-form ENTRYPOINT",
             reproduce=_inspect_command(ctx),
         )
-    return f"no ENTRYPOINT; executables on PATH: {found['train']}, {found['serve']}"
+    return f"no ENTRYPOINT; executables on PATH: {', '.join(str(where) for where in found.values())}"
+
+
+def _programs(ctx: Context) -> tuple[str, ...]:
+    return ("serve",) if ctx.training.disabled else ("train", "serve")
 
 
 def _image_path(ctx: Context) -> str:

@@ -29,6 +29,7 @@ class FakeRuns:
     def __init__(self, good=None, signalled=None, corrupt_csv=None):
         self.good, self._signalled, self.corrupt_csv = good or run(), signalled, corrupt_csv
         self.signal_requests = []
+        self.disabled = None
 
     def signalled(self, signal_at, give_up_at):
         self.signal_requests.append((signal_at, give_up_at))
@@ -36,7 +37,8 @@ class FakeRuns:
 
 
 def context(config=None, **runs) -> Context:
-    return Context(engine=None, image="algo:1", image_config=config or {}, training=FakeRuns(**runs))  # type: ignore[arg-type]
+    return Context(engine=None, image="algo:1", image_config=config or {}, training=FakeRuns(**runs),  # type: ignore[arg-type]
+                   hosting=None)  # type: ignore[arg-type]
 
 
 def test_sigterm_handled_passes_and_reports_time_to_exit():

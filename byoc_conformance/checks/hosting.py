@@ -1,0 +1,350 @@
+"""Real-time hosting requirements (catalogue A.4, and PIPE-02 for the port label), judged against real
+`serve` containers: the startup window, /ping, and /invocations probed with hypothesis-generated CSV."""
+
+from __future__ import annotations
+
+import statistics
+import time
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from functools import cache
+
+import hypothesis
+import requests
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from .. import opt_ml
+from ..hosting import INVOCATION_TIMEOUT, PING_TIMEOUT, STOP_GRACE, Hosting, Server
+from ..payloads import Payload, invalid_payloads, large_csv, valid_csv
+from ..registry import Context, check
+from ..verdicts import Failed, Inconclusive, NotApplicable, Request
+
+FEATURES = opt_ml.FEATURES  # payloads match the training data the harness generated
+REPEATED_PINGS = 20
+CONCURRENT_REQUESTS = 16
+INVOKE_ENDPOINT_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's request body limit, 6 MiB (SERVE-07)
+BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
+ALTERNATE_PORT = 9090
+CSV_HEADERS = {"Content-Type": "text/csv", "Accept": "text/csv"}
+
+
+def _invocation(payload: Payload, name: str, extra_headers: dict[str, str] | None = None) -> Request:
+    headers = {"Content-Type": payload.content_type, "Accept": "text/csv", **(extra_headers or {})}
+    return Request(name, "POST", "/invocations", payload.body, headers)
+
+
+def _send(server: Server, request: Request) -> requests.Response:
+    return server.session.post(server.url(request.path), data=request.body, headers=request.headers,
+                               timeout=INVOCATION_TIMEOUT)
+
+
+def _explore(hosting: Hosting, strategy: st.SearchStrategy[Payload], probe: Callable[[Payload], None]) -> None:
+    """Runs `probe` on generated payloads. A probe that raises Failed is shrunk by hypothesis to the
+    smallest payload that still fails, and that Failed is raised here."""
+
+    @settings(max_examples=hosting.examples, deadline=None, database=None, report_multiple_bugs=False,
+              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
+    @hypothesis.seed(hosting.seed)
+    @given(strategy)
+    def explore(payload: Payload) -> None:
+        probe(payload)
+
+    try:
+        explore()
+    except hypothesis.errors.Flaky as flaky:
+        failures = [e for e in getattr(flaky, "exceptions", ()) if isinstance(e, Failed)]
+        if failures:
+            failures[0].observed += " (this failure did not repeat when hypothesis replayed the payload)"
+            raise failures[0] from None
+        raise
+
+
+def _excerpt(response: requests.Response) -> str:
+    body = response.content
+    return repr(body if len(body) <= 200 else body[:200] + b"...")
+
+
+@check("SERVE-05", "healthy-within-startup-window")
+def healthy_within_window(ctx: Context) -> str:
+    server = ctx.hosting.shared
+    if server.start_error:
+        raise Inconclusive(server.outcome(), run=server)
+    if server.healthy_after is None:
+        raise Failed(
+            server.outcome(),
+            expected=f"/ping answers 200 within {ctx.hosting.startup_timeout:.0f} s of start-up "
+            "(SageMaker allows 8 minutes, then fails the endpoint)",
+            run=server,
+        )
+    return server.outcome()
+
+
+@check("SERVE-02", "listens-on-all-interfaces-port-8080")
+def listens_on_all_interfaces(ctx: Context) -> str:
+    server = ctx.hosting.shared
+    if server.start_error or server.exited():
+        raise Inconclusive(f"no running server to look at: {server.outcome()}", run=server)
+    listening = ctx.hosting.listening_sockets(server)
+    if listening is None:
+        raise Inconclusive("cannot read the container's socket table (/proc/net/tcp): the image has no `cat`")
+    on_port = [address for address, port in listening if port == server.port]
+    expected = f"an HTTP server on port {server.port} of every interface (0.0.0.0 or ::)"
+    if not on_port:
+        shown = ", ".join(f"{a}:{p}" for a, p in listening) or "nothing"
+        raise Failed(f"nothing listens on port {server.port}; listening: {shown}", expected=expected, run=server)
+    if not any(address in ("0.0.0.0", "::") for address in on_port):
+        raise Failed(
+            f"port {server.port} is bound to {', '.join(on_port)} only, which SageMaker's front end cannot reach",
+            expected=expected, run=server,
+        )
+    return f"listening on {', '.join(f'{a}:{server.port}' for a in on_port)}"
+
+
+@check("SERVE-04", "ping-answers-200-within-2s")
+def ping_answers_in_time(ctx: Context) -> str:
+    server = ctx.hosting.shared
+    server.require_healthy()
+    times = []
+    for attempt in range(1, REPEATED_PINGS + 1):
+        started = time.monotonic()
+        try:
+            response = server.session.get(server.url("/ping"), timeout=PING_TIMEOUT)
+        except requests.RequestException as error:
+            raise Failed(f"ping {attempt} of {REPEATED_PINGS} got no answer within {PING_TIMEOUT:.0f} s ({error})",
+                         expected=f"every /ping answers 200 within {PING_TIMEOUT:.0f} s", run=server,
+                         request=Request("ping", "GET", "/ping")) from None
+        times.append(time.monotonic() - started)
+        if response.status_code != 200:
+            raise Failed(f"ping {attempt} of {REPEATED_PINGS} answered HTTP {response.status_code}",
+                         expected="every /ping answers 200", run=server, request=Request("ping", "GET", "/ping"))
+    return (f"{REPEATED_PINGS} pings answered 200: p50 {statistics.median(times) * 1000:.1f} ms, "
+            f"max {max(times) * 1000:.1f} ms")
+
+
+@check("SERVE-04", "ping-body-empty", level="SHOULD")
+def ping_body_empty(ctx: Context) -> str:
+    server = ctx.hosting.shared
+    server.require_healthy()
+    response = server.session.get(server.url("/ping"), timeout=PING_TIMEOUT)
+    if response.content:
+        raise Failed(f"/ping answered with a body: {_excerpt(response)}",
+                     expected="200 with an empty body, the documented minimum", request=Request("ping", "GET", "/ping"))
+    return "/ping answered 200 with an empty body"
+
+
+def _probe_valid_csv(ctx: Context, name: str, judge: Callable[[Payload, requests.Response], str | None]) -> str:
+    server = ctx.hosting.shared
+    server.require_healthy()
+    sent = []
+
+    def probe(payload: Payload) -> None:
+        request = _invocation(payload, name)
+        try:
+            response = _send(server, request)
+        except requests.RequestException as error:
+            raise Failed(f"no answer: {error}", run=server, request=request) from None
+        problem = judge(payload, response)
+        if problem:
+            raise Failed(problem, run=server, request=request)
+        sent.append(response.elapsed.total_seconds())
+
+    _explore(ctx.hosting, valid_csv(FEATURES), probe)
+    return f"{len(sent)} generated CSV payloads; slowest answer {max(sent) * 1000:.0f} ms"
+
+
+@check("SERVE-07", "valid-csv-answered-2xx-within-60s")
+def valid_csv_answered(ctx: Context) -> str:
+    def judge(payload: Payload, response: requests.Response) -> str | None:
+        if not 200 <= response.status_code < 300:
+            return f"HTTP {response.status_code} for valid CSV ({payload.rows} rows); body {_excerpt(response)}"
+        if response.elapsed.total_seconds() > 60:
+            return f"answered after {response.elapsed.total_seconds():.1f} s; SageMaker gives up after 60 s"
+        return None
+
+    return _probe_valid_csv(ctx, "serve-07-valid-csv.payload", judge)
+
+
+@check("SERVE-10", "response-content-type-matches-accept")
+def response_content_type(ctx: Context) -> str:
+    def judge(payload: Payload, response: requests.Response) -> str | None:
+        content_type = response.headers.get("Content-Type", "")
+        if response.ok and content_type.split(";")[0].strip().lower() != "text/csv":
+            return f"Content-Type {content_type!r} in answer to Accept: text/csv"
+        return None
+
+    return _probe_valid_csv(ctx, "serve-10-content-type.payload", judge)
+
+
+@check("SERVE-07", "one-record-per-row", level="SHOULD")
+def one_record_per_row(ctx: Context) -> str:
+    def judge(payload: Payload, response: requests.Response) -> str | None:
+        records = len(response.content.decode("utf-8", "replace").splitlines()) if response.ok else payload.rows
+        if records != payload.rows:
+            return f"{records} output records for {payload.rows} input rows: {_excerpt(response)}"
+        return None
+
+    return _probe_valid_csv(ctx, "serve-07-records.payload", judge)
+
+
+@check("SERVE-07", "accepts-6-mib-body")
+def accepts_6_mib(ctx: Context) -> str:
+    server = ctx.hosting.shared
+    server.require_healthy()
+    payload = large_csv(FEATURES, INVOKE_ENDPOINT_LIMIT)
+    request = _invocation(payload, "serve-07-6mib.payload")
+    try:
+        response = _send(server, request)
+    except requests.RequestException as error:
+        raise Failed(f"no answer to a {len(payload.body)}-byte body: {error}", run=server, request=request) from None
+    if not response.ok:
+        raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}",
+                     expected=f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)",
+                     run=server, request=request)
+    return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
+
+
+@check("SERVE-08", "unknown-headers-ignored")
+def unknown_headers_ignored(ctx: Context) -> str:
+    server = ctx.hosting.shared
+    server.require_healthy()
+    payload = Payload(b"1.5,-2,3e-2,4\n0,0,0,0\n", 2)
+    extra = {"X-Amzn-SageMaker-Custom-Attributes": "trace=1;tenant=a b", "X-Amzn-SageMaker-Inference-Id": "id-1",
+             "X-Amzn-SageMaker-Target-Variant": "AllTraffic", "X-Unknown-Header": "anything"}
+    plain = _send(server, _invocation(payload, "serve-08-plain.payload"))
+    request = _invocation(payload, "serve-08-headers.payload", extra)
+    decorated = _send(server, request)
+    if (plain.status_code, plain.content) != (decorated.status_code, decorated.content):
+        raise Failed(f"with extra headers: HTTP {decorated.status_code} {_excerpt(decorated)}; "
+                     f"without: HTTP {plain.status_code} {_excerpt(plain)}",
+                     expected="the same answer: SageMaker may add headers, and forwards custom attributes",
+                     run=server, request=request)
+    return f"same answer (HTTP {plain.status_code}) with {len(extra)} extra headers"
+
+
+@check("SERVE-07", "concurrent-requests")
+def concurrent_requests(ctx: Context) -> str:
+    server = ctx.hosting.shared
+    server.require_healthy()
+    payload = Payload(b"1,2,3,4\n5,6,7,8\n", 2)
+    request = _invocation(payload, "serve-07-concurrent.payload")
+
+    def send_one(_: int) -> str | None:
+        try:
+            response = requests.post(server.url("/invocations"), data=payload.body, headers=request.headers,
+                                     timeout=INVOCATION_TIMEOUT)
+        except requests.RequestException as error:
+            return f"no answer: {error}"
+        return None if response.ok else f"HTTP {response.status_code} {_excerpt(response)}"
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(CONCURRENT_REQUESTS) as pool:
+        problems = [p for p in pool.map(send_one, range(CONCURRENT_REQUESTS)) if p]
+    if problems:
+        raise Failed(f"{len(problems)} of {CONCURRENT_REQUESTS} concurrent requests failed: {problems[0]}",
+                     expected="every request answered 2xx, as SageMaker sends requests concurrently",
+                     run=server, request=request)
+    return f"{CONCURRENT_REQUESTS} concurrent requests answered 2xx in {time.monotonic() - started:.2f} s"
+
+
+@cache
+def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server]:
+    """Malformed payloads against a fresh server (one of them may kill it): the first non-4xx answer,
+    shrunk, and how /ping answered afterwards."""
+    with hosting.fresh("serve-bad-requests") as server:
+        server.require_healthy()
+        crash: list[Failed] = []
+
+        def probe(payload: Payload) -> None:
+            if crash:
+                return  # a dead server fails every payload: shrinking would blame the wrong one
+            request = _invocation(payload, "serve-11-bad-request.payload")
+            try:
+                response = _send(server, request)
+            except requests.RequestException as error:
+                if server.exited():
+                    crash.append(Failed(f"the container exited (code {server.exit_code}) on {payload.kind}: {error}",
+                                        run=server, request=request))
+                    return
+                raise Failed(f"no answer to {payload.kind}: {error}", run=server, request=request) from None
+            if not 400 <= response.status_code < 500:
+                raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}",
+                             run=server, request=request)
+
+        failure = None
+        try:
+            _explore(hosting, invalid_payloads(FEATURES), probe)
+        except Failed as raised:
+            failure = raised
+        failure = crash[0] if crash else failure
+        try:
+            after = f"HTTP {server.session.get(server.url('/ping'), timeout=PING_TIMEOUT).status_code}"
+        except requests.RequestException as error:
+            after = f"no answer ({type(error).__name__})"
+            if server.exited():
+                after += f"; the container exited with code {server.exit_code}"
+        return failure, after, server
+
+
+@check("SERVE-11", "malformed-input-is-4xx")
+def malformed_input_is_4xx(ctx: Context) -> str:
+    failure, _, _ = _bad_request_probe(ctx.hosting)
+    if failure:
+        failure.expected = ("a 4xx answer to a malformed payload (non-numeric field, wrong column count, empty body, "
+                            "binary junk, invalid UTF-8, unsupported Content-Type); never a 5xx or a dead server")
+        raise failure
+    return f"{ctx.hosting.examples} malformed payloads answered 4xx"
+
+
+@check("SERVE-04", "ping-after-malformed-input")
+def ping_after_malformed_input(ctx: Context) -> str:
+    failure, after, server = _bad_request_probe(ctx.hosting)
+    if after != "HTTP 200":
+        raise Failed(f"after malformed payloads /ping answers: {after}",
+                     expected="the server stays up: /ping still answers 200", run=failure.run if failure else server)
+    return "/ping still answers 200 after the malformed payloads"
+
+
+@check("SERVE-13", "sigterm-exits-within-30s")
+def sigterm_exits(ctx: Context) -> str:
+    with ctx.hosting.fresh("serve-sigterm") as server:
+        server.require_healthy()
+        sent = time.monotonic()
+        server.container.kill("SIGTERM")
+        try:
+            server.container.wait(timeout=STOP_GRACE)
+        except requests.RequestException:
+            raise Failed(
+                f"still running {STOP_GRACE:.0f} s after SIGTERM",
+                expected=f"the container exits within {STOP_GRACE:.0f} s of SIGTERM, when SageMaker sends SIGKILL",
+                run=server,
+                reproduce=f"time docker stop --time {STOP_GRACE:.0f} byoc-repro-{server.role}",
+            ) from None
+        server.exited()
+        return f"exited with code {server.exit_code} {time.monotonic() - sent:.2f} s after SIGTERM"
+
+
+@check("PIPE-02", "honours-sagemaker-bind-to-port")
+def honours_bind_to_port(ctx: Context) -> str:
+    labels = ctx.hosting.image_labels
+    if labels.get(BIND_TO_PORT_LABEL) != "true":
+        raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true")
+    with ctx.hosting.fresh("serve-bind-to-port", environment={"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT)},
+                           port=ALTERNATE_PORT) as server:
+        if server.healthy_after is None:
+            raise Failed(f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}",
+                         expected=f"the image carries {BIND_TO_PORT_LABEL}=true, so it serves on the port "
+                         "SAGEMAKER_BIND_TO_PORT names", run=server)
+        return f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}"
+
+
+@check("SERVE-12", "serves-from-read-only-model")
+def serves_from_read_only_model(ctx: Context) -> str:
+    server = ctx.hosting.shared
+    if server.healthy_after is not None:
+        return "healthy with /opt/ml/model mounted read-only"
+    with ctx.hosting.fresh("serve-writable-model", read_only=False) as writable:
+        if writable.healthy_after is None:
+            raise Inconclusive(f"the server fails with a writable /opt/ml/model too: {writable.outcome()}", run=server)
+        raise Failed(f"with /opt/ml/model read-only: {server.outcome()}; with it writable: {writable.outcome()}",
+                     expected="a server that only reads /opt/ml/model, which SageMaker mounts read-only", run=server)

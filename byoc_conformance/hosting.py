@@ -1,0 +1,243 @@
+"""Real-time hosting as SageMaker runs it (SERVE-01..13): `docker run IMAGE serve` with the model of this
+run's training packed into model.tar.gz and extracted read-only at /opt/ml/model, and port 8080 published
+on 127.0.0.1 only."""
+
+from __future__ import annotations
+
+import io
+import ipaddress
+import shlex
+import shutil
+import tarfile
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from functools import cached_property
+from pathlib import Path
+
+import docker.errors
+import requests
+
+from .engine import Engine, HarnessError
+from .verdicts import Inconclusive
+
+PORT = 8080
+PING_TIMEOUT = 2.0  # SageMaker gives each /ping 2 s (SERVE-04)
+INVOCATION_TIMEOUT = 70.0  # the model has 60 s (SERVE-07); AWS tells clients to wait 70
+STOP_GRACE = 30.0  # SIGTERM, then SIGKILL 30 s later (SERVE-13)
+POLL_INTERVAL = 0.1
+
+
+def pack_model(model_archive: bytes) -> bytes:
+    """/opt/ml/model (as Docker's archive API returns it) packed the way SageMaker packs it: model.tar.gz
+    with the directory's contents at its root. Sockets, devices and FIFOs do not survive packing."""
+    packed = io.BytesIO()
+    with tarfile.open(fileobj=io.BytesIO(model_archive)) as source, tarfile.open(fileobj=packed, mode="w:gz") as target:
+        for member in source.getmembers():
+            member.name = member.name.partition("/")[2]
+            if member.name and (member.isfile() or member.isdir() or member.issym()):
+                target.addfile(member, source.extractfile(member) if member.isfile() else None)
+    return packed.getvalue()
+
+
+def model_from_path(path: Path) -> bytes:
+    """--byoc-model: a model directory (packed here) or a model.tar.gz."""
+    if path.is_dir():
+        packed = io.BytesIO()
+        with tarfile.open(fileobj=packed, mode="w:gz") as target:
+            for child in sorted(path.iterdir()):
+                target.add(child, arcname=child.name)
+        return packed.getvalue()
+    try:
+        content = path.read_bytes()
+        with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz"):
+            return content
+    except (OSError, tarfile.TarError) as error:
+        raise HarnessError(f"--byoc-model {path}: not a directory or a readable model.tar.gz ({error})") from None
+
+
+@dataclass
+class Model:
+    tar_gz: bytes | None
+    origin: str  # where it comes from, for the user
+    missing: str | None = None  # why there is none
+
+
+class Server:
+    """One `serve` container and the HTTP session the probes share with it."""
+
+    def __init__(self, engine: Engine, image: str, model: bytes, role: str, *,
+                 environment: dict[str, str] | None = None, port: int = PORT, read_only: bool = True) -> None:
+        self.engine, self.image, self.model, self.role = engine, image, model, role
+        self.environment = environment or {}
+        self.port, self.read_only = port, read_only
+        self.label = f"`serve` container ({role})"
+        self.session = requests.Session()
+        self.host_port: int | None = None
+        self.started = 0.0
+        self.healthy_after: float | None = None
+        self.exit_code: int | None = None
+        self.start_error: str | None = None
+        self.last_ping = "no answer yet"
+        self.final_logs: str | None = None  # kept when the container is removed
+        self.volume = engine.volume(f"{role}-model")
+        self._fill_model_volume()
+        self.container = engine.create_container(
+            image, ["serve"], role=role,
+            mounts=[engine.mount(self.volume, "/opt/ml/model", read_only=read_only)],
+            environment=self.environment,
+            network=engine.network(),
+            ports={f"{port}/tcp": ("127.0.0.1", None)},
+        )
+
+    def _fill_model_volume(self) -> None:
+        # Docker extracts a gzipped tar itself: the volume gets model.tar.gz unpacked, as SageMaker does it.
+        loader = self.engine.create_container(
+            self.image, ["serve"], role=f"{self.role}-model-loader",
+            mounts=[self.engine.mount(self.volume, "/opt/ml/model")],
+        )
+        try:
+            loader.put_archive("/opt/ml/model", self.model)
+        finally:
+            self.engine.remove(loader)
+
+    def start(self, startup_timeout: float) -> Server:
+        """Starts the container and polls /ping until it answers 200, the container exits, or the window ends."""
+        try:
+            self.container.start()
+        except docker.errors.APIError as error:
+            self.start_error = str(error.explanation or error)
+            return self
+        self.started = time.monotonic()
+        self.container.reload()
+        self.host_port = int(self.container.ports[f"{self.port}/tcp"][0]["HostPort"])
+        while True:
+            try:
+                response = self.session.get(self.url("/ping"), timeout=PING_TIMEOUT)
+                self.last_ping = f"HTTP {response.status_code}"
+                if response.status_code == 200:
+                    self.healthy_after = time.monotonic() - self.started
+                    return self
+            except requests.RequestException as error:
+                self.last_ping = f"no answer ({type(error).__name__})"
+            if self.exited():
+                return self
+            if time.monotonic() - self.started > startup_timeout:
+                return self
+            time.sleep(POLL_INTERVAL)
+
+    def exited(self) -> bool:
+        self.container.reload()
+        if self.container.status in ("exited", "dead"):
+            self.exit_code = int(self.container.attrs["State"]["ExitCode"])
+            return True
+        return False
+
+    def url(self, path: str) -> str:
+        return f"http://127.0.0.1:{self.host_port}{path}"
+
+    @property
+    def logs(self) -> str:
+        if self.final_logs is not None:
+            return self.final_logs
+        try:
+            return str(self.container.logs(stdout=True, stderr=True).decode("utf-8", "replace"))
+        except docker.errors.NotFound:
+            return ""
+
+    def outcome(self) -> str:
+        if self.start_error:
+            return f"`serve` could not start: {self.start_error}"
+        if self.healthy_after is not None:
+            return f"/ping answered 200 {self.healthy_after:.2f} s after start"
+        if self.exit_code is not None:
+            return f"the container exited with code {self.exit_code} before /ping answered 200 (last: {self.last_ping})"
+        return f"/ping did not answer 200 within the start-up window (last: {self.last_ping})"
+
+    def remove(self) -> None:
+        self.final_logs = self.logs
+        self.engine.remove(self.container, [self.volume])
+
+    def require_healthy(self) -> None:
+        if self.healthy_after is None:
+            raise Inconclusive(f"the server never became healthy: {self.outcome()}", run=self)
+
+    def reproduce(self, repro_dir: Path) -> str:
+        """Saves the model under repro_dir and returns the commands that start this server by hand."""
+        where = (repro_dir / self.role).resolve()
+        shutil.rmtree(where, ignore_errors=True)
+        (where / "model").mkdir(parents=True)
+        with tarfile.open(fileobj=io.BytesIO(self.model), mode="r:gz") as archive:
+            archive.extractall(where / "model", filter="tar")
+        mode = ":ro" if self.read_only else ""
+        environment = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.environment.items())
+        return (
+            f"docker run -d --rm --name byoc-repro-{self.role} -p 127.0.0.1:{self.port}:{self.port}{environment} \\\n"
+            f"    -v {shlex.quote(f'{where}/model:/opt/ml/model{mode}')} {shlex.quote(self.image)} serve\n"
+            f"until curl -fsS http://127.0.0.1:{self.port}/ping; do sleep 0.5; done"
+        )
+
+
+class Hosting:
+    """The serve containers the checks use: one shared by every probe that leaves the server as it found
+    it, and fresh ones for probes that may break or stop it."""
+
+    def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
+                 startup_timeout: float, examples: int, seed: int) -> None:
+        self.engine, self.image, self.image_labels = engine, image, image_labels
+        self._model_source = model
+        self.startup_timeout = startup_timeout
+        self.examples = examples  # generated payloads per property probe
+        self.seed = seed  # hypothesis seed, shown in the header
+
+    @cached_property
+    def model(self) -> Model:
+        return self._model_source()
+
+    def _model_bytes(self) -> bytes:
+        if self.model.tar_gz is None:
+            raise Inconclusive(f"no model to serve: {self.model.missing}")
+        return self.model.tar_gz
+
+    @cached_property
+    def shared(self) -> Server:
+        return Server(self.engine, self.image, self._model_bytes(), "serve").start(self.startup_timeout)
+
+    @contextmanager
+    def fresh(self, role: str, **options: object) -> Iterator[Server]:
+        server = Server(self.engine, self.image, self._model_bytes(), role, **options)  # type: ignore[arg-type]
+        try:
+            yield server.start(self.startup_timeout)
+        finally:
+            server.remove()
+
+    def listening_sockets(self, server: Server) -> list[tuple[str, int]] | None:
+        """The server's listening TCP sockets as (address, port), read from /proc/net/tcp* by a `cat` run in
+        its network namespace; None if the image cannot do that."""
+        reader = self.engine.create_container(
+            self.image, ["/proc/net/tcp", "/proc/net/tcp6"], role=f"{server.role}-sockets", entrypoint=["cat"],
+            network_mode=f"container:{server.container.id}",
+        )
+        try:
+            reader.start()
+            reader.wait(timeout=30)
+            table = reader.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+        except (docker.errors.APIError, requests.RequestException):
+            return None
+        finally:
+            self.engine.remove(reader)
+        return parse_listening(table) if "local_address" in table else None
+
+
+def parse_listening(table: str) -> list[tuple[str, int]]:
+    """(address, port) of the LISTEN entries (state 0A) in /proc/net/tcp and /proc/net/tcp6 text."""
+    listening = []
+    for line in table.splitlines():
+        fields = line.split()
+        if len(fields) > 3 and fields[3] == "0A" and ":" in fields[1]:
+            address, port = fields[1].split(":")
+            # The kernel prints each 32-bit word of the address in host (little-endian) byte order.
+            raw = b"".join(bytes.fromhex(address[i:i + 8])[::-1] for i in range(0, len(address), 8))
+            listening.append((str(ipaddress.ip_address(raw)), int(port, 16)))
+    return sorted(set(listening))

@@ -1,0 +1,69 @@
+"""Hypothesis strategies for /invocations payloads: numeric CSV without a label column, as a client sends
+it, and the malformed bodies a server meets in the wild."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hypothesis import strategies as st
+
+MAX_ROWS = 20
+
+
+@dataclass(frozen=True)
+class Payload:
+    body: bytes
+    rows: int  # records a conforming answer has (0 for invalid payloads)
+    content_type: str = "text/csv"
+    kind: str = "valid CSV"
+
+
+# The many ways one number is written: integers, negatives, exponents, many decimals.
+_finite = st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12)
+numbers = st.one_of(
+    st.integers(-(10**9), 10**9).map(str),
+    _finite.map(repr),
+    _finite.map(lambda x: f"{x:e}"),
+    _finite.map(lambda x: f"{x:.15f}"),
+    st.integers(0, 10**6).map(lambda n: f"-{n}.5"),
+)
+
+
+def _join(rows: list[list[str]], newline: str, trailing: bool) -> bytes:
+    return (newline.join(",".join(row) for row in rows) + (newline if trailing else "")).encode()
+
+
+@st.composite
+def valid_csv(draw: st.DrawFn, features: int) -> Payload:
+    rows = draw(st.lists(st.lists(numbers, min_size=features, max_size=features), min_size=1, max_size=MAX_ROWS))
+    return Payload(_join(rows, draw(st.sampled_from(["\n", "\r\n"])), draw(st.booleans())), len(rows))
+
+
+@st.composite
+def invalid_payloads(draw: st.DrawFn, features: int) -> Payload:
+    rows = draw(st.lists(st.lists(numbers, min_size=features, max_size=features), min_size=1, max_size=5))
+    kind = draw(st.sampled_from(["non-numeric field", "wrong column count", "empty body", "binary junk",
+                                 "invalid UTF-8", "unsupported Content-Type"]))
+    if kind == "non-numeric field":
+        row = draw(st.integers(0, len(rows) - 1))
+        rows[row][draw(st.integers(0, features - 1))] = draw(st.text(st.characters(categories=["L"]), min_size=1))
+    elif kind == "wrong column count":
+        row = draw(st.integers(0, len(rows) - 1))
+        rows[row] = rows[row][: draw(st.integers(0, features - 1))] if draw(st.booleans()) else rows[row] + ["1"]
+    body = _join(rows, "\n", True)
+    if kind == "empty body":
+        body = b""
+    elif kind == "binary junk":
+        body = b"\x00" + draw(st.binary(min_size=1, max_size=200))
+    elif kind == "invalid UTF-8":
+        body = body[: draw(st.integers(0, len(body)))] + b"\xff\xfe\xfd" + body
+    content_type = draw(st.sampled_from(["application/x-unsupported", "image/png"])) \
+        if kind == "unsupported Content-Type" else "text/csv"
+    return Payload(body, 0, content_type, kind)
+
+
+def large_csv(features: int, size: int) -> Payload:
+    """Valid rows adding up to just under `size` bytes."""
+    row = ",".join(f"{0.123456789 * (i + 1):.9f}" for i in range(features)) + "\n"
+    count = size // len(row)
+    return Payload((row * count).encode(), count, kind=f"{count} rows, {count * len(row)} bytes")
