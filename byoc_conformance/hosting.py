@@ -206,9 +206,13 @@ class Hosting:
 
     @contextmanager
     def fresh(self, role: str, **options: object) -> Iterator[Server]:
+        # The same image and model became healthy in t seconds on the shared server: a fresh one gets
+        # max(30 s, 3 t), not the whole start-up window, before it counts as not starting.
+        healthy_after = self.shared.healthy_after
+        window = min(self.startup_timeout, max(30.0, 3 * healthy_after)) if healthy_after else self.startup_timeout
         server = Server(self.engine, self.image, self._model_bytes(), role, **options)  # type: ignore[arg-type]
         try:
-            yield server.start(self.startup_timeout)
+            yield server.start(window)
         finally:
             server.remove()
 

@@ -126,7 +126,10 @@ def ping_answers_in_time(ctx: Context) -> str:
 def ping_body_empty(ctx: Context) -> str:
     server = ctx.hosting.shared
     server.require_healthy()
-    response = server.session.get(server.url("/ping"), timeout=PING_TIMEOUT)
+    try:
+        response = server.session.get(server.url("/ping"), timeout=PING_TIMEOUT)
+    except requests.RequestException as error:
+        raise Inconclusive(f"/ping gave no answer to look at ({error}); see the other SERVE-04 checks") from None
     if response.content:
         raise Failed(f"/ping answered with a body: {_excerpt(response)}",
                      expected="200 with an empty body, the documented minimum", request=Request("ping", "GET", "/ping"))
@@ -251,6 +254,7 @@ def concurrent_requests(ctx: Context) -> str:
 def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server]:
     """Malformed payloads against a fresh server (one of them may kill it): the first non-4xx answer,
     shrunk, and how /ping answered afterwards."""
+    hosting.shared.require_healthy()
     with hosting.fresh("serve-bad-requests") as server:
         server.require_healthy()
         crash: list[Failed] = []
@@ -307,6 +311,7 @@ def ping_after_malformed_input(ctx: Context) -> str:
 
 @check("SERVE-13", "sigterm-exits-within-30s")
 def sigterm_exits(ctx: Context) -> str:
+    ctx.hosting.shared.require_healthy()
     with ctx.hosting.fresh("serve-sigterm") as server:
         server.require_healthy()
         sent = time.monotonic()
@@ -329,6 +334,7 @@ def honours_bind_to_port(ctx: Context) -> str:
     labels = ctx.hosting.image_labels
     if labels.get(BIND_TO_PORT_LABEL) != "true":
         raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true")
+    ctx.hosting.shared.require_healthy()  # else a failure on the other port says nothing about the label
     with ctx.hosting.fresh("serve-bind-to-port", environment={"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT)},
                            port=ALTERNATE_PORT) as server:
         if server.healthy_after is None:
@@ -341,8 +347,13 @@ def honours_bind_to_port(ctx: Context) -> str:
 @check("SERVE-12", "serves-from-read-only-model")
 def serves_from_read_only_model(ctx: Context) -> str:
     server = ctx.hosting.shared
+    if server.start_error:
+        raise Inconclusive(server.outcome(), run=server)
     if server.healthy_after is not None:
         return "healthy with /opt/ml/model mounted read-only"
+    if server.exit_code is None:
+        raise Inconclusive(f"not healthy, but it did not exit either: {server.outcome()}", run=server)
+    # It crashed: was it the read-only mount? The same server with a writable model tells.
     with ctx.hosting.fresh("serve-writable-model", read_only=False) as writable:
         if writable.healthy_after is None:
             raise Inconclusive(f"the server fails with a writable /opt/ml/model too: {writable.outcome()}", run=server)

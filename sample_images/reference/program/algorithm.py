@@ -151,9 +151,12 @@ class InvocationHandler(BaseHTTPRequestHandler):
             if not rows:
                 raise BadInput("request: no rows")
         except (UnicodeDecodeError, BadInput) as error:
-            return self.respond(400, f"{error}\n".encode())
+            return self.reject(error)
         predictions = predict(self.model, rows)
         self.respond(200, "".join(f"{p:.6g}\n" for p in predictions).encode(), "text/csv")
+
+    def reject(self, error):
+        self.respond(400, f"{error}\n".encode())
 
     def respond(self, status, body=b"", content_type="text/plain"):
         self.send_response(status)
@@ -166,16 +169,28 @@ class InvocationHandler(BaseHTTPRequestHandler):
         print(f"{self.address_string()} {format % args}", file=sys.stderr)
 
 
+BIND_ADDRESS = "0.0.0.0"  # every interface: SageMaker reaches the container over its network
+
+
+def serving_port():
+    # 8080, unless SageMaker names another port (serial inference pipelines, multi-container endpoints).
+    return int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080"))
+
+
+def install_shutdown_handler(server):
+    # SageMaker sends SIGTERM and kills the container 30 s later: stop accepting and exit.
+    signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown).start())
+
+
 def serve_main():
     try:
         InvocationHandler.model = load_model()
     except (OSError, ValueError) as error:
         print(f"no usable model in {MODEL_DIR}: {error}; /ping answers 404", file=sys.stderr)
-    port = int(os.environ.get("SAGEMAKER_BIND_TO_PORT", "8080"))
-    server = ThreadingHTTPServer(("0.0.0.0", port), InvocationHandler)
-    # SageMaker sends SIGTERM and kills the container 30 s later: stop accepting and exit.
-    signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown).start())
-    print(f"serving on port {port}", file=sys.stderr)
+    port = serving_port()
+    server = ThreadingHTTPServer((BIND_ADDRESS, port), InvocationHandler)
+    install_shutdown_handler(server)
+    print(f"serving on {BIND_ADDRESS}:{port}", file=sys.stderr)
     server.serve_forever()
     return 0
 
