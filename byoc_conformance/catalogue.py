@@ -51,4 +51,9 @@ def coverage_problems(catalogue: Catalogue, checked_ids: Iterable[str]) -> list[
         for r in catalogue.requirements.values()
         if r.level == "MUST" and r.id not in checked and not r.unchecked_reason
     ]
+    problems += [
+        f"{r.id} has a check, but still says why it has none (unchecked_reason)"
+        for r in catalogue.requirements.values()
+        if r.id in checked and r.unchecked_reason
+    ]
     return problems

@@ -14,12 +14,14 @@ from ..suite_runs import SAMPLES, run_suite
 
 pytestmark = pytest.mark.docker
 SAMPLE_NAMES = sorted(path.parent.name for path in SAMPLES.glob("*/expected.json"))
+# Broken servers that never become healthy would otherwise keep the suite waiting SageMaker's 8 minutes.
+WINDOW = "--byoc-startup-timeout=15"
 
 
 @pytest.mark.parametrize("sample", SAMPLE_NAMES)
 def test_sample_fails_exactly_its_listed_requirements(sample, sample_images, tmp_path):
     expected = set(json.loads((SAMPLES / sample / "expected.json").read_text())["failed"])
-    run = run_suite(f"byoc-samples/{sample}", tmp_path)
+    run = run_suite(f"byoc-samples/{sample}", tmp_path, WINDOW)
     assert run.statuses, run.output
     assert run.ids_with("failed") == expected, run.output
     assert run.exit_code == (1 if expected else 0), run.output
@@ -29,7 +31,8 @@ def test_sample_fails_exactly_its_listed_requirements(sample, sample_images, tmp
 
 
 def test_the_reference_image_passes_every_check_outright(sample_images, tmp_path):
-    run = run_suite("byoc-samples/reference", tmp_path)
+    run = run_suite("byoc-samples/reference", tmp_path, WINDOW)
+    # PIPE-02 applies: the reference carries the accept-bind-to-port label
     assert {status for _, status in run.statuses} == {"passed"}, run.output
 
 
@@ -52,3 +55,31 @@ def test_a_missing_image_is_one_clear_error(docker_client, tmp_path):
     assert "ERROR: byoc-conformance: image 'byoc-samples/no-such-image:never' is not present locally " \
            "and could not be pulled" in run.output
     assert "Traceback" not in run.output
+
+
+def test_a_failing_invocation_shows_the_shrunk_payload_and_a_curl_that_reproduces_it(sample_images, tmp_path):
+    run = run_suite("byoc-samples/serve-500-on-bad-row", tmp_path, WINDOW, "-k", "SERVE-11")
+    message = run.output[run.output.index("SERVE-11 (SHOULD)"):]
+    assert "  expected: a 4xx answer to a malformed payload" in message
+    assert re.search(r"  observed: HTTP 500 for [a-z -]+; body b[\"']internal error: ", message), message
+    assert re.search(r"  request: POST /invocations \(Content-Type: text/csv, Accept: text/csv, \d+ bytes\)", message)
+    assert '"POST /invocations HTTP/1.1" 500' in message  # the container's log lines
+    lines = message.split("  reproduce:\n", 1)[1].splitlines()
+    commands = [line.strip() for line in itertools.takewhile(lambda line: line.startswith("    "), lines)]
+    assert commands[0].startswith("docker run -d --rm --name byoc-repro-serve-bad-requests -p 127.0.0.1:8080:8080")
+    assert commands[-1].startswith("curl -sS -i -X POST") and "--data-binary @" in commands[-1]
+    try:
+        subprocess.run(["bash", "-c", "\n".join(commands[:-1])], check=True, timeout=60, capture_output=True)
+        repeated = subprocess.run(["bash", "-c", commands[-1]], capture_output=True, text=True, timeout=60)
+    finally:
+        subprocess.run(["docker", "rm", "-f", "byoc-repro-serve-bad-requests"], capture_output=True)
+    assert repeated.stdout.startswith("HTTP/1.1 500"), repeated.stdout
+
+
+def test_the_same_seed_finds_the_same_failing_payload(sample_images, tmp_path):
+    def failing_request(where):
+        where.mkdir()
+        run = run_suite("byoc-samples/serve-500-on-bad-row", where, WINDOW, "-k", "SERVE-11", "--byoc-seed=7")
+        return re.search(r"  request: .*", run.output).group(0)
+
+    assert failing_request(tmp_path / "first") == failing_request(tmp_path / "second")

@@ -47,3 +47,10 @@ def test_a_schema_error_names_the_json_path():
             "requirements.schema.json",
             "test catalogue",
         )
+
+
+def test_a_checked_requirement_that_still_gives_an_unchecked_reason_is_a_problem():
+    catalogue = load_catalogue()
+    assert catalogue["IMG-04"].unchecked_reason  # unchecked today
+    problems = coverage_problems(catalogue, [c.requirement_id for c in all_checks()] + ["IMG-04"])
+    assert problems == ["IMG-04 has a check, but still says why it has none (unchecked_reason)"]

@@ -1,0 +1,30 @@
+from hypothesis import given
+
+from byoc_conformance.payloads import invalid_payloads, large_csv, valid_csv
+
+
+def parsed_rows(body: bytes, features: int) -> list[list[float]] | None:
+    """A strict reading of label-free numeric CSV; None where a row is not `features` numbers."""
+    try:
+        lines = [line for line in body.decode("utf-8").splitlines() if line.strip()]
+        rows = [[float(field) for field in line.split(",")] for line in lines]
+    except (UnicodeDecodeError, ValueError):
+        return None
+    return rows if rows and all(len(row) == features for row in rows) else None
+
+
+@given(valid_csv(4))
+def test_valid_payloads_hold_the_rows_they_claim(payload):
+    assert payload.content_type == "text/csv"
+    assert len(parsed_rows(payload.body, 4)) == payload.rows
+
+
+@given(invalid_payloads(4))
+def test_invalid_payloads_are_never_valid_csv(payload):
+    assert payload.content_type != "text/csv" or parsed_rows(payload.body, 4) is None
+
+
+def test_the_large_payload_fits_the_invoke_endpoint_limit():
+    payload = large_csv(4, 6 * 1024 * 1024)
+    assert 6 * 1024 * 1024 - 100 < len(payload.body) <= 6 * 1024 * 1024
+    assert len(parsed_rows(payload.body, 4)) == payload.rows
