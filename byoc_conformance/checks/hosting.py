@@ -136,7 +136,8 @@ def ping_body_empty(ctx: Context) -> str:
     return "/ping answered 200 with an empty body"
 
 
-def _probe_valid_csv(ctx: Context, name: str, judge: Callable[[Payload, requests.Response], str | None]) -> str:
+def _probe_valid_csv(ctx: Context, name: str, expected: str,
+                     judge: Callable[[Payload, requests.Response], str | None]) -> str:
     server = ctx.hosting.shared
     server.require_healthy()
     sent = []
@@ -146,10 +147,10 @@ def _probe_valid_csv(ctx: Context, name: str, judge: Callable[[Payload, requests
         try:
             response = _send(server, request)
         except requests.RequestException as error:
-            raise Failed(f"no answer: {error}", run=server, request=request) from None
+            raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
         problem = judge(payload, response)
         if problem:
-            raise Failed(problem, run=server, request=request)
+            raise Failed(problem, expected=expected, run=server, request=request)
         sent.append(response.elapsed.total_seconds())
 
     _explore(ctx.hosting, valid_csv(FEATURES), probe)
@@ -165,7 +166,7 @@ def valid_csv_answered(ctx: Context) -> str:
             return f"answered after {response.elapsed.total_seconds():.1f} s; SageMaker gives up after 60 s"
         return None
 
-    return _probe_valid_csv(ctx, "serve-07-valid-csv.payload", judge)
+    return _probe_valid_csv(ctx, "serve-07-valid-csv.payload", "2xx within 60 s for valid CSV", judge)
 
 
 @check("SERVE-10", "response-content-type-matches-accept")
@@ -176,7 +177,8 @@ def response_content_type(ctx: Context) -> str:
             return f"Content-Type {content_type!r} in answer to Accept: text/csv"
         return None
 
-    return _probe_valid_csv(ctx, "serve-10-content-type.payload", judge)
+    return _probe_valid_csv(ctx, "serve-10-content-type.payload",
+                            "the answer's Content-Type is what Accept asked for (text/csv)", judge)
 
 
 @check("SERVE-07", "one-record-per-row", level="SHOULD")
@@ -187,7 +189,7 @@ def one_record_per_row(ctx: Context) -> str:
             return f"{records} output records for {payload.rows} input rows: {_excerpt(response)}"
         return None
 
-    return _probe_valid_csv(ctx, "serve-07-records.payload", judge)
+    return _probe_valid_csv(ctx, "serve-07-records.payload", "one output record per input row", judge)
 
 
 @check("SERVE-07", "accepts-6-mib-body")
