@@ -1,0 +1,70 @@
+"""Benchmark: the serving part of the suite against an image. Reports the time to healthy, the request
+rate of the hypothesis property probes next to a plain keep-alive HTTP loop on the same container, and
+the wall time of the serving checks.
+
+    python -m tests.benchmarks.serving [--image byoc-samples/reference] [--requests 500]
+
+Not a test: it prints figures and asserts nothing."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+
+from byoc_conformance.checks import hosting as hosting_checks
+from byoc_conformance.engine import Engine
+from byoc_conformance.harness import trained_model
+from byoc_conformance.hosting import Hosting
+from byoc_conformance.training import TrainingRunner, TrainingRuns
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--image", default="byoc-samples/reference")
+    parser.add_argument("--requests", type=int, default=500)
+    options = parser.parse_args()
+
+    engine = Engine.connect(run_id=f"bench{uuid.uuid4().hex[:4]}")
+    training = TrainingRuns(TrainingRunner(engine, options.image), timeout=600)
+    hosting = Hosting(engine, options.image, {}, lambda: trained_model(training),
+                      startup_timeout=480, examples=options.requests, seed=0)
+    try:
+        server = hosting.shared
+        print(f"image: {options.image}")
+        print(f"  time to healthy (docker start to first /ping 200): {server.healthy_after:.2f} s")
+
+        body, headers = b"1.5,-2,3e-2,4\n0,0,0,0\n", {"Content-Type": "text/csv", "Accept": "text/csv"}
+        started = time.monotonic()
+        for _ in range(options.requests):
+            server.session.post(server.url("/invocations"), data=body, headers=headers).raise_for_status()
+        loop = options.requests / (time.monotonic() - started)
+
+        context = type("Ctx", (), {"hosting": hosting})()
+        started = time.monotonic()
+        hosting_checks.valid_csv_answered(context)  # one property probe: --requests generated payloads
+        probes = options.requests / (time.monotonic() - started)
+        print(f"  plain keep-alive loop:           {loop:7.0f} requests/s ({options.requests} requests)")
+        print(f"  hypothesis property probe:       {probes:7.0f} requests/s ({options.requests} generated payloads)")
+    finally:
+        engine.sweep()
+
+    with tempfile.TemporaryDirectory(prefix="byoc-bench-") as scratch:
+        completed = subprocess.run(
+            [sys.executable, "-m", "pytest", "--image", options.image, "-p", "no:cacheprovider", "--durations=0",
+             "-q", "-vv"], cwd=scratch, capture_output=True, text=True,
+        )
+    durations = [float(m.group(1)) for m in re.finditer(r"^([0-9.]+)s \w+ +byoc-conformance::\S+\[(?:SERVE|PIPE)-",
+                                                       completed.stdout, re.MULTILINE)]
+    total = re.search(r"in ([0-9.]+)s", completed.stdout)
+    print(f"  serving checks in the full suite (setup, call, teardown): {sum(durations):.2f} s "
+          f"of {total.group(1) if total else '?'} s for the whole run")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
