@@ -26,7 +26,6 @@ CONCURRENT_REQUESTS = 16
 INVOKE_ENDPOINT_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's request body limit, 6 MiB (SERVE-07)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 ALTERNATE_PORT = 9090
-CSV_HEADERS = {"Content-Type": "text/csv", "Accept": "text/csv"}
 
 
 def _invocation(payload: Payload, name: str, extra_headers: dict[str, str] | None = None) -> Request:

@@ -63,7 +63,11 @@ def train_and_serve_reachable(ctx: Context) -> str:
 
 
 def _programs(ctx: Context) -> tuple[str, ...]:
-    return ("serve",) if ctx.training.disabled else ("train", "serve")
+    """What `--image` must start: `serve` alone for an inference-only image (--byoc-model), `train` alone
+    when a separate image serves (--byoc-inference-image)."""
+    if ctx.training.disabled:
+        return ("serve",)
+    return ("train",) if ctx.hosting.image != ctx.image else ("train", "serve")
 
 
 def _image_path(ctx: Context) -> str:

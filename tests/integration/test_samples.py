@@ -83,3 +83,22 @@ def test_the_same_seed_finds_the_same_failing_payload(sample_images, tmp_path):
         return re.search(r"  request: .*", run.output).group(0)
 
     assert failing_request(tmp_path / "first") == failing_request(tmp_path / "second")
+
+
+def test_an_inference_only_image_is_served_the_model_given_with_byoc_model(sample_images, tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.json").write_text(json.dumps({"features": 4, "weights": [1, 2, 3, 4], "bias": 0.5}))
+    run = run_suite("byoc-samples/reference", tmp_path, WINDOW, f"--byoc-model={model}")
+    assert run.exit_code == 0, run.output
+    statuses = dict(run.statuses)
+    assert {s for i, s in run.statuses if i.startswith("TRAIN-")} == {"not applicable"}, run.output
+    assert statuses["SERVE-05"] == statuses["SERVE-07"] == statuses["IMG-01"] == "passed", run.output
+
+
+def test_a_separate_inference_image_serves_the_model_that_image_trained(sample_images, tmp_path):
+    run = run_suite("byoc-samples/reference", tmp_path, WINDOW,
+                    "--byoc-inference-image=byoc-samples/serve-wrong-content-type")
+    assert run.ids_with("failed") == {"SERVE-10"}, run.output
+    assert "docker run -d --rm --name byoc-repro-serve -p 127.0.0.1:8080:8080" in run.output
+    assert "byoc-samples/serve-wrong-content-type serve" in run.output
