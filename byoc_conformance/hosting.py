@@ -204,6 +204,11 @@ class Hosting:
     def shared(self) -> Server:
         return Server(self.engine, self.image, self._model_bytes(), "serve").start(self.startup_timeout)
 
+    def healthy(self) -> Server:
+        """The shared server, once /ping answers 200; checks that need one are inconclusive without."""
+        self.shared.require_healthy()
+        return self.shared
+
     @contextmanager
     def fresh(self, role: str, **options: object) -> Iterator[Server]:
         # The same image and model became healthy in t seconds on the shared server: a fresh one gets

@@ -102,8 +102,7 @@ def listens_on_all_interfaces(ctx: Context) -> str:
 
 @check("SERVE-04", "ping-answers-200-within-2s")
 def ping_answers_in_time(ctx: Context) -> str:
-    server = ctx.hosting.shared
-    server.require_healthy()
+    server = ctx.hosting.healthy()
     times = []
     for attempt in range(1, REPEATED_PINGS + 1):
         started = time.monotonic()
@@ -123,8 +122,7 @@ def ping_answers_in_time(ctx: Context) -> str:
 
 @check("SERVE-04", "ping-body-empty", level="SHOULD")
 def ping_body_empty(ctx: Context) -> str:
-    server = ctx.hosting.shared
-    server.require_healthy()
+    server = ctx.hosting.healthy()
     try:
         response = server.session.get(server.url("/ping"), timeout=PING_TIMEOUT)
     except requests.RequestException as error:
@@ -137,8 +135,7 @@ def ping_body_empty(ctx: Context) -> str:
 
 def _probe_valid_csv(ctx: Context, name: str, expected: str,
                      judge: Callable[[Payload, requests.Response], str | None]) -> str:
-    server = ctx.hosting.shared
-    server.require_healthy()
+    server = ctx.hosting.healthy()
     sent = []
 
     def probe(payload: Payload) -> None:
@@ -193,8 +190,7 @@ def one_record_per_row(ctx: Context) -> str:
 
 @check("SERVE-07", "accepts-6-mib-body")
 def accepts_6_mib(ctx: Context) -> str:
-    server = ctx.hosting.shared
-    server.require_healthy()
+    server = ctx.hosting.healthy()
     payload = large_csv(FEATURES, INVOKE_ENDPOINT_LIMIT)
     request = _invocation(payload, "serve-07-6mib.payload")
     try:
@@ -210,14 +206,17 @@ def accepts_6_mib(ctx: Context) -> str:
 
 @check("SERVE-08", "unknown-headers-ignored")
 def unknown_headers_ignored(ctx: Context) -> str:
-    server = ctx.hosting.shared
-    server.require_healthy()
+    server = ctx.hosting.healthy()
     payload = Payload(b"1.5,-2,3e-2,4\n0,0,0,0\n", 2)
     extra = {"X-Amzn-SageMaker-Custom-Attributes": "trace=1;tenant=a b", "X-Amzn-SageMaker-Inference-Id": "id-1",
              "X-Amzn-SageMaker-Target-Variant": "AllTraffic", "X-Unknown-Header": "anything"}
-    plain = _send(server, _invocation(payload, "serve-08-plain.payload"))
     request = _invocation(payload, "serve-08-headers.payload", extra)
-    decorated = _send(server, request)
+    try:
+        plain = _send(server, _invocation(payload, "serve-08-plain.payload"))
+        decorated = _send(server, request)
+    except requests.RequestException as error:
+        raise Failed(f"no answer: {error}", expected="2xx, with or without extra headers", run=server,
+                     request=request) from None
     if (plain.status_code, plain.content) != (decorated.status_code, decorated.content):
         raise Failed(f"with extra headers: HTTP {decorated.status_code} {_excerpt(decorated)}; "
                      f"without: HTTP {plain.status_code} {_excerpt(plain)}",
@@ -228,8 +227,7 @@ def unknown_headers_ignored(ctx: Context) -> str:
 
 @check("SERVE-07", "concurrent-requests")
 def concurrent_requests(ctx: Context) -> str:
-    server = ctx.hosting.shared
-    server.require_healthy()
+    server = ctx.hosting.healthy()
     payload = Payload(b"1,2,3,4\n5,6,7,8\n", 2)
     request = _invocation(payload, "serve-07-concurrent.payload")
 
@@ -255,7 +253,7 @@ def concurrent_requests(ctx: Context) -> str:
 def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server]:
     """Malformed payloads against a fresh server (one of them may kill it): the first non-4xx answer,
     shrunk, and how /ping answered afterwards."""
-    hosting.shared.require_healthy()
+    hosting.healthy()
     with hosting.fresh("serve-bad-requests") as server:
         server.require_healthy()
         crash: list[Failed] = []
@@ -312,7 +310,7 @@ def ping_after_malformed_input(ctx: Context) -> str:
 
 @check("SERVE-13", "sigterm-exits-within-30s")
 def sigterm_exits(ctx: Context) -> str:
-    ctx.hosting.shared.require_healthy()
+    ctx.hosting.healthy()
     with ctx.hosting.fresh("serve-sigterm") as server:
         server.require_healthy()
         sent = time.monotonic()
@@ -335,7 +333,7 @@ def honours_bind_to_port(ctx: Context) -> str:
     labels = ctx.hosting.image_labels
     if labels.get(BIND_TO_PORT_LABEL) != "true":
         raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true")
-    ctx.hosting.shared.require_healthy()  # else a failure on the other port says nothing about the label
+    ctx.hosting.healthy()  # else a failure on the other port says nothing about the label
     with ctx.hosting.fresh("serve-bind-to-port", environment={"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT)},
                            port=ALTERNATE_PORT) as server:
         if server.healthy_after is None:
