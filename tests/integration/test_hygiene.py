@@ -27,8 +27,12 @@ def temp_entries() -> set[str]:
     return {path.name for path in Path(tempfile.gettempdir()).iterdir() if "byoc" in path.name}
 
 
-@pytest.mark.parametrize("interrupt", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
-def test_an_interrupted_run_leaves_nothing_behind(interrupt, docker_client, sample_images, tmp_path):
+@pytest.mark.parametrize(
+    "interrupt, during",
+    [(signal.SIGINT, "train-good-input"), (signal.SIGTERM, "train-good-input"), (signal.SIGINT, "serve")],
+    ids=["ctrl-c-in-training", "sigterm-in-training", "ctrl-c-in-serving"],
+)
+def test_an_interrupted_run_leaves_nothing_behind(interrupt, during, docker_client, sample_images, tmp_path):
     assert leftovers(docker_client) == []
     temp_before = temp_entries()
     process = subprocess.Popen(
@@ -37,8 +41,9 @@ def test_an_interrupted_run_leaves_nothing_behind(interrupt, docker_client, samp
     )
     try:
         deadline = time.monotonic() + 60
-        while not docker_client.containers.list(filters={"label": RUN_LABEL, "status": "running"}):
-            assert time.monotonic() < deadline and process.poll() is None, "no training container started"
+        running = {"label": f"byoc-conformance.role={during}", "status": "running"}
+        while not docker_client.containers.list(filters=running):
+            assert time.monotonic() < deadline and process.poll() is None, f"no {during} container started"
             time.sleep(0.05)
         process.send_signal(interrupt)
         output, _ = process.communicate(timeout=60)
