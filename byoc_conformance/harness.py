@@ -3,6 +3,7 @@ check's verdict becomes a pytest outcome."""
 
 from __future__ import annotations
 
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,9 +15,10 @@ from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .engine import Engine, HarnessError
 from .hosting import Hosting, Model, model_from_path, pack_model
 from .registry import Check, Context, all_checks
+from .report import CheckResult
 from .specs import SpecError
 from .training import TrainingRunner, TrainingRuns
-from .verdicts import Failed, Verdict, describe
+from .verdicts import Failed, Verdict, describe, reproduction
 
 
 def start(config: pytest.Config) -> Harness:
@@ -77,7 +79,7 @@ class Harness:
     catalogue: Catalogue
     repro_dir: Path
     context: Context
-    results: list[tuple[Check, str, str]] = field(default_factory=list)  # check, status, summary
+    results: list[CheckResult] = field(default_factory=list)
 
     def level(self, entry: Check) -> str:
         return entry.level or self.catalogue[entry.requirement_id].level
@@ -89,17 +91,21 @@ class Harness:
     def evaluate(self, entry: Check, item: pytest.Item) -> None:
         """Runs one check; a requirement not met fails the test, one not judged skips it, never passes."""
         requirement = self.catalogue[entry.requirement_id]
+        started = time.monotonic()
         try:
             summary, verdict = entry.func(self.context), None
         except Verdict as raised:
             summary, verdict = raised.observed, raised
-        status = verdict.status if verdict else "passed"
-        self.results.append((entry, status, summary))
+        result = CheckResult(entry.test_id, entry.requirement_id, self.level(entry),
+                             verdict.status if verdict else "passed", summary, time.monotonic() - started)
+        self.results.append(result)
         # JUnit XML properties; record_property would warn under pytest's default xunit2 family.
-        item.user_properties += [("status", status), ("evidence", summary)]
+        item.user_properties += [("status", result.status), ("evidence", summary)]
         if verdict is None:
             return
-        text = describe(verdict, f"{requirement.id} ({self.level(entry)}) {requirement.statement}", self.repro_dir)
+        result.reproduce = reproduction(verdict, self.repro_dir)
+        result.details = text = describe(verdict, f"{requirement.id} ({result.level}) {requirement.statement}",
+                                         result.reproduce)
         if isinstance(verdict, Failed):
             pytest.fail(text, pytrace=False)
         pytest.skip(f"{verdict.status}: {text}")

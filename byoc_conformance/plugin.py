@@ -156,8 +156,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     if harness is None or not harness.results:
         return
     terminalreporter.section("SageMaker BYOC conformance")
-    for entry, status, summary in harness.results:
-        terminalreporter.write_line(f"{status:<15} {entry.test_id} ({harness.level(entry)}): {summary}")
+    for result in harness.results:
+        terminalreporter.write_line(f"{result.status:<15} {result.check} ({result.level}): {result.summary}")
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -80,7 +80,17 @@ class NotApplicable(Verdict):
 LOG_TAIL_LINES = 20
 
 
-def describe(verdict: Verdict, heading: str, repro_dir: Path) -> str:
+def reproduction(verdict: Verdict, repro_dir: Path) -> str | None:
+    """The commands that repeat what the verdict was drawn from (saving the inputs they need), or None."""
+    steps = [
+        verdict.run.reproduce(repro_dir) if verdict.run else None,
+        verdict.reproduce,
+        verdict.request.curl(repro_dir) if verdict.request else None,
+    ]
+    return "\n".join(step for step in steps if step) or None
+
+
+def describe(verdict: Verdict, heading: str, reproduce: str | None) -> str:
     lines = [heading]
     if verdict.expected:
         lines.append(f"  expected: {verdict.expected}")
@@ -94,12 +104,7 @@ def describe(verdict: Verdict, heading: str, repro_dir: Path) -> str:
             lines += [f"    | {line}" for line in tail]
         else:
             lines.append(f"  the {verdict.run.label} printed nothing")
-    steps = [
-        verdict.run.reproduce(repro_dir) if verdict.run else None,
-        verdict.reproduce,
-        verdict.request.curl(repro_dir) if verdict.request else None,
-    ]
-    if any(steps):
+    if reproduce:
         lines.append("  reproduce:")
-        lines += [f"    {line}" for step in steps if step for line in step.splitlines()]
+        lines += [f"    {line}" for line in reproduce.splitlines()]
     return "\n".join(lines)

@@ -10,7 +10,7 @@ from byoc_conformance.checks import image, training
 from byoc_conformance.engine import tar_of
 from byoc_conformance.registry import Context
 from byoc_conformance.training import TrainingRun
-from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe
+from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe, reproduction
 
 
 def model_archive(files: dict[str, bytes]) -> bytes:
@@ -130,7 +130,7 @@ def test_tini_is_flagged(entrypoint):
 
 def test_failure_text_has_id_expected_observed_logs_and_reproduce(tmp_path: Path):
     verdict = Failed("exit 0", expected="non-zero", run=run(logs="line one\nline two\n"))
-    text = describe(verdict, "TRAIN-15 (MUST) statement", tmp_path)
+    text = describe(verdict, "TRAIN-15 (MUST) statement", reproduction(verdict, tmp_path))
     assert text.splitlines()[:3] == ["TRAIN-15 (MUST) statement", "  expected: non-zero", "  observed: exit 0"]
     assert "    | line two" in text
     assert "docker run --rm" in text and f"{tmp_path}/good-input/input:/opt/ml/input" in text
