@@ -6,11 +6,13 @@ from __future__ import annotations
 import time
 import uuid
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from . import __version__, report
 from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .engine import Engine, HarnessError
 from .hosting import Hosting, Model, model_from_path, pack_model
@@ -59,6 +61,10 @@ def start(config: pytest.Config) -> Harness:
     return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context)
 
 
+def _now() -> str:
+    return datetime.now(timezone.utc).isoformat(timespec="seconds")
+
+
 def trained_model(training: TrainingRuns) -> Model:
     """SageMaker's handover: the good training run's /opt/ml/model, packed into model.tar.gz."""
     run = training.good
@@ -80,6 +86,40 @@ class Harness:
     repro_dir: Path
     context: Context
     results: list[CheckResult] = field(default_factory=list)
+    started: str = field(default_factory=lambda: _now())
+    final_report: dict[str, Any] | None = None
+    bundle: Path | None = None  # report.json of the written bundle
+
+    def finish(self, config: pytest.Config) -> dict[str, Any]:
+        """The report of the run, written as a bundle if --byoc-report was given."""
+        planned: dict[str, list[str]] = {}
+        for entry in all_checks():
+            if self.level(entry) == self.catalogue[entry.requirement_id].level:
+                planned.setdefault(entry.requirement_id, []).append(entry.test_id)
+        attrs = self.image_attrs
+        image = {
+            "reference": self.image, "id": attrs["Id"], "digests": attrs.get("RepoDigests") or [],
+            "labels": (attrs.get("Config") or {}).get("Labels") or {}, "os": attrs.get("Os", ""),
+            "architecture": attrs.get("Architecture", ""), "size": attrs.get("Size", 0),
+        }
+        if self.context.hosting.image != self.image:
+            image["inference_image"] = self.context.hosting.image
+        options = {name: value if isinstance(value, (int, float, bool)) or value is None else str(value)
+                   for name, value in vars(config.option).items() if name == "image" or name.startswith("byoc_")}
+        self.final_report = report.build(self.catalogue, planned, self.results, fail_on=options["byoc_fail_on"],
+                                         metadata={
+            "product": {"vendor": options["byoc_vendor"], "name": options["byoc_product"],
+                        "version": options["byoc_product_version"]},
+            "image": image,
+            "harness": {"version": __version__, "catalogue_version": self.catalogue.version,
+                        "docker_engine": self.engine.version()},
+            "run": {"id": self.engine.run_id, "started": self.started, "ended": _now(),
+                    "seed": self.context.hosting.seed, "options": options},
+        })
+        directory = config.getoption("byoc_report")
+        if directory:
+            self.bundle = report.write_bundle(self.final_report, directory)
+        return self.final_report
 
     def level(self, entry: Check) -> str:
         return entry.level or self.catalogue[entry.requirement_id].level

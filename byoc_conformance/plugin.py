@@ -67,6 +67,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a separate image for hosting, which serves the model that --image trained",
     )
     group.addoption(
+        "--byoc-report", type=Path, default=None, metavar="DIR",
+        help="write the certification bundle (report.json, report.html, summary.md, junit.xml) to DIR",
+    )
+    group.addoption(
+        "--byoc-fail-on", choices=("must", "should"), default="must",
+        help="what fails the run (exit status 1): a MUST not met (default), or also a SHOULD",
+    )
+    group.addoption("--byoc-vendor", metavar="NAME", help="vendor name for the report")
+    group.addoption("--byoc-product", metavar="NAME", help="product name for the report")
+    group.addoption("--byoc-product-version", metavar="VERSION", help="product version for the report")
+    group.addoption(
         "--byoc-repro-dir", type=Path, default=Path("byoc-repro"), metavar="DIR",
         help="where the inputs of failing runs are saved for the reproduce commands (default: ./byoc-repro)",
     )
@@ -153,14 +164,29 @@ def byoc_harness(pytestconfig: pytest.Config) -> Iterator[Harness]:
 
 def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> None:
     harness = config.stash.get(HARNESS, None)
-    if harness is None or not harness.results:
+    if harness is None or harness.final_report is None:
         return
+    report = harness.final_report
     terminalreporter.section("SageMaker BYOC conformance")
     for result in harness.results:
         terminalreporter.write_line(f"{result.status:<15} {result.check} ({result.level}): {result.summary}")
+    for warning in report["warnings"]:
+        terminalreporter.write_line(f"warning (SHOULD): {warning}", yellow=True)
+    if harness.bundle:
+        terminalreporter.write_line(f"report: {harness.bundle}")
+    colour = {"CONFORMANT": "green", "NOT CONFORMANT": "red"}.get(report["verdict"], "yellow")
+    terminalreporter.write_line(
+        f"verdict: {report['verdict']} ({', '.join(f'{n} {s}' for s, n in report['counts'].items())}); "
+        f"gate --byoc-fail-on {report['fail_on']}: {report['gate']}", **{colour: True, "bold": True})
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
     harness = session.config.stash.get(HARNESS, None)
-    if harness is not None:
-        harness.engine.sweep()
+    if harness is None:
+        return
+    harness.engine.sweep()
+    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
+        # The exit status is the gate's: a failed SHOULD alone passes the default gate, and a MUST that was
+        # inconclusive or did not run fails it, whatever pytest counted.
+        report = harness.finish(session.config)
+        session.exitstatus = pytest.ExitCode.OK if report["gate"] == "passed" else pytest.ExitCode.TESTS_FAILED

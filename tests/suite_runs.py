@@ -16,9 +16,15 @@ class SuiteRun:
     exit_code: int
     output: str
     statuses: list[tuple[str, str]]  # (requirement ID, status) per conformance test
+    levels: list[str]  # the level of each conformance test, in the same order
 
     def ids_with(self, status: str) -> set[str]:
         return {requirement for requirement, s in self.statuses if s == status}
+
+    def gate_fails(self) -> bool:
+        """What the default gate says: a MUST-level check failed or was inconclusive."""
+        return any(level == "MUST" and s in ("failed", "inconclusive")
+                   for (_, s), level in zip(self.statuses, self.levels, strict=True))
 
 
 def run_suite(image: str, where: Path, *options: str) -> SuiteRun:
@@ -28,9 +34,10 @@ def run_suite(image: str, where: Path, *options: str) -> SuiteRun:
         [sys.executable, "-m", "pytest", "--image", image, "-p", "no:cacheprovider", f"--junitxml={report}", *options],
         cwd=where, capture_output=True, text=True, timeout=600,
     )
-    statuses = []
+    statuses, levels = [], []
     if report.exists():
         for case in ElementTree.parse(report).getroot().iter("testcase"):
             properties = {p.get("name"): p.get("value") for p in case.iter("property")}
             statuses.append((properties.get("requirement", "?"), properties.get("status", "no status")))
-    return SuiteRun(completed.returncode, completed.stdout + completed.stderr, statuses)
+            levels.append(properties.get("level", "?"))
+    return SuiteRun(completed.returncode, completed.stdout + completed.stderr, statuses, levels)

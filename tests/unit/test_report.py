@@ -1,0 +1,106 @@
+"""The report's judgement and renderings, on synthetic results (no containers)."""
+
+from pathlib import Path
+
+import pytest
+
+from byoc_conformance import report, specs
+from byoc_conformance.catalogue import Catalogue, Requirement
+from byoc_conformance.report import CheckResult
+
+EXPECTED = Path(__file__).parent / "expected"
+# A small fixed catalogue, so that the expected files do not change with the shipped one.
+CATALOGUE = Catalogue("1.0.0", {r.id: r for r in [
+    Requirement("IMG-02", "image", "MUST", "Use an exec-form ENTRYPOINT.", "https://docs.example/img"),
+    Requirement("IMG-12", "image", "MUST", "Private registries need TLS.", "https://docs.example/reg",
+                unchecked_reason="Needs the AWS control plane."),
+    Requirement("TRAIN-15", "training", "MUST", "Exit 0 on success, non-zero on failure.", "https://docs.example/t"),
+    Requirement("TRAIN-16", "training", "SHOULD", "Write /opt/ml/output/failure.", "https://docs.example/f"),
+    Requirement("TRAIN-18", "training", "INFO", "MaxRuntimeInSeconds defaults to a day.", "https://docs.example/m"),
+    Requirement("SERVE-04", "hosting", "MUST", "GET /ping answers 200 within 2 s.", "https://docs.example/p"),
+]})
+PLANNED = {"IMG-02": ["IMG-02:exec-form-entrypoint"], "TRAIN-15": ["TRAIN-15:good-input-exits-0"],
+           "SERVE-04": ["SERVE-04:ping-answers-200-within-2s"], "TRAIN-16": ["TRAIN-16:corrupt-csv-failure-file"]}
+METADATA = {
+    "product": {"vendor": "Acme ML", "name": "Linear", "version": "1.2.0"},
+    "image": {"reference": "acme/linear:1.2.0", "id": "sha256:" + "ab" * 32, "digests": [], "labels": {},
+              "os": "linux", "architecture": "amd64", "size": 123456789},
+    "harness": {"version": "0.1.0", "catalogue_version": "0.1.0", "docker_engine": "20.10.24"},
+    "run": {"id": "0123abcd", "started": "2026-11-23T12:00:00+00:00", "ended": "2026-11-23T12:00:30+00:00",
+            "seed": 7, "options": {"image": "acme/linear:1.2.0"}},
+}
+
+
+def result(check, status="passed", level="MUST", summary="fine", **extra) -> CheckResult:
+    return CheckResult(check, check.split(":")[0], level, status, summary, 0.5, **extra)
+
+
+ALL_PASS = [result("IMG-02:exec-form-entrypoint"), result("TRAIN-15:good-input-exits-0"),
+            result("SERVE-04:ping-answers-200-within-2s"), result("TRAIN-16:corrupt-csv-failure-file", level="SHOULD")]
+
+
+def build(results, fail_on="must"):
+    built = report.build(CATALOGUE, PLANNED, results, fail_on=fail_on, metadata=METADATA)
+    specs.validate(built, "report.schema.json", "the report")
+    return built
+
+
+def replace(check, **changes):
+    return [result(r.check, **{"level": r.level, **changes}) if r.check == check else r for r in ALL_PASS]
+
+
+def test_every_checked_must_passed_is_conformant():
+    built = build(ALL_PASS)
+    assert (built["verdict"], built["gate"], built["warnings"]) == ("CONFORMANT", "passed", [])
+
+
+def test_a_failed_must_is_not_conformant():
+    assert build(replace("TRAIN-15:good-input-exits-0", status="failed"))["verdict"] == "NOT CONFORMANT"
+
+
+@pytest.mark.parametrize("status", ["inconclusive", "skipped"])
+def test_a_must_inconclusive_or_not_run_is_never_conformant(status):
+    results = [r for r in ALL_PASS if r.check != "SERVE-04:ping-answers-200-within-2s"] if status == "skipped" \
+        else replace("SERVE-04:ping-answers-200-within-2s", status="inconclusive")
+    built = build(results)
+    assert (built["verdict"], built["gate"]) == ("INCONCLUSIVE", "failed")
+    record = next(r for r in built["requirements"] if r["id"] == "SERVE-04")
+    assert record["status"] == ("inconclusive" if status == "inconclusive" else "not checked")
+
+
+def test_a_failed_should_is_a_warning_that_only_the_should_gate_fails_on():
+    results = replace("TRAIN-16:corrupt-csv-failure-file", status="failed", summary="no failure file")
+    assert build(results)["warnings"] == ["TRAIN-16:corrupt-csv-failure-file: no failure file"]
+    assert (build(results)["verdict"], build(results)["gate"]) == ("CONFORMANT", "passed")
+    assert build(results, fail_on="should")["gate"] == "failed"
+
+
+def test_a_failed_should_part_of_a_must_warns_but_leaves_the_must_passed():
+    results = [*ALL_PASS, result("SERVE-04:ping-body-empty", "failed", "SHOULD", "body b'\\n'")]
+    built = build(results)
+    record = next(r for r in built["requirements"] if r["id"] == "SERVE-04")
+    assert (record["status"], record["warnings"]) == ("passed", ["SERVE-04:ping-body-empty"])
+    assert built["verdict"] == "CONFORMANT" and built["warnings"] == ["SERVE-04:ping-body-empty: body b'\\n'"]
+
+
+def test_requirements_without_a_check_say_why_and_are_never_passed():
+    records = {r["id"]: r for r in build(ALL_PASS)["requirements"]}
+    assert records["IMG-12"]["status"] == "not checked" and records["IMG-12"]["reason"]
+    assert records["TRAIN-18"]["reason"].startswith("informational")
+
+
+SAMPLE = replace("TRAIN-15:good-input-exits-0", status="failed", summary="`train` exited with code 2 after 1.0 s",
+                 details="TRAIN-15 (MUST) ...\n  observed: exit 2", reproduce="docker run ... train")
+
+
+@pytest.mark.parametrize("name", ["summary.md", "junit.xml"])
+def test_renderings_match_the_expected_files(tmp_path, name):
+    report.write_bundle(build(SAMPLE), tmp_path)
+    assert (tmp_path / name).read_text() == (EXPECTED / name).read_text()
+
+
+def test_the_html_carries_the_verdict_the_evidence_and_the_report_hash(tmp_path):
+    report.write_bundle(build(SAMPLE), tmp_path)
+    page = (tmp_path / "report.html").read_text()
+    digest = (tmp_path / "summary.md").read_text().rsplit("`", 2)[1]
+    assert "NOT CONFORMANT" in page and "exited with code 2" in page and digest in page
