@@ -193,13 +193,14 @@ def accepts_6_mib(ctx: Context) -> str:
     server = ctx.hosting.healthy()
     payload = large_csv(FEATURES, INVOKE_ENDPOINT_LIMIT)
     request = _invocation(payload, "serve-07-6mib.payload")
+    expected = f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)"
     try:
         response = _send(server, request)
     except requests.RequestException as error:
-        raise Failed(f"no answer to a {len(payload.body)}-byte body: {error}", run=server, request=request) from None
+        raise Failed(f"no answer to a {len(payload.body)}-byte body: {error}", expected=expected, run=server,
+                     request=request) from None
     if not response.ok:
-        raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}",
-                     expected=f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)",
+        raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}", expected=expected,
                      run=server, request=request)
     return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
 
