@@ -38,24 +38,30 @@ class CheckResult:
     reproduce: str | None = None  # commands that repeat it
 
 
-def requirement_records(catalogue: Catalogue, planned: dict[str, list[str]], results: list[CheckResult],
+RANK = {"INFO": 0, "MAY": 1, "SHOULD": 2, "MUST": 3}
+
+
+def requirement_records(catalogue: Catalogue, planned: dict[str, str], results: list[CheckResult],
                         ) -> list[dict[str, Any]]:
-    """One record per catalogue requirement. `planned` maps a requirement to the checks bound to it at its
-    own level; a record is judged on those, and a failed check of a lower level is a warning."""
+    """One record per catalogue requirement. `planned` maps every registered check to its level. A record
+    is judged on its checks at its own level or above (the MUST rules of a MAY capability the image
+    claims); a failed check of a lower level (the SHOULD part of a MUST) is a warning."""
     records = []
     for requirement in catalogue.requirements.values():
         ran = [r for r in results if r.requirement == requirement.id]
-        own = [r for r in ran if r.level == requirement.level]
+        own = [r for r in ran if RANK[r.level] >= RANK[requirement.level]]
+        expected_here = [c for c, level in planned.items()
+                         if c.split(":")[0] == requirement.id and RANK[level] >= RANK[requirement.level]]
         statuses = {r.status for r in own}
         reason = None
-        if not planned.get(requirement.id) and not own:
+        if not expected_here and not own:
             status = "not checked"
             reason = requirement.unchecked_reason or "informational: a fact the harness relies on, not a check"
         elif "failed" in statuses:
             status = "failed"
         elif "inconclusive" in statuses:
             status = "inconclusive"
-        elif len(own) < len(planned.get(requirement.id, [])):
+        elif len(own) < len(expected_here):
             status, reason = "not checked", NOT_RUN
         elif statuses == {"not applicable"}:
             status = "not applicable"
@@ -65,20 +71,21 @@ def requirement_records(catalogue: Catalogue, planned: dict[str, list[str]], res
             "id": requirement.id, "area": requirement.area, "level": requirement.level,
             "statement": requirement.statement, "source": requirement.source, "status": status,
             "duration": round(sum(r.duration for r in ran), 3),
-            "warnings": [r.check for r in ran if r.level != requirement.level and r.status == "failed"],
+            "warnings": [r.check for r in ran if RANK[r.level] < RANK[requirement.level] and r.status == "failed"],
             "reason": reason, "decision": requirement.decision,
             "checks": [{**asdict(r), "duration": round(r.duration, 3)} for r in ran],
         })
     return records
 
 
-def verdict(records: list[dict[str, Any]], planned: dict[str, list[str]]) -> str:
-    """CONFORMANT when every MUST the harness checks passed or does not apply. A failed MUST makes it NOT
-    CONFORMANT; a MUST check that was inconclusive or did not run leaves it INCONCLUSIVE, never CONFORMANT."""
-    musts = [r for r in records if r["level"] == "MUST" and (planned.get(r["id"]) or r["checks"])]
-    if any(r["status"] == "failed" for r in musts):
+def verdict(results: list[CheckResult], planned: dict[str, str]) -> str:
+    """CONFORMANT when every MUST-level check passed or does not apply. A failed one makes it NOT
+    CONFORMANT; one that was inconclusive or did not run leaves it INCONCLUSIVE, never CONFORMANT."""
+    musts = [r for r in results if r.level == "MUST"]
+    if any(r.status == "failed" for r in musts):
         return "NOT CONFORMANT"
-    if any(r["status"] in ("inconclusive", "not checked") for r in musts):
+    not_run = {c for c, level in planned.items() if level == "MUST"} - {r.check for r in results}
+    if not_run or any(r.status == "inconclusive" for r in musts):
         return "INCONCLUSIVE"
     return "CONFORMANT"
 
@@ -97,7 +104,7 @@ def gate_passes(report: dict[str, Any]) -> bool:
     return report["verdict"] == "CONFORMANT" and (report["fail_on"] == "must" or not report["warnings"])
 
 
-def build(catalogue: Catalogue, planned: dict[str, list[str]], results: list[CheckResult], *, fail_on: str,
+def build(catalogue: Catalogue, planned: dict[str, str], results: list[CheckResult], *, fail_on: str,
           metadata: dict[str, Any]) -> dict[str, Any]:
     records = requirement_records(catalogue, planned, results)
     counts = {status: 0 for status in ("passed", "failed", "inconclusive", "not applicable", "not checked")}
@@ -105,7 +112,7 @@ def build(catalogue: Catalogue, planned: dict[str, list[str]], results: list[Che
         counts[record["status"]] += 1
     report = {
         "schema_version": SCHEMA_VERSION,
-        "verdict": verdict(records, planned),
+        "verdict": verdict(results, planned),
         "fail_on": fail_on,
         "warnings": warnings(records),
         "counts": counts,

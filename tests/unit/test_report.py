@@ -19,8 +19,9 @@ CATALOGUE = Catalogue("1.0.0", {r.id: r for r in [
     Requirement("TRAIN-18", "training", "INFO", "MaxRuntimeInSeconds defaults to a day.", "https://docs.example/m"),
     Requirement("SERVE-04", "hosting", "MUST", "GET /ping answers 200 within 2 s.", "https://docs.example/p"),
 ]})
-PLANNED = {"IMG-02": ["IMG-02:exec-form-entrypoint"], "TRAIN-15": ["TRAIN-15:good-input-exits-0"],
-           "SERVE-04": ["SERVE-04:ping-answers-200-within-2s"], "TRAIN-16": ["TRAIN-16:corrupt-csv-failure-file"]}
+PLANNED = {"IMG-02:exec-form-entrypoint": "MUST", "TRAIN-15:good-input-exits-0": "MUST",
+           "SERVE-04:ping-answers-200-within-2s": "MUST", "SERVE-04:ping-body-empty": "SHOULD",
+           "TRAIN-16:corrupt-csv-failure-file": "SHOULD"}
 METADATA = {
     "product": {"vendor": "Acme ML", "name": "Linear", "version": "1.2.0"},
     "image": {"reference": "acme/linear:1.2.0", "id": "sha256:" + "ab" * 32, "digests": [], "labels": {},
