@@ -56,6 +56,7 @@ def start(config: pytest.Config) -> Harness:
         startup_timeout=config.getoption("byoc_startup_timeout"),
         examples=config.getoption("byoc_examples"),
         seed=config.getoption("byoc_seed"),
+        batch_input_mb=config.getoption("byoc_batch_input_mb"),
     )
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting)
     return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context)

@@ -184,12 +184,13 @@ class Hosting:
     it, and fresh ones for probes that may break or stop it."""
 
     def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
-                 startup_timeout: float, examples: int, seed: int) -> None:
+                 startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0) -> None:
         self.engine, self.image, self.image_labels = engine, image, image_labels
         self._model_source = model
         self.startup_timeout = startup_timeout
         self.examples = examples  # generated payloads per property probe
         self.seed = seed  # hypothesis seed, shown in the header
+        self.batch_input_mb = batch_input_mb  # size of the input file of the batch transform checks
 
     @cached_property
     def model(self) -> Model:
@@ -209,15 +210,21 @@ class Hosting:
         self.shared.require_healthy()
         return self.shared
 
-    @contextmanager
-    def fresh(self, role: str, **options: object) -> Iterator[Server]:
+    def start_fresh(self, role: str, **options: object) -> Server:
+        """A server of its own, kept until the end of the session (when the run's sweep removes it)."""
         # The same image and model became healthy in t seconds on the shared server: a fresh one gets
         # max(30 s, 3 t), not the whole start-up window, before it counts as not starting.
         healthy_after = self.shared.healthy_after
         window = min(self.startup_timeout, max(30.0, 3 * healthy_after)) if healthy_after else self.startup_timeout
         server = Server(self.engine, self.image, self._model_bytes(), role, **options)  # type: ignore[arg-type]
+        return server.start(window)
+
+    @contextmanager
+    def fresh(self, role: str, **options: object) -> Iterator[Server]:
+        """A server of its own for one probe, removed after it."""
+        server = self.start_fresh(role, **options)
         try:
-            yield server.start(window)
+            yield server
         finally:
             server.remove()
 

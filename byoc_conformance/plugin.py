@@ -59,6 +59,10 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="seed for the generated payloads (default: random, shown in the header) to repeat a run",
     )
     group.addoption(
+        "--byoc-batch-input-mb", type=_seconds, default=4.0, metavar="MB",
+        help="size of the CSV file the batch transform checks transform (default: 4)",
+    )
+    group.addoption(
         "--byoc-model", type=Path, default=None, metavar="PATH",
         help="serve this model (a directory or a model.tar.gz) instead of training one: for inference-only images",
     )

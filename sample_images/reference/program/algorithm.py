@@ -124,6 +124,11 @@ def predict(model, rows):
     return [sum(w * v for w, v in zip(model["weights"], row)) + model["bias"] for row in rows]
 
 
+def execution_parameters():
+    # Batch transform: what this container prefers when the job does not say (at most 100 MB in flight).
+    return json.dumps({"MaxConcurrentTransforms": 2, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}).encode()
+
+
 class InvocationHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as SageMaker's front end uses it
     # Headers and body go out in two writes: without TCP_NODELAY the body waits ~40 ms for a delayed ACK.
@@ -133,6 +138,8 @@ class InvocationHandler(BaseHTTPRequestHandler):
     def do_GET(self):
         if self.path == "/ping":
             self.respond(200 if self.model else 404)
+        elif self.path == "/execution-parameters":
+            self.respond(200, execution_parameters(), "application/json")
         else:
             self.respond(404, b"not found\n")
 

@@ -1,0 +1,147 @@
+"""Batch transform as SageMaker runs it (BATCH-01..08): the same image with `serve` and the batch
+environment, GET /execution-parameters, an input file split by line into payloads, sent with the resolved
+concurrency, and the answers assembled in input order into the `.out` file."""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+import requests
+
+from .hosting import INVOCATION_TIMEOUT, Server
+
+MIB = 1024 * 1024  # batch "MB" is read as MiB, as SageMaker's local mode does
+DEFAULTS = {"MaxConcurrentTransforms": 1, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
+ENVIRONMENT = {"MaxConcurrentTransforms": "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS",
+               "BatchStrategy": "SAGEMAKER_BATCH_STRATEGY", "MaxPayloadInMB": "SAGEMAKER_MAX_PAYLOAD_IN_MB"}
+
+
+@dataclass(frozen=True)
+class Job:
+    """What a CreateTransformJob request sets; a parameter left None comes from the container or the defaults."""
+
+    settings: dict[str, Any] = field(default_factory=dict)  # MaxConcurrentTransforms, BatchStrategy, MaxPayloadInMB
+    input_filter: str = "$"
+
+    def environment(self) -> dict[str, str]:
+        # SAGEMAKER_BATCH is always set; the others only when the job sets them.
+        return {"SAGEMAKER_BATCH": "true", **{ENVIRONMENT[k]: str(v) for k, v in self.settings.items()}}
+
+
+def resolve(job: Job, container: dict[str, Any] | None) -> dict[str, Any]:
+    """SageMaker's precedence, per parameter: the job's setting, then the container's answer, then the default."""
+    answer = container if isinstance(container, dict) else {}
+    return {name: job.settings.get(name, answer.get(name, default)) for name, default in DEFAULTS.items()}
+
+
+def split(records: list[bytes], strategy: str, max_payload_mb: int) -> list[list[bytes]]:
+    """Line-split records grouped into payloads: one record each under SINGLE_RECORD, as many whole records
+    as fit in MaxPayloadInMB under MULTI_RECORD."""
+    if strategy == "SINGLE_RECORD":
+        return [[record] for record in records]
+    limit, payloads, size = max_payload_mb * MIB, [[]], 0
+    for number, record in enumerate(records, 1):
+        if len(record) > limit:
+            raise ValueError(f"record {number} is {len(record)} bytes, over MaxPayloadInMB={max_payload_mb}")
+        if size + len(record) > limit:
+            payloads.append([])
+            size = 0
+        payloads[-1].append(record)
+        size += len(record)
+    return [payload for payload in payloads if payload]
+
+
+def select(fields: list[str], path: str) -> list[str]:
+    """A CSV row through a DataProcessing JSONPath: `$`, `$[i]`, `$[i,j,...]` or `$[start:end]`. A slice end
+    is exclusive, as in Python and JSONPath (the batch docs' examples read it as inclusive; see BATCH-08)."""
+    if path == "$":
+        return fields
+    match = re.fullmatch(r"\$\[(.*)\]", path.replace(" ", ""))
+    if not match:
+        raise ValueError(f"unsupported JSONPath for CSV: {path!r}")
+    inside = match.group(1)
+    if ":" in inside:
+        start, _, end = inside.partition(":")
+        return fields[int(start) if start else None:int(end) if end else None]
+    return [fields[int(index)] for index in inside.split(",")]
+
+
+def filter_record(record: bytes, path: str) -> bytes:
+    return (",".join(select(record.decode().rstrip("\r\n").split(","), path)) + "\n").encode()
+
+
+def assemble(answers: list[bytes]) -> bytes:
+    """AssembleWith=Line: the answers in input order, each ending in a newline (one is added where an answer
+    lacks it; none is doubled)."""
+    return b"".join(answer if answer.endswith(b"\n") else answer + b"\n" for answer in answers if answer)
+
+
+@dataclass
+class Transform:
+    """One transform of an input file: what was resolved and sent, and what came back."""
+
+    parameters: dict[str, Any]
+    payloads: int = 0
+    records_in: int = 0
+    output: bytes = b""
+    seconds: float = 0.0
+    failures: list[str] = field(default_factory=list)  # "payload N: HTTP 503 ..." for answers that were not 2xx
+
+    @property
+    def records_out(self) -> int:
+        return len(self.output.splitlines())
+
+    def summary(self) -> str:
+        p = self.parameters
+        return (f"{self.records_in} records in {self.payloads} payloads ({p['BatchStrategy']}, MaxPayloadInMB="
+                f"{p['MaxPayloadInMB']}, MaxConcurrentTransforms={p['MaxConcurrentTransforms']}) -> "
+                f"{self.records_out} output records in {self.seconds:.2f} s")
+
+
+def execution_parameters(server: Server) -> tuple[int, bytes]:
+    response = server.session.get(server.url("/execution-parameters"), timeout=10)
+    return response.status_code, response.content
+
+
+def container_answer(status: int, body: bytes) -> dict[str, Any] | None:
+    """The container's /execution-parameters, if it answered 200 with a JSON object; else None (defaults)."""
+    if status != 200:
+        return None
+    try:
+        answer = json.loads(body)
+    except ValueError:
+        return None
+    return answer if isinstance(answer, dict) else None
+
+
+def transform(server: Server, job: Job, data: bytes, container: dict[str, Any] | None) -> Transform:
+    parameters = resolve(job, container)
+    records = [filter_record(r, job.input_filter) for r in data.splitlines(keepends=True) if r.strip()]
+    payloads = split(records, parameters["BatchStrategy"], parameters["MaxPayloadInMB"])
+    result = Transform(parameters, len(payloads), len(records))
+    headers = {"Content-Type": "text/csv", "Accept": "text/csv"}
+
+    def send(numbered: tuple[int, list[bytes]]) -> bytes:
+        number, payload = numbered
+        try:
+            response = requests.post(server.url("/invocations"), data=b"".join(payload), headers=headers,
+                                     timeout=INVOCATION_TIMEOUT)
+        except requests.RequestException as error:
+            result.failures.append(f"payload {number}: no answer ({error})")
+            return b""
+        if not response.ok:
+            result.failures.append(f"payload {number}: HTTP {response.status_code} {response.content[:200]!r}")
+            return b""
+        return response.content
+
+    started = time.monotonic()
+    with ThreadPoolExecutor(max(1, int(parameters["MaxConcurrentTransforms"]))) as pool:
+        answers = list(pool.map(send, enumerate(payloads, 1)))  # map keeps input order
+    result.seconds = time.monotonic() - started
+    result.output = assemble(answers)
+    return result

@@ -1,0 +1,201 @@
+"""Batch transform requirements (catalogue A.6), judged on local transform jobs run as SageMaker runs them:
+a label-first CSV file, InputFilter `$[1:]`, SplitType Line, AssembleWith Line."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+
+import requests
+
+from .. import opt_ml
+from ..batch import MIB, Job, Transform, container_answer, execution_parameters, transform
+from ..hosting import INVOCATION_TIMEOUT, PING_TIMEOUT, Hosting, Server
+from ..payloads import large_csv
+from ..registry import Context, check
+from ..verdicts import Failed, Inconclusive, NotApplicable, Request
+
+DROP_LABEL = "$[1:]"  # the scikit-learn example's InputFilter: the label column stays out of the request
+SINGLE_RECORD_SAMPLE = 200  # records sent one by one, to learn each one's answer
+STRATEGIES = ("MULTI_RECORD", "SINGLE_RECORD")
+PARAMETERS_REQUEST = Request("execution-parameters", "GET", "/execution-parameters")
+
+
+@cache
+def _input(hosting: Hosting) -> bytes:
+    rows = max(SINGLE_RECORD_SAMPLE, int(hosting.batch_input_mb * MIB / 40))  # ~40 bytes a row after the filter
+    return opt_ml.training_csv(rows=rows, seed=1)
+
+
+def _batch_server(hosting: Hosting, role: str, job: Job) -> Server:
+    hosting.healthy()  # a server that fails in real time says nothing new in batch
+    server = hosting.start_fresh(role, environment=job.environment())
+    server.require_healthy()
+    return server
+
+
+@cache
+def _default_job(hosting: Hosting) -> tuple[Server, int, bytes, Transform]:
+    """The job sets nothing: the container's /execution-parameters or the defaults decide."""
+    job = Job(input_filter=DROP_LABEL)
+    server = _batch_server(hosting, "batch", job)
+    status, body = execution_parameters(server)
+    return server, status, body, transform(server, job, _input(hosting), container_answer(status, body))
+
+
+@cache
+def _single_record_job(hosting: Hosting) -> tuple[Server, Transform, int]:
+    """SINGLE_RECORD over every k-th record of the input: each record's own answer. Returns k as well."""
+    records = _input(hosting).splitlines(keepends=True)
+    step = max(1, len(records) // SINGLE_RECORD_SAMPLE)
+    job = Job({"BatchStrategy": "SINGLE_RECORD", "MaxConcurrentTransforms": 1}, DROP_LABEL)
+    server = _batch_server(hosting, "batch-single-record", job)
+    return server, transform(server, job, b"".join(records[::step]), None), step
+
+
+def _parameter_problems(body: bytes) -> list[str]:
+    try:
+        answer = json.loads(body)
+    except ValueError as error:
+        return [f"not valid JSON ({error}): {body[:200]!r}"]
+    if not isinstance(answer, dict):
+        return [f"not a JSON object: {body[:200]!r}"]
+    problems = [f"{name} is missing" for name in ("MaxConcurrentTransforms", "BatchStrategy", "MaxPayloadInMB")
+                if name not in answer]
+    problems += [f"{name} is {answer[name]!r}, not a whole number" for name in ("MaxConcurrentTransforms",
+                 "MaxPayloadInMB") if name in answer and (type(answer[name]) is not int)]
+    if "BatchStrategy" in answer and answer["BatchStrategy"] not in STRATEGIES:
+        problems.append(f"BatchStrategy is {answer['BatchStrategy']!r}, not MULTI_RECORD or SINGLE_RECORD")
+    return problems
+
+
+def _require_answer(status: int) -> None:
+    if status == 404:
+        raise NotApplicable("GET /execution-parameters answered 404: the job's settings and the defaults apply")
+
+
+@check("BATCH-03", "execution-parameters-valid", level="MUST")
+def execution_parameters_valid(ctx: Context) -> str:
+    server, status, body, _ = _default_job(ctx.hosting)
+    _require_answer(status)
+    expected = ('200 with {"MaxConcurrentTransforms": <int>, "BatchStrategy": "MULTI_RECORD" or "SINGLE_RECORD", '
+                '"MaxPayloadInMB": <int>}, or 404 when the container has no preference')
+    if status != 200:
+        raise Failed(f"GET /execution-parameters answered HTTP {status}", expected=expected, run=server,
+                     request=PARAMETERS_REQUEST)
+    problems = _parameter_problems(body)
+    if problems:
+        raise Failed("; ".join(problems), expected=expected, run=server, request=PARAMETERS_REQUEST)
+    return f"/execution-parameters answers {body.decode().strip()}"
+
+
+@check("BATCH-04", "execution-parameters-in-range")
+def execution_parameters_in_range(ctx: Context) -> str:
+    server, status, body, _ = _default_job(ctx.hosting)
+    _require_answer(status)
+    if status != 200 or _parameter_problems(body):
+        raise Inconclusive("the /execution-parameters answer is not usable (see BATCH-03)")
+    answer = json.loads(body)
+    concurrent, payload = answer["MaxConcurrentTransforms"], answer["MaxPayloadInMB"]
+    problems = [f"MaxPayloadInMB {payload} is not within 0..100"] if not 0 <= payload <= 100 else []
+    problems += [f"MaxConcurrentTransforms {concurrent} is below 1"] if concurrent < 1 else []
+    if concurrent * payload > 100:
+        problems.append(f"MaxConcurrentTransforms x MaxPayloadInMB = {concurrent * payload}, over 100")
+    if problems:
+        raise Failed("; ".join(problems), expected="MaxPayloadInMB <= 100 and MaxConcurrentTransforms x "
+                     "MaxPayloadInMB <= 100 (CreateTransformJob limits)", run=server, request=PARAMETERS_REQUEST)
+    return f"MaxConcurrentTransforms {concurrent} x MaxPayloadInMB {payload} = {concurrent * payload} <= 100"
+
+
+@check("BATCH-04", "accepts-max-payload")
+def accepts_max_payload(ctx: Context) -> str:
+    server, _, _, result = _default_job(ctx.hosting)
+    limit = result.parameters["MaxPayloadInMB"]
+    if type(limit) is not int or not 1 <= limit <= 100:
+        raise Inconclusive(f"the resolved MaxPayloadInMB {limit!r} is not a size to send (1..100)")
+    payload = large_csv(opt_ml.FEATURES, limit * MIB)
+    request = Request("batch-max-payload.payload", "POST", "/invocations", payload.body,
+                      {"Content-Type": "text/csv", "Accept": "text/csv"})
+    try:
+        response = requests.post(server.url("/invocations"), data=payload.body, headers=request.headers,
+                                 timeout=INVOCATION_TIMEOUT)
+    except requests.RequestException as error:
+        raise Failed(f"no answer to {payload.kind}: {error}", expected=f"2xx up to MaxPayloadInMB={limit} MiB",
+                     run=server, request=request) from None
+    if not response.ok:
+        raise Failed(f"HTTP {response.status_code} for {payload.kind}", run=server, request=request,
+                     expected=f"2xx for payloads up to the resolved MaxPayloadInMB={limit} MiB")
+    return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
+
+
+def _require_complete(result: Transform, server: Server, what: str) -> None:
+    expected = f"every payload answered 2xx and one output record per input record ({what})"
+    if result.failures:
+        raise Failed(f"{len(result.failures)} of {result.payloads} payloads failed; first: {result.failures[0]}",
+                     expected=expected, run=server)
+    if result.records_out != result.records_in:
+        raise Failed(f"{result.records_out} output records for {result.records_in} input records; {result.summary()}",
+                     expected=expected, run=server)
+
+
+@check("BATCH-05", "multi-record-count-and-order")
+def multi_record_count_and_order(ctx: Context) -> str:
+    server, _, _, result = _default_job(ctx.hosting)
+    _require_complete(result, server, "MultiRecord")
+    _, single, step = _single_record_job(ctx.hosting)
+    if single.failures or single.records_out != single.records_in:
+        raise Inconclusive("the single-record answers to compare with are incomplete (see BATCH-05 single-record)")
+    together, alone = result.output.splitlines(), single.output.splitlines()
+    for sampled, answer in enumerate(alone):
+        if together[sampled * step] != answer:
+            raise Failed(f"record {sampled * step + 1} answered {together[sampled * step]!r} in a multi-record "
+                         f"payload but {answer!r} on its own: records reordered or mixed up",
+                         expected="the answers in the order of the records", run=server)
+    return f"{result.summary()}; {len(alone)} records match their single-record answers"
+
+
+@check("BATCH-05", "single-record-count")
+def single_record_count(ctx: Context) -> str:
+    server, single, _ = _single_record_job(ctx.hosting)
+    _require_complete(single, server, "SingleRecord")
+    return single.summary()
+
+
+@check("BATCH-02", "concurrent-transforms")
+def concurrent_transforms(ctx: Context) -> str:
+    job = Job({"MaxConcurrentTransforms": 4, "MaxPayloadInMB": 1}, DROP_LABEL)
+    server = _batch_server(ctx.hosting, "batch-concurrent", job)
+    status, body = execution_parameters(server)
+    result = transform(server, job, _input(ctx.hosting), container_answer(status, body))
+    _require_complete(result, server, "4 concurrent transforms, SAGEMAKER_MAX_CONCURRENT_TRANSFORMS=4")
+    return result.summary()
+
+
+@check("BATCH-06", "out-file-one-line-per-record")
+def out_file(ctx: Context) -> str:
+    server, _, _, result = _default_job(ctx.hosting)
+    lines = result.output.split(b"\n")
+    if result.failures or lines[-1] != b"" or b"" in lines[:-1] or len(lines) - 1 != result.records_in:
+        raise Failed(f"the .out file has {len(lines) - 1} lines ({lines[:-1].count(b'')} empty) for "
+                     f"{result.records_in} records", expected="AssembleWith=Line: one line per input record",
+                     run=server)
+    return f"{result.records_in} lines, {len(result.output)} bytes, as AssembleWith=Line writes them"
+
+
+@check("BATCH-06", "bad-record-is-4xx")
+def bad_record(ctx: Context) -> str:
+    server, _, _, _ = _default_job(ctx.hosting)
+    body = b"1,2,3,4\nnot,a,number,here\n5,6,7,8\n"
+    request = Request("batch-bad-record.payload", "POST", "/invocations", body,
+                      {"Content-Type": "text/csv", "Accept": "text/csv"})
+    expected = "a 4xx for a payload with a bad record (SageMaker fails that file), and the server stays up"
+    try:
+        response = requests.post(server.url("/invocations"), data=body, headers=request.headers,
+                                 timeout=INVOCATION_TIMEOUT)
+        ping = server.session.get(server.url("/ping"), timeout=PING_TIMEOUT).status_code
+    except requests.RequestException as error:
+        raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
+    if not 400 <= response.status_code < 500 or ping != 200:
+        raise Failed(f"HTTP {response.status_code} for the bad record; /ping then answered {ping}",
+                     expected=expected, run=server, request=request)
+    return f"HTTP {response.status_code} for the bad record; /ping still 200"
