@@ -98,9 +98,10 @@ class Transform:
 
     def summary(self) -> str:
         p = self.parameters
+        first = b", ".join(self.output.splitlines()[:3]).decode("utf-8", "replace")
         return (f"{self.records_in} records in {self.payloads} payloads ({p['BatchStrategy']}, MaxPayloadInMB="
                 f"{p['MaxPayloadInMB']}, MaxConcurrentTransforms={p['MaxConcurrentTransforms']}) -> "
-                f"{self.records_out} output records in {self.seconds:.2f} s")
+                f"{self.records_out} output records in {self.seconds:.2f} s (.out begins: {first})")
 
 
 def execution_parameters(server: Server) -> tuple[int, bytes]:
