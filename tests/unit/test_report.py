@@ -105,3 +105,14 @@ def test_the_html_carries_the_verdict_the_evidence_and_the_report_hash(tmp_path)
     page = (tmp_path / "report.html").read_text()
     digest = (tmp_path / "summary.md").read_text().rsplit("`", 2)[1]
     assert "NOT CONFORMANT" in page and "exited with code 2" in page and digest in page
+
+
+def test_the_must_rules_of_a_claimed_may_capability_decide_the_verdict():
+    catalogue = Catalogue("1.0.0", {"BATCH-03": Requirement(
+        "BATCH-03", "batch", "MAY", "Answer /execution-parameters with the three fields.", "https://docs.example/b")})
+    planned = {"BATCH-03:execution-parameters-valid": "MUST"}
+    failed = [result("BATCH-03:execution-parameters-valid", "failed", summary="not valid JSON")]
+    built = report.build(catalogue, planned, failed, fail_on="must", metadata=METADATA)
+    assert built["requirements"][0]["status"] == "failed" and built["verdict"] == "NOT CONFORMANT"
+    absent = [result("BATCH-03:execution-parameters-valid", "not applicable")]
+    assert report.build(catalogue, planned, absent, fail_on="must", metadata=METADATA)["verdict"] == "CONFORMANT"
