@@ -27,6 +27,8 @@ class Job:
 
     settings: dict[str, Any] = field(default_factory=dict)  # MaxConcurrentTransforms, BatchStrategy, MaxPayloadInMB
     input_filter: str = "$"
+    join_source: bool = False  # JoinSource=Input: each output record follows its whole input record
+    output_filter: str = "$"
 
     def environment(self) -> dict[str, str]:
         # SAGEMAKER_BATCH is always set; the others only when the job sets them.
@@ -73,6 +75,11 @@ def select(fields: list[str], path: str) -> list[str]:
 
 def filter_record(record: bytes, path: str) -> bytes:
     return (",".join(select(record.decode().rstrip("\r\n").split(","), path)) + "\n").encode()
+
+
+def join(inputs: list[bytes], outputs: list[bytes], output_filter: str) -> list[bytes]:
+    """JoinSource=Input for CSV: the input record's fields, then the answer's, through OutputFilter."""
+    return [filter_record(i.rstrip(b"\r\n") + b"," + o.rstrip(b"\r\n"), output_filter) for i, o in zip(inputs, outputs)]
 
 
 def assemble(answers: list[bytes]) -> bytes:
@@ -122,7 +129,8 @@ def container_answer(status: int, body: bytes) -> dict[str, Any] | None:
 
 def transform(server: Server, job: Job, data: bytes, container: dict[str, Any] | None) -> Transform:
     parameters = resolve(job, container)
-    records = [filter_record(r, job.input_filter) for r in data.splitlines(keepends=True) if r.strip()]
+    originals = [r for r in data.splitlines(keepends=True) if r.strip()]
+    records = [filter_record(r, job.input_filter) for r in originals]
     payloads = split(records, parameters["BatchStrategy"], parameters["MaxPayloadInMB"])
     result = Transform(parameters, len(payloads), len(records))
     headers = {"Content-Type": "text/csv", "Accept": "text/csv"}
@@ -145,4 +153,8 @@ def transform(server: Server, job: Job, data: bytes, container: dict[str, Any] |
         answers = list(pool.map(send, enumerate(payloads, 1)))  # map keeps input order
     result.seconds = time.monotonic() - started
     result.output = assemble(answers)
+    if job.join_source and not result.failures:
+        outputs = result.output.splitlines(keepends=True)
+        if len(outputs) == len(originals):  # else the count check reports it; there is nothing to join
+            result.output = b"".join(join(originals, outputs, job.output_filter))
     return result

@@ -173,13 +173,22 @@ def concurrent_transforms(ctx: Context) -> str:
 
 @check("BATCH-06", "out-file-one-line-per-record")
 def out_file(ctx: Context) -> str:
-    server, _, _, result = _default_job(ctx.hosting)
+    """The scikit-learn example's job: InputFilter $[1:], JoinSource Input, OutputFilter $[0,-1], so each
+    .out line is the record's label and its prediction."""
+    server, status, body, _ = _default_job(ctx.hosting)
+    job = Job(input_filter=DROP_LABEL, join_source=True, output_filter="$[0,-1]")
+    result = transform(server, job, _input(ctx.hosting), container_answer(status, body))
     lines = result.output.split(b"\n")
-    if result.failures or lines[-1] != b"" or b"" in lines[:-1] or len(lines) - 1 != result.records_in:
+    labels = [record.split(b",", 1)[0] for record in _input(ctx.hosting).splitlines()]
+    expected = "AssembleWith=Line with JoinSource=Input: one line per input record, its label then its prediction"
+    if result.failures or lines[-1] != b"" or len(lines) - 1 != result.records_in:
         raise Failed(f"the .out file has {len(lines) - 1} lines ({lines[:-1].count(b'')} empty) for "
-                     f"{result.records_in} records", expected="AssembleWith=Line: one line per input record",
-                     run=server)
-    return f"{result.records_in} lines, {len(result.output)} bytes, as AssembleWith=Line writes them"
+                     f"{result.records_in} records", expected=expected, run=server)
+    wrong = next((n for n, (line, label) in enumerate(zip(lines, labels), 1)
+                  if line.split(b",")[0] != label or line.count(b",") != 1), None)
+    if wrong:
+        raise Failed(f".out line {wrong} is {lines[wrong - 1][:100]!r}", expected=expected, run=server)
+    return f"{result.records_in} lines of label,prediction; {result.summary()}"
 
 
 @check("BATCH-06", "bad-record-is-4xx")

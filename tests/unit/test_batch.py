@@ -37,3 +37,9 @@ def test_the_input_filter_drops_the_label_and_keeps_one_record_a_line():
 
 def test_assemble_with_line_adds_a_newline_only_where_an_answer_lacks_one():
     assert assemble([b"1\n2\n", b"3", b"4\n"]) == b"1\n2\n3\n4\n"
+
+
+def test_join_source_input_puts_the_whole_record_before_the_answer_and_filters_the_result():
+    from byoc_conformance.batch import join
+
+    assert join([b"7,1,2\n", b"8,3,4\n"], [b"0.5\n", b"0.6\n"], "$[0,-1]") == [b"7,0.5\n", b"8,0.6\n"]
