@@ -48,7 +48,7 @@ def start(config: pytest.Config) -> Harness:
 
     def model() -> Model:
         if given_model is not None:
-            return Model(given_model, f"--byoc-model {model_path}")
+            return Model(given_model)
         return trained_model(training)
 
     hosting = Hosting(
@@ -70,10 +70,10 @@ def trained_model(training: TrainingRuns) -> Model:
     """SageMaker's handover: the good training run's /opt/ml/model, packed into model.tar.gz."""
     run = training.good
     if run.start_error or run.exit_code != 0 or run.model_archive is None:
-        return Model(None, "training", missing=f"training did not complete: {run.outcome()}")
+        return Model(None, missing=f"training did not complete: {run.outcome()}")
     if not run.model_files:
-        return Model(None, "training", missing="training left /opt/ml/model empty")
-    return Model(pack_model(run.model_archive), "the model trained by this run")
+        return Model(None, missing="training left /opt/ml/model empty")
+    return Model(pack_model(run.model_archive))
 
 
 @dataclass

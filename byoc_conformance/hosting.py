@@ -20,7 +20,7 @@ import docker.errors
 import requests
 
 from .engine import Engine, HarnessError
-from .verdicts import Inconclusive
+from .verdicts import Inconclusive, Request
 
 PORT = 8080
 PING_TIMEOUT = 2.0  # SageMaker gives each /ping 2 s (SERVE-04)
@@ -57,10 +57,16 @@ def model_from_path(path: Path) -> bytes:
         raise HarnessError(f"--byoc-model {path}: not a directory or a readable model.tar.gz ({error})") from None
 
 
+def invocation(body: bytes, name: str, content_type: str = "text/csv",
+               extra_headers: dict[str, str] | None = None) -> Request:
+    """POST /invocations as a client sends it, asking for CSV back; `name` is the file its body is saved as."""
+    headers = {"Content-Type": content_type, "Accept": "text/csv", **(extra_headers or {})}
+    return Request(name, "POST", "/invocations", body, headers)
+
+
 @dataclass
 class Model:
     tar_gz: bytes | None
-    origin: str  # where it comes from, for the user
     missing: str | None = None  # why there is none
 
 
@@ -136,6 +142,10 @@ class Server:
 
     def url(self, path: str) -> str:
         return f"http://127.0.0.1:{self.host_port}{path}"
+
+    def send(self, request: Request) -> requests.Response:
+        return self.session.post(self.url(request.path), data=request.body, headers=request.headers,
+                                 timeout=INVOCATION_TIMEOUT)
 
     @property
     def logs(self) -> str:

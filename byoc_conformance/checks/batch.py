@@ -10,10 +10,10 @@ import requests
 
 from .. import opt_ml
 from ..batch import MIB, Job, Transform, container_answer, execution_parameters, transform
-from ..hosting import INVOCATION_TIMEOUT, PING_TIMEOUT, Hosting, Server
-from ..payloads import large_csv
+from ..hosting import PING_TIMEOUT, Hosting, Server, invocation
 from ..registry import Context, check
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
+from .hosting import accepts_body
 
 DROP_LABEL = "$[1:]"  # the scikit-learn example's InputFilter: the label column stays out of the request
 SINGLE_RECORD_SAMPLE = 200  # records sent one by one, to learn each one's answer
@@ -113,19 +113,8 @@ def accepts_max_payload(ctx: Context) -> str:
     limit = result.parameters["MaxPayloadInMB"]
     if type(limit) is not int or not 1 <= limit <= 100:
         raise Inconclusive(f"the resolved MaxPayloadInMB {limit!r} is not a size to send (1..100)")
-    payload = large_csv(opt_ml.FEATURES, limit * MIB)
-    request = Request("batch-max-payload.payload", "POST", "/invocations", payload.body,
-                      {"Content-Type": "text/csv", "Accept": "text/csv"})
-    try:
-        response = requests.post(server.url("/invocations"), data=payload.body, headers=request.headers,
-                                 timeout=INVOCATION_TIMEOUT)
-    except requests.RequestException as error:
-        raise Failed(f"no answer to {payload.kind}: {error}", expected=f"2xx up to MaxPayloadInMB={limit} MiB",
-                     run=server, request=request) from None
-    if not response.ok:
-        raise Failed(f"HTTP {response.status_code} for {payload.kind}", run=server, request=request,
-                     expected=f"2xx for payloads up to the resolved MaxPayloadInMB={limit} MiB")
-    return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
+    return accepts_body(server, limit * MIB, "batch-max-payload.payload",
+                        f"2xx for payloads up to the resolved MaxPayloadInMB={limit} MiB")
 
 
 def _require_complete(result: Transform, server: Server, what: str) -> None:
@@ -194,13 +183,10 @@ def out_file(ctx: Context) -> str:
 @check("BATCH-06", "bad-record-is-4xx")
 def bad_record(ctx: Context) -> str:
     server, _, _, _ = _default_job(ctx.hosting)
-    body = b"1,2,3,4\nnot,a,number,here\n5,6,7,8\n"
-    request = Request("batch-bad-record.payload", "POST", "/invocations", body,
-                      {"Content-Type": "text/csv", "Accept": "text/csv"})
+    request = invocation(b"1,2,3,4\nnot,a,number,here\n5,6,7,8\n", "batch-bad-record.payload")
     expected = "a 4xx for a payload with a bad record (SageMaker fails that file), and the server stays up"
     try:
-        response = requests.post(server.url("/invocations"), data=body, headers=request.headers,
-                                 timeout=INVOCATION_TIMEOUT)
+        response = server.send(request)
         ping = server.session.get(server.url("/ping"), timeout=PING_TIMEOUT).status_code
     except requests.RequestException as error:
         raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from .. import opt_ml
-from ..hosting import INVOCATION_TIMEOUT, PING_TIMEOUT, STOP_GRACE, Hosting, Server
+from ..hosting import INVOCATION_TIMEOUT, PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
 from ..payloads import Payload, invalid_payloads, large_csv, valid_csv
 from ..registry import Context, check
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
@@ -29,13 +29,22 @@ ALTERNATE_PORT = 9090
 
 
 def _invocation(payload: Payload, name: str, extra_headers: dict[str, str] | None = None) -> Request:
-    headers = {"Content-Type": payload.content_type, "Accept": "text/csv", **(extra_headers or {})}
-    return Request(name, "POST", "/invocations", payload.body, headers)
+    return invocation(payload.body, name, payload.content_type, extra_headers)
 
 
-def _send(server: Server, request: Request) -> requests.Response:
-    return server.session.post(server.url(request.path), data=request.body, headers=request.headers,
-                               timeout=INVOCATION_TIMEOUT)
+def accepts_body(server: Server, size: int, name: str, expected: str) -> str:
+    """Valid CSV of just under `size` bytes must get a 2xx (a payload limit the image has to meet)."""
+    payload = large_csv(FEATURES, size)
+    request = _invocation(payload, name)
+    try:
+        response = server.send(request)
+    except requests.RequestException as error:
+        raise Failed(f"no answer to {payload.kind}: {error}", expected=expected, run=server,
+                     request=request) from None
+    if not response.ok:
+        raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}", expected=expected,
+                     run=server, request=request)
+    return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
 
 
 def _explore(hosting: Hosting, strategy: st.SearchStrategy[Payload], probe: Callable[[Payload], None]) -> None:
@@ -141,7 +150,7 @@ def _probe_valid_csv(ctx: Context, name: str, expected: str,
     def probe(payload: Payload) -> None:
         request = _invocation(payload, name)
         try:
-            response = _send(server, request)
+            response = server.send(request)
         except requests.RequestException as error:
             raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
         problem = judge(payload, response)
@@ -190,19 +199,8 @@ def one_record_per_row(ctx: Context) -> str:
 
 @check("SERVE-07", "accepts-6-mib-body")
 def accepts_6_mib(ctx: Context) -> str:
-    server = ctx.hosting.healthy()
-    payload = large_csv(FEATURES, INVOKE_ENDPOINT_LIMIT)
-    request = _invocation(payload, "serve-07-6mib.payload")
-    expected = f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)"
-    try:
-        response = _send(server, request)
-    except requests.RequestException as error:
-        raise Failed(f"no answer to a {len(payload.body)}-byte body: {error}", expected=expected, run=server,
-                     request=request) from None
-    if not response.ok:
-        raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}", expected=expected,
-                     run=server, request=request)
-    return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
+    return accepts_body(ctx.hosting.healthy(), INVOKE_ENDPOINT_LIMIT, "serve-07-6mib.payload",
+                        f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)")
 
 
 @check("SERVE-08", "unknown-headers-ignored")
@@ -213,8 +211,8 @@ def unknown_headers_ignored(ctx: Context) -> str:
              "X-Amzn-SageMaker-Target-Variant": "AllTraffic", "X-Unknown-Header": "anything"}
     request = _invocation(payload, "serve-08-headers.payload", extra)
     try:
-        plain = _send(server, _invocation(payload, "serve-08-plain.payload"))
-        decorated = _send(server, request)
+        plain = server.send(_invocation(payload, "serve-08-plain.payload"))
+        decorated = server.send(request)
     except requests.RequestException as error:
         raise Failed(f"no answer: {error}", expected="2xx, with or without extra headers", run=server,
                      request=request) from None
@@ -264,7 +262,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server]:
                 return  # a dead server fails every payload: shrinking would blame the wrong one
             request = _invocation(payload, "serve-11-bad-request.payload")
             try:
-                response = _send(server, request)
+                response = server.send(request)
             except requests.RequestException as error:
                 if server.exited():
                     crash.append(Failed(f"the container exited (code {server.exit_code}) on {payload.kind}: {error}",
