@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from . import __version__, report
+from . import __version__, declaration, report
 from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .engine import Engine, HarnessError
 from .hosting import Hosting, Model, model_from_path, pack_model
@@ -31,6 +31,8 @@ def start(config: pytest.Config) -> Harness:
         problems = coverage_problems(catalogue, (entry.requirement_id for entry in all_checks()))
         if problems:
             raise HarnessError("the catalogue and the checks do not trace to each other:\n  " + "\n  ".join(problems))
+        spec_path = declaration.locate(config.getoption("byoc_spec"), Path.cwd())
+        declared = declaration.load(spec_path)
         model_path = config.getoption("byoc_model")
         given_model = model_from_path(model_path) if model_path else None
         engine = Engine.connect(run_id=uuid.uuid4().hex[:8])
@@ -42,6 +44,10 @@ def start(config: pytest.Config) -> Harness:
     training = TrainingRuns(
         TrainingRunner(engine, image),
         config.getoption("byoc_train_timeout"),
+        declared,
+        seed=config.getoption("byoc_seed"),
+        hyperparameter_examples=config.getoption("byoc_hyperparameter_examples"),
+        hyperparameter_probes=config.getoption("byoc_hyperparameter_probes"),
         disabled=f"--byoc-model {model_path} was given: the image is checked as an inference-only image"
         if model_path else None,
     )
@@ -57,8 +63,9 @@ def start(config: pytest.Config) -> Harness:
         examples=config.getoption("byoc_examples"),
         seed=config.getoption("byoc_seed"),
         batch_input_mb=config.getoption("byoc_batch_input_mb"),
+        csv=declared.csv,
     )
-    context = Context(engine, image, attrs.get("Config") or {}, training, hosting)
+    context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared)
     return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 import docker.errors
 import requests
 
+from .declaration import DEFAULT_CSV, CsvLayout
 from .engine import Engine, HarnessError
 from .verdicts import Inconclusive, Request
 
@@ -194,8 +195,10 @@ class Hosting:
     it, and fresh ones for probes that may break or stop it."""
 
     def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
-                 startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0) -> None:
+                 startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
+                 csv: CsvLayout = DEFAULT_CSV) -> None:
         self.engine, self.image, self.image_labels = engine, image, image_labels
+        self.csv = csv  # the declared CSV layout: /invocations payloads carry its feature columns
         self._model_source = model
         self.startup_timeout = startup_timeout
         self.examples = examples  # generated payloads per property probe

@@ -7,10 +7,9 @@ import random
 from dataclasses import dataclass, field
 
 from . import specs
+from .declaration import DEFAULT_CSV, DEFAULTS, CsvLayout, Declaration
 
 CURRENT_HOST = "algo-1"
-TRAINING_CHANNEL = "training"
-FEATURES = 4  # columns after the label in the generated training data, and in /invocations payloads
 
 
 @dataclass(frozen=True)
@@ -62,34 +61,71 @@ class TrainingInput:
         return ("config", "data", *(f"data/{channel}" for channel in self.channels))
 
 
-def training_csv(rows: int = 120, features: int = FEATURES, seed: int = 0) -> bytes:
-    """Label-first numeric CSV without a header, the layout of SageMaker's built-in CSV algorithms."""
+def training_csv(layout: CsvLayout = DEFAULT_CSV, rows: int = 120, seed: int = 0) -> bytes:
+    """Numeric CSV without a header in the declared layout (by default label first, as SageMaker's built-in CSV
+    algorithms take it): features drawn within their declared ranges, the label a noisy linear function."""
     rng = random.Random(seed)
-    weights = [rng.uniform(-2, 2) for _ in range(features)]
+    features = layout.feature_columns
+    weights = [rng.uniform(-2, 2) for _ in features]
     lines = []
     for _ in range(rows):
-        x = [rng.uniform(-10, 10) for _ in range(features)]
-        label = sum(w * v for w, v in zip(weights, x)) + rng.gauss(0, 0.1)
-        lines.append(",".join(f"{v:.6g}" for v in [label, *x]))
+        row = [0.0] * layout.columns
+        for column in features:
+            low, high = layout.range_of(column) or (-10, 10)
+            row[column] = rng.uniform(low, high)
+        if layout.label_column is not None:
+            label = sum(w * row[c] for w, c in zip(weights, features)) + rng.gauss(0, 0.1)
+            label_range = layout.range_of(layout.label_column)
+            row[layout.label_column] = min(max(label, label_range[0]), label_range[1]) if label_range else label
+        lines.append(",".join(f"{v:.6g}" for v in row))
     return ("\n".join(lines) + "\n").encode()
 
 
-def good_input() -> TrainingInput:
-    return TrainingInput(
-        channels={TRAINING_CHANNEL: {"train.csv": training_csv()}},
-        content_types={TRAINING_CHANNEL: "text/csv"},
-    )
+def corrupt_csv(layout: CsvLayout) -> bytes:
+    """Valid rows, then a non-numeric field and a row with a column missing, then valid rows again."""
+    good = training_csv(layout, rows=20).decode().splitlines()
+    non_numeric = good[0].split(",")
+    non_numeric[layout.feature_columns[0] if layout.feature_columns else 0] = "abc"
+    short = good[1].split(",")[:-1] if layout.columns > 1 else [*good[1].split(","), "1.0"]
+    return ("\n".join([*good[:10], ",".join(non_numeric), ",".join(short), *good[10:]]) + "\n").encode()
 
 
-def empty_channel_input() -> TrainingInput:
-    return TrainingInput(channels={TRAINING_CHANNEL: {}}, content_types={TRAINING_CHANNEL: "text/csv"})
+def channel_data(declaration: Declaration) -> dict[str, dict[str, bytes]]:
+    """Each declared channel's sample, or generated CSV; a channel with neither is left out (optional ones only:
+    loading the declaration refuses a required channel the harness cannot fill)."""
+    data = {}
+    for seed, channel in enumerate(declaration.channels):
+        if channel.sample is not None:
+            data[channel.name] = channel.sample
+        elif channel.accepts_csv:
+            data[channel.name] = {f"{channel.name}.csv": training_csv(declaration.csv, seed=seed)}
+    return data
 
 
-def corrupt_csv_input() -> TrainingInput:
-    # Valid rows, then a non-numeric field and a row with a column missing, then valid rows again.
-    good = training_csv(rows=20).decode().splitlines()
-    corrupt = good[:10] + ["0.5,1.25,abc,2.0,3.5", "1.0,2.0,3.0"] + good[10:]
-    return TrainingInput(
-        channels={TRAINING_CHANNEL: {"train.csv": ("\n".join(corrupt) + "\n").encode()}},
-        content_types={TRAINING_CHANNEL: "text/csv"},
-    )
+def _input(declaration: Declaration, channels: dict[str, dict[str, bytes]],
+           hyperparameters: dict[str, str] | None) -> TrainingInput:
+    types = {c.name: c.content_type for c in declaration.channels if c.name in channels}
+    return TrainingInput(channels, dict(hyperparameters or {}), types)
+
+
+def good_input(declaration: Declaration = DEFAULTS,
+               hyperparameters: dict[str, str] | None = None) -> TrainingInput:
+    return _input(declaration, channel_data(declaration), hyperparameters)
+
+
+def without_channels(declaration: Declaration, names: set[str], hyperparameters: dict[str, str] | None = None
+                     ) -> TrainingInput:
+    data = {name: files for name, files in channel_data(declaration).items() if name not in names}
+    return _input(declaration, data, hyperparameters)
+
+
+def empty_channel_input(declaration: Declaration = DEFAULTS,
+                        hyperparameters: dict[str, str] | None = None) -> TrainingInput:
+    return _input(declaration, {**channel_data(declaration), declaration.primary_channel.name: {}}, hyperparameters)
+
+
+def corrupt_csv_input(declaration: Declaration = DEFAULTS,
+                      hyperparameters: dict[str, str] | None = None) -> TrainingInput:
+    channel = declaration.primary_channel.name
+    return _input(declaration, {**channel_data(declaration), channel: {f"{channel}.csv": corrupt_csv(declaration.csv)}},
+                  hyperparameters)

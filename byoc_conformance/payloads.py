@@ -3,11 +3,13 @@ it, and the malformed bodies a server meets in the wild."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 from hypothesis import strategies as st
 
 MAX_ROWS = 20
+Ranges = tuple[tuple[float, float] | None, ...]  # one per feature column; None: any number
 
 
 @dataclass(frozen=True)
@@ -29,6 +31,13 @@ numbers = st.one_of(
 )
 
 
+def numbers_within(low: float, high: float) -> st.SearchStrategy[str]:
+    values = st.floats(low, high)
+    integers = st.integers(math.ceil(low), math.floor(high)) if math.ceil(low) <= math.floor(high) else st.nothing()
+    return st.one_of(integers.map(str), values.map(repr), values.map(lambda x: f"{x:e}").filter(
+        lambda text: low <= float(text) <= high))
+
+
 def _is_number(text: str) -> bool:
     try:
         float(text)
@@ -46,8 +55,9 @@ def _join(rows: list[list[str]], newline: str, trailing: bool) -> bytes:
 
 
 @st.composite
-def valid_csv(draw: st.DrawFn, features: int) -> Payload:
-    rows = draw(st.lists(st.lists(numbers, min_size=features, max_size=features), min_size=1, max_size=MAX_ROWS))
+def valid_csv(draw: st.DrawFn, ranges: Ranges) -> Payload:
+    row = st.tuples(*(numbers_within(*r) if r else numbers for r in ranges)).map(list)
+    rows = draw(st.lists(row, min_size=1, max_size=MAX_ROWS))
     return Payload(_join(rows, draw(st.sampled_from(["\n", "\r\n"])), draw(st.booleans())), len(rows))
 
 
@@ -76,8 +86,21 @@ def invalid_payloads(draw: st.DrawFn, features: int) -> Payload:
     return Payload(body, 0, content_type, kind)
 
 
-def large_csv(features: int, size: int) -> Payload:
+def example_row(ranges: Ranges, number: int = 0) -> str:
+    """A valid row, different for each number: values spread over each feature's range."""
+    values = []
+    for column, bounds in enumerate(ranges):
+        low, high = bounds or (-10.0, 10.0)
+        values.append(f"{low + (high - low) * (((number + 1) * 0.618034 + column * 0.414214) % 1):.9f}")
+    return ",".join(values)
+
+
+def example_csv(ranges: Ranges, rows: int) -> Payload:
+    return Payload("".join(example_row(ranges, n) + "\n" for n in range(rows)).encode(), rows)
+
+
+def large_csv(ranges: Ranges, size: int) -> Payload:
     """Valid rows adding up to just under `size` bytes."""
-    row = ",".join(f"{0.123456789 * (i + 1):.9f}" for i in range(features)) + "\n"
+    row = example_row(ranges) + "\n"
     count = size // len(row)
     return Payload((row * count).encode(), count, kind=f"{count} rows, {count * len(row)} bytes")

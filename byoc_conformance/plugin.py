@@ -63,6 +63,20 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="size of the CSV file the batch transform checks transform (default: 4)",
     )
     group.addoption(
+        "--byoc-spec", type=Path, default=None, metavar="FILE",
+        help="the vendor's declaration: CreateAlgorithm TrainingSpecification/InferenceSpecification JSON plus a "
+        "'byoc-conformance' section (default: ./byoc-spec.json if present, else built-in defaults)",
+    )
+    group.addoption(
+        "--byoc-hyperparameter-examples", type=_count, default=2, metavar="N",
+        help="training runs with every declared hyperparameter set to values drawn within the declaration "
+        "(default: 2)",
+    )
+    group.addoption(
+        "--byoc-hyperparameter-probes", type=_count, default=12, metavar="N",
+        help="at most N training runs with one hyperparameter outside its declaration (default: 12)",
+    )
+    group.addoption(
         "--byoc-model", type=Path, default=None, metavar="PATH",
         help="serve this model (a directory or a model.tar.gz) instead of training one: for inference-only images",
     )
@@ -130,6 +144,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"image: {harness.image} ({attrs['Id'][:19]}, {attrs.get('Os')}/{attrs.get('Architecture')}, "
         f"{attrs.get('Size', 0) / 1e6:.0f} MB)",
         f"generated payloads: {harness.context.hosting.examples} per probe, --byoc-seed={harness.context.hosting.seed}",
+        f"declaration: {harness.context.declaration.summary()}",
     ]
 
 

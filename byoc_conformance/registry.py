@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from .declaration import DEFAULTS, Declaration
 from .engine import Engine
 from .hosting import Hosting
 from .training import TrainingRuns
@@ -20,6 +21,7 @@ class Context:
     image_config: dict[str, Any]  # the image's Config, as `docker image inspect` shows it
     training: TrainingRuns
     hosting: Hosting
+    declaration: Declaration = DEFAULTS  # the vendor's CreateAlgorithm declaration, or the defaults
 
 
 # A check returns a one-line summary of its evidence when the requirement is met; otherwise it raises

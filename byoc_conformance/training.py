@@ -6,15 +6,18 @@ from __future__ import annotations
 import shlex
 import shutil
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
 
 import docker.errors
+import hypothesis
 import requests.exceptions
 from docker.models.containers import Container
+from hypothesis import HealthCheck, Phase, given, settings
 
-from . import opt_ml
+from . import hyperparameters, opt_ml
+from .declaration import Declaration
 from .engine import Engine, files_in, read_archive, tar_of
 from .verdicts import NotApplicable
 
@@ -35,6 +38,7 @@ class TrainingRun:
     logs: str = ""
     model_archive: bytes | None = None  # /opt/ml/model as a tar archive; None: it could not be read
     failure: bytes | None = None  # /opt/ml/output/failure, None when absent
+    output_files: dict[str, bytes | None] = field(default_factory=dict)  # /opt/ml/output, by relative path
     start_error: str | None = None
     killed_at_deadline: bool = False
     signal_at: float | None = None  # seconds after start when SIGTERM was sent
@@ -127,8 +131,9 @@ class TrainingRunner:
                 container.kill()
             run.logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
             run.model_archive = read_archive(container, "/opt/ml/model")
-            failure = read_archive(container, "/opt/ml/output/failure")
-            run.failure = next(iter(files_in(failure).values()), None) if failure else None
+            output = read_archive(container, "/opt/ml/output")
+            run.output_files = files_in(output) if output else {}
+            run.failure = run.output_files.get("failure")
             return run
         finally:
             self.engine.remove(container, volumes.values())
@@ -143,19 +148,34 @@ def _wait_for_exit(container: Container, timeout: float) -> int | None:
 
 
 class TrainingRuns:
-    """The training runs the checks share: each starts on first use and runs once per session."""
+    """The training runs the checks share: each starts on first use and runs once per session. Every run but
+    the hyperparameter ones is given the declaration's required hyperparameters only."""
 
-    def __init__(self, runner: TrainingRunner, timeout: float, disabled: str | None = None) -> None:
+    def __init__(self, runner: TrainingRunner, timeout: float, declaration: Declaration, *, seed: int = 0,
+                 hyperparameter_examples: int = 2, hyperparameter_probes: int = 12,
+                 disabled: str | None = None) -> None:
         self.runner = runner
         self.timeout = timeout
+        self.declaration = declaration
+        self.seed = seed
+        self.hyperparameter_examples = hyperparameter_examples
+        self.hyperparameter_probes = hyperparameter_probes
         self.disabled = disabled  # why this image is not trained (an inference-only image)
+        self.required_hyperparameters = hyperparameters.required_set(declaration.hyperparameters)
         self._signalled: TrainingRun | None = None
+        self._missing_channel: dict[str, TrainingRun] = {}
+
+    def _run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *, bad_input: bool = False
+             ) -> TrainingRun:
+        if self.disabled:
+            raise NotApplicable(self.disabled)
+        return self.runner.run(slug, label, training_input,
+                               deadline=self.bad_input_deadline if bad_input else self.timeout)
 
     @cached_property
     def good(self) -> TrainingRun:
-        if self.disabled:
-            raise NotApplicable(self.disabled)
-        return self.runner.run("good-input", "training run with good input", opt_ml.good_input(), deadline=self.timeout)
+        return self._run("good-input", "training run with good input",
+                         opt_ml.good_input(self.declaration, self.required_hyperparameters))
 
     @property
     def bad_input_deadline(self) -> float:
@@ -166,22 +186,84 @@ class TrainingRuns:
 
     @cached_property
     def empty_channel(self) -> TrainingRun:
-        return self.runner.run(
-            "empty-channel", "training run with an empty training channel", opt_ml.empty_channel_input(),
-            deadline=self.bad_input_deadline,
-        )
+        channel = self.declaration.primary_channel.name
+        return self._run("empty-channel", f"training run with an empty {channel!r} channel",
+                         opt_ml.empty_channel_input(self.declaration, self.required_hyperparameters), bad_input=True)
 
     @cached_property
     def corrupt_csv(self) -> TrainingRun:
-        return self.runner.run(
-            "corrupt-csv", "training run with a corrupt CSV file", opt_ml.corrupt_csv_input(),
-            deadline=self.bad_input_deadline,
-        )
+        channel = self.declaration.primary_channel
+        if not channel.accepts_csv:
+            raise NotApplicable(f"the {channel.name!r} channel does not take text/csv")
+        return self._run("corrupt-csv", f"training run with a corrupt CSV file in the {channel.name!r} channel",
+                         opt_ml.corrupt_csv_input(self.declaration, self.required_hyperparameters), bad_input=True)
 
     def signalled(self, signal_at: float, give_up_at: float) -> TrainingRun:
         if self._signalled is None:
             self._signalled = self.runner.run(
-                "sigterm", "training run sent SIGTERM", opt_ml.good_input(),
+                "sigterm", "training run sent SIGTERM",
+                opt_ml.good_input(self.declaration, self.required_hyperparameters),
                 deadline=give_up_at, signal_at=signal_at,
             )
         return self._signalled
+
+    @cached_property
+    def tuning(self) -> TrainingRun:
+        """As a tuning job with an SDK framework estimator runs it: the objective metric named, sagemaker_* added."""
+        objective = next(iter(self.declaration.objective_metrics), None) or next(
+            (m["Name"] for m in self.declaration.metric_definitions), "validation:error")
+        extras = {**self.required_hyperparameters, **hyperparameters.SDK_EXTRAS,
+                  hyperparameters.TUNING_OBJECTIVE: objective}
+        return self._run("tuning", "training run with the hyperparameters a tuning job adds",
+                         opt_ml.good_input(self.declaration, extras))
+
+    @cached_property
+    def required_channels_only(self) -> TrainingRun:
+        optional = {c.name for c in self.declaration.channels if not c.required}
+        if not optional:
+            raise NotApplicable("every declared channel is required")
+        return self._run("required-channels-only",
+                         f"training run without the optional channel(s) {', '.join(sorted(optional))}",
+                         opt_ml.without_channels(self.declaration, optional, self.required_hyperparameters))
+
+    def missing_channel(self, name: str) -> TrainingRun:
+        if name not in self._missing_channel:
+            self._missing_channel[name] = self._run(
+                f"missing-{name}", f"training run without the required channel {name!r}",
+                opt_ml.without_channels(self.declaration, {name}, self.required_hyperparameters), bad_input=True)
+        return self._missing_channel[name]
+
+    @cached_property
+    def valid_hyperparameter_runs(self) -> list[TrainingRun]:
+        """Runs with every declared hyperparameter set, values drawn by hypothesis within the declaration."""
+        specs = self.declaration.hyperparameters
+        if not specs:
+            raise NotApplicable("the declaration lists no SupportedHyperParameters")
+        runs: list[TrainingRun] = []
+
+        @settings(max_examples=self.hyperparameter_examples, phases=[Phase.generate], database=None, deadline=None,
+                  suppress_health_check=list(HealthCheck))
+        @hypothesis.seed(self.seed)
+        @given(hyperparameters.valid_sets(specs))
+        def run_with(values: dict[str, str]) -> None:
+            runs.append(self._run(f"hyperparameters-{len(runs) + 1}", "training run with declared hyperparameters",
+                                  opt_ml.good_input(self.declaration, values)))
+
+        run_with()
+        return runs
+
+    @cached_property
+    def invalid_hyperparameter_runs(self) -> list[tuple[hyperparameters.Probe, TrainingRun]]:
+        found = hyperparameters.probes(self.declaration.hyperparameters)
+        if not found:
+            raise NotApplicable("no declared hyperparameter has a range, a type or a requirement to break")
+        return [
+            (probe, self._run(f"invalid-hyperparameter-{number}", f"training run with {probe.describe()}",
+                              opt_ml.good_input(self.declaration, probe.apply(self.required_hyperparameters)),
+                              bad_input=True))
+            for number, probe in enumerate(found[: self.hyperparameter_probes], 1)
+        ]
+
+    @property
+    def untried_probes(self) -> int:
+        return max(0, len(hyperparameters.probes(self.declaration.hyperparameters)) - self.hyperparameter_probes)

@@ -24,7 +24,7 @@ PARAMETERS_REQUEST = Request("execution-parameters", "GET", "/execution-paramete
 @cache
 def _input(hosting: Hosting) -> bytes:
     rows = max(SINGLE_RECORD_SAMPLE, int(hosting.batch_input_mb * MIB / 40))  # ~40 bytes a row after the filter
-    return opt_ml.training_csv(rows=rows, seed=1)
+    return opt_ml.training_csv(hosting.csv.label_first(), rows=rows, seed=1)
 
 
 def _batch_server(hosting: Hosting, role: str, job: Job) -> Server:
@@ -113,7 +113,7 @@ def accepts_max_payload(ctx: Context) -> str:
     limit = result.parameters["MaxPayloadInMB"]
     if type(limit) is not int or not 1 <= limit <= 100:
         raise Inconclusive(f"the resolved MaxPayloadInMB {limit!r} is not a size to send (1..100)")
-    return accepts_body(server, limit * MIB, "batch-max-payload.payload",
+    return accepts_body(ctx.hosting, server, limit * MIB, "batch-max-payload.payload",
                         f"2xx for payloads up to the resolved MaxPayloadInMB={limit} MiB")
 
 

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import json
 import statistics
 import time
 from collections.abc import Callable
@@ -14,13 +15,11 @@ import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
-from .. import opt_ml
 from ..hosting import INVOCATION_TIMEOUT, PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
-from ..payloads import Payload, invalid_payloads, large_csv, valid_csv
+from ..payloads import Payload, example_csv, invalid_payloads, large_csv, valid_csv
 from ..registry import Context, check
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 
-FEATURES = opt_ml.FEATURES  # payloads match the training data the harness generated
 REPEATED_PINGS = 20
 CONCURRENT_REQUESTS = 16
 INVOKE_ENDPOINT_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's request body limit, 6 MiB (SERVE-07)
@@ -32,9 +31,9 @@ def _invocation(payload: Payload, name: str, extra_headers: dict[str, str] | Non
     return invocation(payload.body, name, payload.content_type, extra_headers)
 
 
-def accepts_body(server: Server, size: int, name: str, expected: str) -> str:
+def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
     """Valid CSV of just under `size` bytes must get a 2xx (a payload limit the image has to meet)."""
-    payload = large_csv(FEATURES, size)
+    payload = large_csv(hosting.csv.feature_ranges, size)
     request = _invocation(payload, name)
     try:
         response = server.send(request)
@@ -158,7 +157,7 @@ def _probe_valid_csv(ctx: Context, name: str, expected: str,
             raise Failed(problem, expected=expected, run=server, request=request)
         sent.append(response.elapsed.total_seconds())
 
-    _explore(ctx.hosting, valid_csv(FEATURES), probe)
+    _explore(ctx.hosting, valid_csv(ctx.hosting.csv.feature_ranges), probe)
     return f"{len(sent)} generated CSV payloads; slowest answer {max(sent) * 1000:.0f} ms"
 
 
@@ -199,14 +198,14 @@ def one_record_per_row(ctx: Context) -> str:
 
 @check("SERVE-07", "accepts-6-mib-body")
 def accepts_6_mib(ctx: Context) -> str:
-    return accepts_body(ctx.hosting.healthy(), INVOKE_ENDPOINT_LIMIT, "serve-07-6mib.payload",
+    return accepts_body(ctx.hosting, ctx.hosting.healthy(), INVOKE_ENDPOINT_LIMIT, "serve-07-6mib.payload",
                         f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)")
 
 
 @check("SERVE-08", "unknown-headers-ignored")
 def unknown_headers_ignored(ctx: Context) -> str:
     server = ctx.hosting.healthy()
-    payload = Payload(b"1.5,-2,3e-2,4\n0,0,0,0\n", 2)
+    payload = example_csv(ctx.hosting.csv.feature_ranges, 2)
     extra = {"X-Amzn-SageMaker-Custom-Attributes": "trace=1;tenant=a b", "X-Amzn-SageMaker-Inference-Id": "id-1",
              "X-Amzn-SageMaker-Target-Variant": "AllTraffic", "X-Unknown-Header": "anything"}
     request = _invocation(payload, "serve-08-headers.payload", extra)
@@ -227,7 +226,7 @@ def unknown_headers_ignored(ctx: Context) -> str:
 @check("SERVE-07", "concurrent-requests")
 def concurrent_requests(ctx: Context) -> str:
     server = ctx.hosting.healthy()
-    payload = Payload(b"1,2,3,4\n5,6,7,8\n", 2)
+    payload = example_csv(ctx.hosting.csv.feature_ranges, 2)
     request = _invocation(payload, "serve-07-concurrent.payload")
 
     def send_one(_: int) -> str | None:
@@ -275,7 +274,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server]:
 
         failure = None
         try:
-            _explore(hosting, invalid_payloads(FEATURES), probe)
+            _explore(hosting, invalid_payloads(hosting.csv.features), probe)
         except Failed as raised:
             failure = raised
         failure = crash[0] if crash else failure
@@ -357,3 +356,99 @@ def serves_from_read_only_model(ctx: Context) -> str:
             raise Inconclusive(f"the server fails with a writable /opt/ml/model too: {writable.outcome()}", run=server)
         raise Failed(f"with /opt/ml/model read-only: {server.outcome()}; with it writable: {writable.outcome()}",
                      expected="a server that only reads /opt/ml/model, which SageMaker mounts read-only", run=server)
+
+
+# --- declared content types (SERVE-10/11) ----------------------------------------------------------------
+
+UNDECLARED_TYPE = "application/x-byoc-conformance-undeclared"
+
+
+def _media_type(header: str | None) -> str:
+    return (header or "").split(";")[0].strip().lower()
+
+
+def _sample_body(ctx: Context, content_type: str) -> bytes | None:
+    """A valid request body of this type: the declared sample, or CSV generated from the declared layout."""
+    if content_type in ctx.declaration.invocation_samples:
+        return ctx.declaration.invocation_samples[content_type]
+    if _media_type(content_type) == "text/csv":
+        return example_csv(ctx.hosting.csv.feature_ranges, 3).body
+    return None
+
+
+def _body_problem(content_type: str, body: bytes) -> str | None:
+    """Whether the body is what its Content-Type says, as far as the type tells."""
+    try:
+        if content_type == "application/json" or content_type.endswith("+json"):
+            json.loads(body)
+        elif content_type.startswith("text/"):
+            body.decode("utf-8")
+    except ValueError as error:
+        return f"the body is not {content_type} ({error}): {body[:100]!r}"
+    return None
+
+
+@check("SERVE-10", "declared-content-type-pairs")
+def declared_content_type_pairs(ctx: Context) -> str:
+    if ctx.declaration.inference is None:
+        raise NotApplicable("no InferenceSpecification was declared (--byoc-spec)")
+    server = ctx.hosting.healthy()
+    answered, unprobed = [], []
+    for content_type in ctx.declaration.content_types:
+        body = _sample_body(ctx, content_type)
+        if body is None:
+            unprobed.append(content_type)
+            continue
+        for accept in ctx.declaration.response_types:
+            request = Request(f"serve-10-{len(answered)}.payload", "POST", "/invocations", body,
+                              {"Content-Type": content_type, "Accept": accept})
+            expected = f"2xx with Content-Type {accept} and a body of that type, for a {content_type} request"
+            try:
+                response = server.send(request)
+            except requests.RequestException as error:
+                raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
+            answer_type = _media_type(response.headers.get("Content-Type"))
+            problem = (f"HTTP {response.status_code}; body {_excerpt(response)}" if not response.ok
+                       else f"Content-Type {answer_type!r}" if answer_type != _media_type(accept)
+                       else _body_problem(answer_type, response.content))
+            if problem:
+                raise Failed(f"{content_type} -> {accept}: {problem}", expected=expected, run=server, request=request)
+            answered.append(f"{content_type} -> {accept}")
+    if unprobed:
+        raise Inconclusive(f"no sample request for {', '.join(unprobed)} (give one in byoc-conformance.invocations); "
+                           f"answered as declared: {', '.join(answered) or 'none'}")
+    return f"{len(answered)} declared pair(s) answered as declared: {', '.join(answered)}"
+
+
+def _request_of_declared_type(ctx: Context, name: str, **headers: str) -> Request:
+    content_type = next((t for t in ctx.declaration.content_types if _sample_body(ctx, t) is not None), None)
+    if content_type is None:
+        raise Inconclusive("no sample request for any declared content type (give one in byoc-conformance.invocations)")
+    return Request(name, "POST", "/invocations", _sample_body(ctx, content_type) or b"",
+                   {"Content-Type": content_type, "Accept": ctx.declaration.response_types[0], **headers})
+
+
+def _expect_status(ctx: Context, request: Request, status: int, expected: str) -> str:
+    server = ctx.hosting.healthy()
+    try:
+        response = server.send(request)
+    except requests.RequestException as error:
+        raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
+    if response.status_code != status:
+        raise Failed(f"HTTP {response.status_code}; body {_excerpt(response)}", expected=expected, run=server,
+                     request=request)
+    return f"HTTP {status} for {request.headers}"
+
+
+@check("SERVE-11", "undeclared-content-type-is-415")
+def undeclared_content_type(ctx: Context) -> str:
+    request = _request_of_declared_type(ctx, "serve-11-415.payload", **{"Content-Type": UNDECLARED_TYPE})
+    return _expect_status(ctx, request, 415, f"415 Unsupported Media Type: {UNDECLARED_TYPE} is not among the "
+                          f"declared SupportedContentTypes ({', '.join(ctx.declaration.content_types)})")
+
+
+@check("SERVE-11", "unproducible-accept-is-406")
+def unproducible_accept(ctx: Context) -> str:
+    request = _request_of_declared_type(ctx, "serve-11-406.payload", Accept=UNDECLARED_TYPE)
+    return _expect_status(ctx, request, 406, f"406 Not Acceptable: {UNDECLARED_TYPE} is not among the declared "
+                          f"SupportedResponseMIMETypes ({', '.join(ctx.declaration.response_types)})")

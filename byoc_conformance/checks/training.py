@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 from ..registry import Context, check
 from ..training import TrainingRun
 from ..verdicts import Failed, Inconclusive, NotApplicable
@@ -143,3 +145,97 @@ def sigterm_stops_training(ctx: Context) -> str:
         f"exited with code {run.exit_code} {run.duration - run.signal_at:.2f} s after SIGTERM "
         f"(sent {run.signal_at:.1f} s in); the unsignalled run took {baseline.duration:.1f} s"
     )
+
+
+# --- declaration-driven: hyperparameters (TRAIN-04/05) and channels (TRAIN-06) ---------------------------
+
+def _values(run: TrainingRun) -> str:
+    return json.dumps(run.training_input.hyperparameters)
+
+
+@check("TRAIN-04", "declared-hyperparameters-accepted")
+def declared_hyperparameters_accepted(ctx: Context) -> str:
+    runs = ctx.training.valid_hyperparameter_runs
+    for run in runs:
+        _require_started(run)
+        if run.exit_code != 0:
+            raise Failed(f"with hyperparameters.json {_values(run)}: {run.outcome()}",
+                         expected="exit code 0 for values within the declared types and ranges, each given as "
+                         "a string, as SageMaker writes them", run=run)
+    return f"{len(runs)} drawn set(s) trained and exited 0: " + "; ".join(_values(run) for run in runs)
+
+
+def _rejected(run: TrainingRun) -> bool:
+    return run.exit_code not in (0, None) and not run.killed_at_deadline
+
+
+@check("TRAIN-04", "invalid-hyperparameters-rejected", level="SHOULD")
+def invalid_hyperparameters_rejected(ctx: Context) -> str:
+    runs = ctx.training.invalid_hyperparameter_runs
+    for probe, run in runs:
+        _require_started(run)
+        if not _rejected(run):
+            raise Failed(f"with {probe.describe()}: {run.outcome()}",
+                         expected="a non-zero exit and a failure file: the value is outside what the "
+                         "TrainingSpecification declares", run=run)
+    untried = ctx.training.untried_probes
+    return (f"{len(runs)} invalid set(s) rejected: " + "; ".join(p.describe() for p, _ in runs)
+            + (f" ({untried} more left untried: --byoc-hyperparameter-probes)" if untried else ""))
+
+
+@check("TRAIN-04", "failure-names-hyperparameter", level="SHOULD")
+def failure_names_hyperparameter(ctx: Context) -> str:
+    rejected = [(probe, run) for probe, run in ctx.training.invalid_hyperparameter_runs if _rejected(run)]
+    if not rejected:
+        raise Inconclusive("no invalid hyperparameter set was rejected, so no failure file to read")
+    for probe, run in rejected:
+        reason = (run.failure or b"").decode("utf-8", "replace")[:FAILURE_REASON_CHARS]
+        if probe.name not in reason:
+            raise Failed(f"with {probe.describe()}, the FailureReason reads {reason[:200]!r}",
+                         expected=f"the first {FAILURE_REASON_CHARS} characters of /opt/ml/output/failure name the "
+                         f"hyperparameter ({probe.name})", run=run)
+    return f"{len(rejected)} failure file(s) name the hyperparameter"
+
+
+@check("TRAIN-05", "undeclared-hyperparameters-tolerated")
+def undeclared_hyperparameters_tolerated(ctx: Context) -> str:
+    run = ctx.training.tuning
+    _require_started(run)
+    if run.exit_code != 0:
+        raise Failed(f"with hyperparameters.json {_values(run)}: {run.outcome()}",
+                     expected="exit code 0: tuning jobs add _tuning_objective_metric and the SDK's framework "
+                     "estimators add sagemaker_* entries with JSON-encoded values", run=run)
+    return f"{run.outcome()} with {', '.join(sorted(set(run.training_input.hyperparameters)))}"
+
+
+def _declared_channels(ctx: Context) -> None:
+    if ctx.declaration.training is None:
+        raise NotApplicable("no TrainingSpecification was declared (--byoc-spec)")
+
+
+@check("TRAIN-06", "optional-channels-omitted")
+def optional_channels_omitted(ctx: Context) -> str:
+    _declared_channels(ctx)
+    run = ctx.training.required_channels_only
+    _require_started(run)
+    if run.exit_code != 0:
+        raise Failed(run.outcome(), expected="exit code 0: the channels declared IsRequired false may be left out, "
+                     "and inputdataconfig.json then does not list them", run=run)
+    return f"{run.outcome()} with {', '.join(run.training_input.channels)} only"
+
+
+@check("TRAIN-06", "missing-required-channel-rejected", level="SHOULD")
+def missing_required_channel_rejected(ctx: Context) -> str:
+    _declared_channels(ctx)
+    required = [c.name for c in ctx.declaration.channels if c.required]
+    if not required:
+        raise NotApplicable("no channel is declared IsRequired")
+    for name in required:
+        run = ctx.training.missing_channel(name)
+        _require_started(run)
+        if not _rejected(run) or not (run.failure or b"").strip():
+            raise Failed(f"without the {name!r} channel: {run.outcome()}; failure file "
+                         f"{'present' if (run.failure or b'').strip() else 'absent or empty'}",
+                         expected="a non-zero exit and a failure file: the channel is declared IsRequired",
+                         run=run)
+    return f"runs without {', '.join(repr(n) for n in required)} each exited non-zero with a failure file"

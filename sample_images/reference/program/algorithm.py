@@ -13,8 +13,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 OPT_ML = Path("/opt/ml")
-TRAINING_CHANNEL = OPT_ML / "input" / "data" / "training"
+DATA = OPT_ML / "input" / "data"
+TRAINING_CHANNEL = DATA / "training"
+VALIDATION_CHANNEL = DATA / "validation"  # optional: when present, validation_mse is reported per epoch
 HYPERPARAMETERS = OPT_ML / "input" / "config" / "hyperparameters.json"
+INPUT_DATA_CONFIG = OPT_ML / "input" / "config" / "inputdataconfig.json"
 MODEL_DIR = OPT_ML / "model"
 FAILURE_FILE = OPT_ML / "output" / "failure"
 FAILURE_EXIT_CODE = 1
@@ -51,19 +54,77 @@ def install_stop_handler():
     signal.signal(signal.SIGTERM, lambda signum, frame: stop_requested.set())
 
 
-def read_training_rows():
-    files = sorted(path for path in TRAINING_CHANNEL.rglob("*") if path.is_file())
+# The hyperparameters this algorithm declares (byoc-spec.json): name -> (parse, check, default). SageMaker
+# passes every value as a string; a value outside its range stops the job and names the hyperparameter.
+def _number(kind, low, high):
+    def parse(text):
+        value = kind(text)
+        if not low <= value <= high:
+            raise ValueError(f"must be from {low} to {high}")
+        return value
+    return parse
+
+
+def _choice(*values):
+    def parse(text):
+        if text not in values:
+            raise ValueError(f"must be one of {', '.join(values)}")
+        return text
+    return parse
+
+
+HYPERPARAMETER_TABLE = {
+    "epochs": (_number(int, 1, 50), "30"),
+    "learning_rate": (_number(float, 0.0001, 0.05), "0.01"),
+    "regularization": (_choice("none", "l2"), "none"),
+}
+
+
+def read_hyperparameters():
+    given = json.loads(HYPERPARAMETERS.read_text(encoding="utf-8"))
+    values = {}
+    for name, (parse, default) in HYPERPARAMETER_TABLE.items():
+        text = given.get(name, default)
+        try:
+            values[name] = parse(text)
+        except ValueError as error:
+            reason = str(error) if str(error).startswith("must") else "is not a number of the declared type"
+            raise BadInput(f"hyperparameter {name}={text!r} {reason}") from None
+    # Not declared: a test seam that slows training down, so that a stop signal can arrive mid-run.
+    values["epoch_pause"] = float(given.get("epoch_pause", "0.1"))
+    return values  # other keys (_tuning_objective_metric, sagemaker_*) are not ours and are ignored
+
+
+def require_channel(name):
+    # Channel names come from inputdataconfig.json; a job without the required channel cannot train.
+    channels = json.loads(INPUT_DATA_CONFIG.read_text(encoding="utf-8"))
+    if name not in channels:
+        raise BadInput(f"the required channel {name!r} is missing: the job has {sorted(channels) or 'no channels'}")
+
+
+def read_rows(channel, columns=None):
+    files = sorted(path for path in channel.rglob("*") if path.is_file())
     if not files:
-        raise BadInput(f"no training data: the 'training' channel ({TRAINING_CHANNEL}) has no files")
+        raise BadInput(f"no data: the {channel.name!r} channel ({channel}) has no files")
     rows = []
     for path in files:
-        rows += parse_csv(path.read_text(encoding="utf-8"), columns=len(rows[0]) if rows else None, where=path.name)
+        rows += parse_csv(path.read_text(encoding="utf-8"), columns=columns or (len(rows[0]) if rows else None),
+                          where=f"{channel.name}/{path.name}")
     if not rows:
-        raise BadInput(f"no training data: the files in {TRAINING_CHANNEL} hold no rows")
+        raise BadInput(f"no data: the files in {channel} hold no rows")
     return rows
 
 
-def fit(rows, epochs, learning_rate, epoch_pause):
+def read_training_rows():
+    require_channel("training")
+    return read_rows(TRAINING_CHANNEL)
+
+
+def mean_squared_error(weights, bias, rows):
+    return sum((sum(w * v for w, v in zip(weights, x)) + bias - label) ** 2 for label, *x in rows) / len(rows)
+
+
+def fit(rows, epochs, learning_rate, epoch_pause, regularization="none", validation_rows=None):
     features = len(rows[0]) - 1
     weights, bias = [0.0] * features, 0.0
     for epoch in range(1, epochs + 1):
@@ -77,9 +138,14 @@ def fit(rows, epochs, learning_rate, epoch_pause):
             bias_gradient += error
             for i, v in enumerate(x):
                 gradient[i] += error * v
-        weights = [w - learning_rate * g / len(rows) for w, g in zip(weights, gradient)]
+        decay = 0.01 if regularization == "l2" else 0.0
+        weights = [w - learning_rate * (g / len(rows) + decay * w) for w, g in zip(weights, gradient)]
         bias -= learning_rate * bias_gradient / len(rows)
-        print(f"epoch={epoch} train_mse={squared_error / len(rows):.6f};")
+        # One line per epoch on stdout: the declared MetricDefinitions' regexes read the values from it.
+        line = f"epoch={epoch} train_mse={squared_error / len(rows):.6f};"
+        if validation_rows:
+            line += f" validation_mse={mean_squared_error(weights, bias, validation_rows):.6f};"
+        print(line)
         # The data set is tiny; the pause makes a run last a few seconds, as real training does, so that
         # a stop signal can arrive while training is under way.
         stop_requested.wait(epoch_pause)
@@ -98,13 +164,10 @@ def write_failure(message):
 def train_main():
     install_stop_handler()
     try:
-        hyperparameters = json.loads(HYPERPARAMETERS.read_text(encoding="utf-8"))
-        model = fit(
-            read_training_rows(),
-            epochs=int(hyperparameters.get("epochs", "30")),
-            learning_rate=float(hyperparameters.get("learning_rate", "0.01")),
-            epoch_pause=float(hyperparameters.get("epoch_pause", "0.1")),
-        )
+        hyperparameters = read_hyperparameters()
+        rows = read_training_rows()
+        validation_rows = read_rows(VALIDATION_CHANNEL, len(rows[0])) if VALIDATION_CHANNEL.is_dir() else None
+        model = fit(rows, validation_rows=validation_rows, **hyperparameters)
         save_model(model, MODEL_DIR)
         print("training complete: model saved to", MODEL_DIR / "model.json")
         return 0
@@ -129,6 +192,36 @@ def execution_parameters():
     return json.dumps({"MaxConcurrentTransforms": 2, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}).encode()
 
 
+def read_json(text, features):
+    # {"instances": [[x1, ..., xn], ...]}, the shape SageMaker's built-in algorithms take.
+    try:
+        instances = json.loads(text)["instances"]
+        rows = [[float(v) for v in row] for row in instances]
+    except (ValueError, TypeError, KeyError) as error:
+        raise BadInput(f"request: expected {{\"instances\": [[numbers], ...]}}: {error}") from None
+    if any(len(row) != features for row in rows):
+        raise BadInput(f"request: every instance needs {features} numbers")
+    return rows
+
+
+READERS = {"text/csv": lambda text, features: parse_csv(text, columns=features, where="request"),
+           "application/json": read_json}
+WRITERS = {"text/csv": lambda predictions: "".join(f"{p:.6g}\n" for p in predictions).encode(),
+           "application/json": lambda predictions: json.dumps({"predictions": predictions}).encode()}
+
+
+def negotiate(accept):
+    """The answer type for an Accept header: the first listed type this server writes (CSV for wildcards)."""
+    for kind in (part.split(";")[0].strip().lower() for part in accept.split(",")):
+        if kind in WRITERS:
+            return kind
+        if kind in ("*/*", "text/*"):
+            return "text/csv"
+        if kind == "application/*":
+            return "application/json"
+    return None
+
+
 class InvocationHandler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"  # keep-alive, as SageMaker's front end uses it
     # Headers and body go out in two writes: without TCP_NODELAY the body waits ~40 ms for a delayed ACK.
@@ -148,19 +241,19 @@ class InvocationHandler(BaseHTTPRequestHandler):
         if self.path != "/invocations":
             return self.respond(404, b"not found\n")
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
-        if content_type != "text/csv":
-            return self.respond(415, f"unsupported Content-Type {content_type!r}: send text/csv\n".encode())
-        accept = (self.headers.get("Accept") or "*/*").lower()
-        if not any(kind in accept for kind in ("text/csv", "text/*", "*/*")):
-            return self.respond(406, f"cannot answer in {accept!r}: text/csv only\n".encode())
+        if content_type not in READERS:
+            return self.respond(415, f"unsupported Content-Type {content_type!r}: send {' or '.join(READERS)}\n".encode())
+        answer_type = negotiate(self.headers.get("Accept") or "*/*")
+        if answer_type is None:
+            return self.respond(406, f"cannot answer in {self.headers['Accept']!r}: {' or '.join(WRITERS)} only\n".encode())
         try:
-            rows = parse_csv(body.decode("utf-8"), columns=self.model["features"], where="request")
+            rows = READERS[content_type](body.decode("utf-8"), self.model["features"])
             if not rows:
                 raise BadInput("request: no rows")
         except (UnicodeDecodeError, BadInput) as error:
             return self.reject(error)
         predictions = predict(self.model, rows)
-        self.respond(200, "".join(f"{p:.6g}\n" for p in predictions).encode(), "text/csv")
+        self.respond(200, WRITERS[answer_type](predictions), answer_type)
 
     def reject(self, error):
         self.respond(400, f"{error}\n".encode())

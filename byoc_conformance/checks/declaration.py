@@ -1,0 +1,116 @@
+"""The declaration itself (MKT-03): what CreateAlgorithm would refuse in a TrainingSpecification or
+InferenceSpecification, judged before any container runs."""
+
+from __future__ import annotations
+
+import math
+import shlex
+
+from ..declaration import Declaration, parse_hyperparameter
+from ..hyperparameters import bounds
+from ..registry import Context, check
+from ..verdicts import Failed, NotApplicable
+
+CHANNELS = (1, 8)  # TrainingSpecification.TrainingChannels
+MAX_HYPERPARAMETERS = 100  # SupportedHyperParameters
+CONTAINERS = (1, 15)  # InferenceSpecification.Containers
+CATEGORICAL_VALUES = (1, 30)  # CategoricalParameterRangeSpecification.Values
+
+
+def rerun(ctx: Context, requirement: str) -> str:
+    """The command that judges the declaration again, for failures that no container run shows."""
+    return f"pytest --image {shlex.quote(ctx.image)} --byoc-spec {shlex.quote(str(ctx.declaration.source))} " \
+           f"-k {requirement}"
+
+
+def _count(what: str, items: list, limits: tuple[int, int]) -> list[str]:
+    low, high = limits
+    return [] if low <= len(items) <= high else [f"{len(items)} {what}; {low}-{high} are allowed"]
+
+
+def _duplicates(what: str, names: list[str]) -> list[str]:
+    return [f"{what} {name!r} is declared {names.count(name)} times" for name in sorted(set(names))
+            if names.count(name) > 1]
+
+
+def _hyperparameter_problems(spec: dict) -> list[str]:
+    name, kind, ranges = spec["Name"], spec["Type"], spec.get("Range", {})
+    problems = []
+    if spec.get("IsRequired") and "DefaultValue" in spec:
+        problems.append(f"hyperparameter {name!r} is required and has a DefaultValue; a default means not required")
+    expected_range = {"Integer": "IntegerParameterRangeSpecification",
+                      "Continuous": "ContinuousParameterRangeSpecification",
+                      "Categorical": "CategoricalParameterRangeSpecification"}.get(kind)
+    wrong = [key for key in ranges if key != expected_range]
+    if wrong:
+        problems.append(f"hyperparameter {name!r} of Type {kind} has a {', '.join(wrong)}")
+    if expected_range in ranges and kind in ("Integer", "Continuous"):
+        numeric = ranges[expected_range]
+        if _bounds_of(spec) is None:
+            problems.append(f"hyperparameter {name!r}: range {numeric['MinValue']!r}..{numeric['MaxValue']!r} is not "
+                            f"a valid {kind} range (MinValue <= MaxValue, both {kind.lower()} numbers)")
+    values = ranges.get("CategoricalParameterRangeSpecification", {}).get("Values")
+    if values is not None:
+        problems += [f"hyperparameter {name!r}: {p}" for p in _count("categorical values", values, CATEGORICAL_VALUES)]
+    default = spec.get("DefaultValue")
+    if default is not None and not _valid_value(spec, default):
+        problems.append(f"hyperparameter {name!r}: DefaultValue {default!r} is outside its own declaration")
+    return problems
+
+
+def _bounds_of(spec: dict) -> tuple[float, float] | None:
+    return bounds(parse_hyperparameter(spec))
+
+
+def _valid_value(spec: dict, value: str) -> bool:
+    values = spec.get("Range", {}).get("CategoricalParameterRangeSpecification", {}).get("Values")
+    if spec["Type"] == "Categorical":
+        return values is None or value in values
+    if spec["Type"] == "FreeText":
+        return True
+    try:
+        number = int(value) if spec["Type"] == "Integer" else float(value)
+    except ValueError:
+        return False
+    numeric = _bounds_of(spec)
+    return math.isfinite(number) and (numeric is None or numeric[0] <= number <= numeric[1])
+
+
+def declaration_problems(declaration: Declaration) -> list[str]:
+    problems = []
+    training = declaration.training
+    if training:
+        channels = training["TrainingChannels"]
+        problems += _count("training channels", channels, CHANNELS)
+        problems += _duplicates("channel", [c["Name"] for c in channels])
+        problems += [f"channel {c['Name']!r} lists no SupportedContentTypes" for c in channels
+                     if not c["SupportedContentTypes"]]
+        specs = training.get("SupportedHyperParameters", [])
+        problems += _count("hyperparameters", specs, (0, MAX_HYPERPARAMETERS))
+        problems += _duplicates("hyperparameter", [s["Name"] for s in specs])
+        for spec in specs:
+            problems += _hyperparameter_problems(spec)
+    inference = declaration.inference
+    if inference:
+        problems += _count("inference containers", inference["Containers"], CONTAINERS)
+        for key in ("SupportedContentTypes", "SupportedResponseMIMETypes"):
+            if key in inference and not inference[key]:
+                problems.append(f"InferenceSpecification.{key} is empty")
+    return problems
+
+
+@check("MKT-03", "declaration-within-api-limits")
+def declaration_within_limits(ctx: Context) -> str:
+    declared = ctx.declaration
+    if declared.source is None:
+        raise NotApplicable("no declaration was given (--byoc-spec)")
+    problems = declaration_problems(declared)
+    if problems:
+        raise Failed("; ".join(problems), expected="a TrainingSpecification with 1-8 channels and at most 100 "
+                     "hyperparameters whose ranges and defaults hold, and an InferenceSpecification with 1-15 "
+                     "containers (what CreateAlgorithm accepts)", reproduce=rerun(ctx, "MKT-03"))
+    parts = [f"{len(declared.channels)} channel(s), {len(declared.hyperparameters)} hyperparameter(s)"
+             if declared.training else "no TrainingSpecification",
+             f"{len(declared.inference['Containers'])} container(s)" if declared.inference else
+             "no InferenceSpecification"]
+    return f"{declared.source}: {'; '.join(parts)}, within the API's limits"

@@ -1,0 +1,212 @@
+"""The vendor's declaration: the TrainingSpecification and InferenceSpecification of a CreateAlgorithm request,
+as sent to AWS, plus our own section (sample data, CSV layout). Without one, the defaults below apply."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from . import specs
+from .specs import SpecError
+
+CONVENTIONAL_NAME = "byoc-spec.json"  # picked up from the current directory when --byoc-spec is not given
+OWN_SECTION = "byoc-conformance"
+CSV = "text/csv"
+DEFAULT_COLUMNS = 5  # label first, then 4 features
+
+
+@dataclass(frozen=True)
+class CsvLayout:
+    columns: int = DEFAULT_COLUMNS
+    label_column: int | None = 0
+    ranges: tuple[tuple[float, float] | None, ...] = ()  # per column; empty: any number anywhere
+
+    def range_of(self, column: int) -> tuple[float, float] | None:
+        return self.ranges[column] if self.ranges else None
+
+    @property
+    def feature_columns(self) -> list[int]:
+        return [c for c in range(self.columns) if c != self.label_column]
+
+    @property
+    def features(self) -> int:
+        return len(self.feature_columns)
+
+    @property
+    def feature_ranges(self) -> tuple[tuple[float, float] | None, ...]:
+        return tuple(self.range_of(c) for c in self.feature_columns)
+
+    def label_first(self) -> CsvLayout:
+        """The same features behind a label in column 0: the batch checks' input, which `$[1:]` filters."""
+        label = (self.range_of(self.label_column) if self.label_column is not None else None)
+        ranges = (label, *self.feature_ranges) if self.ranges else ()
+        return CsvLayout(self.features + 1, 0, ranges)
+
+
+DEFAULT_CSV = CsvLayout()
+
+
+@dataclass(frozen=True)
+class Channel:
+    name: str
+    required: bool
+    content_types: tuple[str, ...]
+    sample: dict[str, bytes] | None = None  # the declared sample data (relative path -> content)
+
+    @property
+    def accepts_csv(self) -> bool:
+        return any(kind.split(";")[0].strip().lower() == CSV for kind in self.content_types)
+
+    @property
+    def content_type(self) -> str:
+        # What goes into inputdataconfig.json: text/csv when the harness generates the data.
+        return self.content_types[0] if self.sample is not None or not self.accepts_csv else CSV
+
+
+@dataclass(frozen=True)
+class Hyperparameter:
+    name: str
+    type: str  # Integer | Continuous | Categorical | FreeText
+    required: bool
+    default: str | None
+    minimum: str | None = None
+    maximum: str | None = None
+    values: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Declaration:
+    source: Path | None  # None: no declaration, the defaults
+    training: dict[str, Any] | None = None
+    inference: dict[str, Any] | None = None
+    csv: CsvLayout = field(default_factory=CsvLayout)
+    channels: tuple[Channel, ...] = (Channel("training", True, (CSV,)),)
+    invocation_samples: dict[str, bytes] = field(default_factory=dict)
+
+    @property
+    def metric_definitions(self) -> list[dict[str, str]]:
+        return (self.training or {}).get("MetricDefinitions", [])
+
+    @property
+    def objective_metrics(self) -> list[str]:
+        return [m["MetricName"] for m in (self.training or {}).get("SupportedTuningJobObjectiveMetrics", [])]
+
+    @property
+    def hyperparameters(self) -> list[Hyperparameter]:
+        return [parse_hyperparameter(spec) for spec in (self.training or {}).get("SupportedHyperParameters", [])]
+
+    @property
+    def content_types(self) -> list[str]:
+        return (self.inference or {}).get("SupportedContentTypes") or [CSV]
+
+    @property
+    def response_types(self) -> list[str]:
+        return (self.inference or {}).get("SupportedResponseMIMETypes") or [CSV]
+
+    @property
+    def primary_channel(self) -> Channel:
+        """The channel the bad-input runs spoil: the first required one."""
+        return next((c for c in self.channels if c.required), self.channels[0])
+
+    def summary(self) -> str:
+        if self.source is None:
+            return (f"none (no --byoc-spec, no {CONVENTIONAL_NAME} here): defaults: one required 'training' "
+                    f"channel of generated text/csv, {self.csv.features} features, no hyperparameters or metrics "
+                    "declared (declaration-driven checks are not applicable)")
+        return (f"{self.source}: {len(self.channels)} channel(s), {len(self.hyperparameters)} hyperparameter(s), "
+                f"{len(self.metric_definitions)} metric(s); invocations {', '.join(self.content_types)} -> "
+                f"{', '.join(self.response_types)}; CSV {self.csv.columns} columns, label "
+                f"{'none' if self.csv.label_column is None else f'column {self.csv.label_column}'}")
+
+
+DEFAULTS = Declaration(None)
+
+
+def parse_hyperparameter(spec: dict[str, Any]) -> Hyperparameter:
+    ranges = spec.get("Range", {})
+    numeric = ranges.get("IntegerParameterRangeSpecification") or ranges.get("ContinuousParameterRangeSpecification")
+    return Hyperparameter(
+        spec["Name"], spec["Type"], bool(spec.get("IsRequired")), spec.get("DefaultValue"),
+        numeric["MinValue"] if numeric else None, numeric["MaxValue"] if numeric else None,
+        tuple(ranges.get("CategoricalParameterRangeSpecification", {}).get("Values", ())),
+    )
+
+
+def locate(given: Path | None, cwd: Path) -> Path | None:
+    if given is not None:
+        return given
+    conventional = cwd / CONVENTIONAL_NAME
+    return conventional if conventional.is_file() else None
+
+
+def load(path: Path | None) -> Declaration:
+    """The declaration in `path` (None: the defaults). Raises SpecError naming the file and the JSON path."""
+    if path is None:
+        return DEFAULTS
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise SpecError(f"cannot read the declaration {path}: {error.strerror}") from None
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise SpecError(f"the declaration {path} is not valid JSON: {error}") from None
+    specs.validate(document, "declaration.schema.json", f"the declaration {path}")
+    own = document.get(OWN_SECTION, {})
+    training = document.get("TrainingSpecification")
+    csv = _csv_layout(own.get("csv", {}), path)
+    samples = own.get("channels", {})
+    channels = tuple(
+        Channel(spec["Name"], bool(spec.get("IsRequired")), tuple(spec["SupportedContentTypes"]),
+                _read_sample(path, spec["Name"], samples[spec["Name"]]) if spec["Name"] in samples else None)
+        for spec in training["TrainingChannels"]
+    ) if training else Declaration.channels
+    undeclared = sorted(set(samples) - {c.name for c in channels})
+    if undeclared:
+        raise SpecError(f"the declaration {path} at $.{OWN_SECTION}.channels: sample data for undeclared "
+                        f"channel(s) {', '.join(undeclared)}; TrainingSpecification.TrainingChannels lists "
+                        f"{', '.join(c.name for c in channels)}")
+    for channel in channels:
+        if channel.required and channel.sample is None and not channel.accepts_csv:
+            raise SpecError(f"the declaration {path}: the required channel {channel.name!r} takes "
+                            f"{', '.join(channel.content_types)}, not text/csv, so the harness cannot generate its "
+                            f"data: give a sample at $.{OWN_SECTION}.channels.{channel.name}")
+    invocations = {kind: _read_file(path, f"$.{OWN_SECTION}.invocations", where)
+                   for kind, where in own.get("invocations", {}).items()}
+    return Declaration(path, training, document.get("InferenceSpecification"), csv, channels, invocations)
+
+
+def _csv_layout(section: dict[str, Any], path: Path) -> CsvLayout:
+    if not section:
+        return DEFAULT_CSV
+    columns, label = section["columns"], section.get("label_column", 0)
+    where = f"the declaration {path} at $.{OWN_SECTION}.csv"
+    if label is not None and label >= columns:
+        raise SpecError(f"{where}.label_column: column {label} does not exist among {columns} columns")
+    ranges = section.get("ranges")
+    if ranges is None:
+        per_column: tuple = ()
+    elif ranges and isinstance(ranges[0], (int, float)):
+        per_column = (tuple(ranges),) * columns
+    elif len(ranges) != columns:
+        raise SpecError(f"{where}.ranges: {len(ranges)} ranges for {columns} columns")
+    else:
+        per_column = tuple(tuple(r) if r else None for r in ranges)
+    if any(r and r[0] > r[1] for r in per_column):
+        raise SpecError(f"{where}.ranges: a range has its minimum above its maximum")
+    return CsvLayout(columns, label, per_column)
+
+
+def _read_file(declaration: Path, where: str, relative: str) -> bytes:
+    target = declaration.parent / relative
+    try:
+        return target.read_bytes()
+    except OSError as error:
+        raise SpecError(f"the declaration {declaration} at {where}: cannot read {target}: {error.strerror}") from None
+
+
+def _read_sample(declaration: Path, channel: str, relative: str) -> dict[str, bytes]:
+    target = declaration.parent / relative
+    if target.is_dir():
+        return {str(p.relative_to(target)): p.read_bytes() for p in sorted(target.rglob("*")) if p.is_file()}
+    return {target.name: _read_file(declaration, f"$.{OWN_SECTION}.channels.{channel}", relative)}

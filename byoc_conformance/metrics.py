@@ -1,0 +1,92 @@
+"""Training metrics as SageMaker collects them (METRIC-01..05): each declared MetricDefinition regex applied to
+every line the training run wrote to stdout and stderr, the first capture group read as the value."""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+
+MAX_DEFINITIONS = 40  # MetricDefinitionList (METRIC-02)
+NAME_LENGTH = (1, 255)  # MetricName
+REGEX_LENGTH = (1, 500)  # MetricRegex
+
+
+@dataclass
+class Series:
+    """What one declared metric yielded in a run: the numbers, and captures that are not numbers."""
+
+    name: str
+    regex: str
+    values: list[float] = field(default_factory=list)
+    not_numbers: list[str] = field(default_factory=list)
+    error: str | None = None  # the regex does not compile
+
+    def summary(self) -> str:
+        if self.error:
+            return f"{self.name}: regex does not compile ({self.error})"
+        if not self.values:
+            return f"{self.name}: no value" + (f" (captured {self.not_numbers[:3]})" if self.not_numbers else "")
+        return f"{self.name}: {len(self.values)} values, last {self.values[-1]:g}"
+
+    def as_record(self) -> dict:
+        return {"name": self.name, "count": len(self.values), "values": self.values[:1000]}
+
+
+def compile_regex(regex: str) -> tuple[re.Pattern[str] | None, str | None]:
+    try:
+        return re.compile(regex), None
+    except re.error as error:
+        return None, str(error)
+
+
+def value_of(match: re.Match[str]) -> str:
+    # The first capture group is the value (METRIC-03); a regex without one yields the whole match.
+    return match.group(1) if match.re.groups else match.group(0)
+
+
+def extract(definitions: list[dict[str, str]], logs: str) -> dict[str, Series]:
+    """Every match on every line counts: SageMaker's sampling rate is not documented (catalogue D.11)."""
+    found = {}
+    lines = logs.splitlines()
+    for definition in definitions:
+        series = Series(definition["Name"], definition["Regex"])
+        pattern, series.error = compile_regex(definition["Regex"])
+        for line in lines if pattern else ():
+            for match in pattern.finditer(line):
+                text = (value_of(match) or "").strip()
+                try:
+                    number = float(text)
+                except ValueError:
+                    number = math.nan
+                (series.values.append(number) if math.isfinite(number) else series.not_numbers.append(text))
+        found[series.name] = series
+    return found
+
+
+def limit_problems(definitions: list[dict[str, str]]) -> list[str]:
+    """What the API would refuse in AlgorithmSpecification.MetricDefinitions (METRIC-02)."""
+    problems = []
+    if len(definitions) > MAX_DEFINITIONS:
+        problems.append(f"{len(definitions)} metric definitions; at most {MAX_DEFINITIONS} are allowed")
+    for number, definition in enumerate(definitions):
+        for key, (low, high) in (("Name", NAME_LENGTH), ("Regex", REGEX_LENGTH)):
+            if not low <= len(definition[key]) <= high:
+                problems.append(f"MetricDefinitions[{number}].{key} has {len(definition[key])} characters; "
+                                f"{low}-{high} are allowed")
+    names = [definition["Name"] for definition in definitions]
+    problems += [f"metric {name!r} is declared {names.count(name)} times" for name in sorted(set(names))
+                 if names.count(name) > 1]
+    return problems
+
+
+def regex_problems(definitions: list[dict[str, str]]) -> list[str]:
+    """Regexes that cannot yield one clean value per match (METRIC-03)."""
+    problems = []
+    for definition in definitions:
+        pattern, error = compile_regex(definition["Regex"])
+        if error:
+            problems.append(f"{definition['Name']}: {definition['Regex']!r} does not compile: {error}")
+        elif pattern.groups != 1:
+            problems.append(f"{definition['Name']}: {definition['Regex']!r} has {pattern.groups} capture groups")
+    return problems
