@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 
-from . import __version__, declaration, report
+from . import __version__, declaration, metrics, report
 from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .engine import Engine, HarnessError
 from .hosting import Hosting, Model, model_from_path, pack_model
@@ -101,7 +101,7 @@ class Harness:
     def finish(self, config: pytest.Config) -> dict[str, Any]:
         """The report of the run, written as a bundle if --byoc-report was given."""
         planned = {entry.test_id: self.level(entry) for entry in all_checks()}
-        attrs = self.image_attrs
+        attrs, declared = self.image_attrs, self.context.declaration
         image = {
             "reference": self.image, "id": attrs["Id"], "digests": attrs.get("RepoDigests") or [],
             "labels": (attrs.get("Config") or {}).get("Labels") or {}, "os": attrs.get("Os", ""),
@@ -120,11 +120,22 @@ class Harness:
                         "docker_engine": self.engine.version()},
             "run": {"id": self.engine.run_id, "started": self.started, "ended": _now(),
                     "seed": self.context.hosting.seed, "options": options},
+            "declaration": {"source": str(declared.source) if declared.source else None,
+                            "summary": declared.summary()},
+            "metrics": self.metric_series(),
         })
         directory = config.getoption("byoc_report")
         if directory:
             self.bundle = report.write_bundle(self.final_report, directory)
         return self.final_report
+
+    def metric_series(self) -> list[dict[str, Any]]:
+        """The declared metrics as the good training run emitted them, if it ran."""
+        run = self.context.training.__dict__.get("good")  # set once the cached run has happened
+        definitions = self.context.declaration.metric_definitions
+        if run is None or not definitions:
+            return []
+        return [series.as_record() for series in metrics.extract(definitions, run.logs).values()]
 
     def level(self, entry: Check) -> str:
         return entry.level or self.catalogue[entry.requirement_id].level

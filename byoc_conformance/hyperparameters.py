@@ -111,7 +111,7 @@ def probes(specs: list[Hyperparameter]) -> list[Probe]:
             found += [Probe(spec.name, str(int(numeric[0]) - 1), f"below the declared minimum {spec.minimum}"),
                       Probe(spec.name, str(int(numeric[1]) + 1), f"above the declared maximum {spec.maximum}")]
         elif numeric:
-            step = max(abs(numeric[0]), abs(numeric[1]), 1.0) / 2
+            step = (numeric[1] - numeric[0]) / 2 or max(abs(numeric[0]), 1.0) / 2
             found += [Probe(spec.name, repr(numeric[0] - step), f"below the declared minimum {spec.minimum}"),
                       Probe(spec.name, repr(numeric[1] + step), f"above the declared maximum {spec.maximum}")]
         if spec.type == "Integer":

@@ -165,6 +165,10 @@ def markdown_summary(report: dict[str, Any], digest: str) -> str:
             lines += [f"- {r['id']} ({r['level']}): {_first_summary(r, status)}" for r in listed]
     if report["warnings"]:
         lines += ["", "**Warnings (SHOULD):**", *(f"- {warning}" for warning in report["warnings"])]
+    if report.get("metrics"):
+        lines += ["", "**Training metrics (declared, as emitted):** " + ", ".join(
+            f"{m['name']} {m['count']} values" + (f", last {m['values'][-1]:g}" if m["values"] else "")
+            for m in report["metrics"])]
     lines += ["", f"report.json SHA-256: `{digest}`", ""]
     return "\n".join(lines)
 

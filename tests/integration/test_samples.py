@@ -18,10 +18,16 @@ SAMPLE_NAMES = sorted(path.parent.name for path in SAMPLES.glob("*/expected.json
 WINDOW = "--byoc-startup-timeout=15"
 
 
+REFERENCE_SPEC = f"--byoc-spec={SAMPLES / 'reference' / 'byoc-spec.json'}"
+
+
 @pytest.mark.parametrize("sample", SAMPLE_NAMES)
 def test_sample_fails_exactly_its_listed_requirements(sample, sample_images, tmp_path):
-    expected = set(json.loads((SAMPLES / sample / "expected.json").read_text())["failed"])
-    run = run_suite(f"byoc-samples/{sample}", tmp_path, WINDOW)
+    listed = json.loads((SAMPLES / sample / "expected.json").read_text())
+    expected = set(listed["failed"])
+    # Samples of declaration-driven checks run with the reference's declaration; the others without any.
+    spec = [f"--byoc-spec={(SAMPLES / sample / listed['declaration']).resolve()}"] if "declaration" in listed else []
+    run = run_suite(f"byoc-samples/{sample}", tmp_path, WINDOW, *spec)
     assert run.statuses, run.output
     assert run.ids_with("failed") == expected, run.output
     # The exit status is the gate's: 1 for a MUST failed or inconclusive; a failed SHOULD alone passes.
@@ -31,10 +37,47 @@ def test_sample_fails_exactly_its_listed_requirements(sample, sample_images, tmp
         assert "\n  expected: " in message and "\n  observed: " in message and "\n  reproduce:\n" in message
 
 
-def test_the_reference_image_passes_every_check_outright(sample_images, tmp_path):
-    run = run_suite("byoc-samples/reference", tmp_path, WINDOW)
+def test_the_reference_image_passes_every_check_outright_with_its_declaration(sample_images, tmp_path):
+    run = run_suite("byoc-samples/reference", tmp_path, WINDOW, REFERENCE_SPEC)
     # PIPE-02 applies: the reference carries the accept-bind-to-port label
     assert {status for _, status in run.statuses} == {"passed"}, run.output
+    assert f"declaration: {SAMPLES / 'reference' / 'byoc-spec.json'}: 2 channel(s), 3 hyperparameter(s)" in run.output
+
+
+def test_without_a_declaration_only_the_declaration_driven_checks_are_not_applicable(sample_images, tmp_path):
+    run = run_suite("byoc-samples/reference", tmp_path, WINDOW)
+    assert "declaration: none (no --byoc-spec, no byoc-spec.json here)" in run.output
+    assert run.ids_with("not applicable") == {"TRAIN-04", "TRAIN-06", "METRIC-01", "METRIC-02", "METRIC-03",
+                                              "METRIC-05", "MKT-03", "SERVE-10"}, run.output
+    assert run.ids_with("passed") >= {"TRAIN-05", "SERVE-10", "SERVE-11"}  # these need no declaration
+    assert run.exit_code == 0, run.output
+
+
+def _broken(document: dict, requirement: str) -> None:
+    training = document["TrainingSpecification"]
+    if requirement == "METRIC-02":  # 41 definitions
+        training["MetricDefinitions"] += [{"Name": f"extra:{n}", "Regex": f"extra{n}=(.*?);"} for n in range(39)]
+    elif requirement == "METRIC-03":  # two capture groups
+        training["MetricDefinitions"][0]["Regex"] = "(train)_mse=(.*?);"
+    elif requirement == "METRIC-05":  # a tuning objective that is not a declared metric
+        training["SupportedTuningJobObjectiveMetrics"][0]["MetricName"] = "validation:rmse"
+    elif requirement == "MKT-03":  # a hyperparameter both required and defaulted
+        training["SupportedHyperParameters"][0]["IsRequired"] = True
+
+
+@pytest.mark.parametrize("requirement", ["METRIC-02", "METRIC-03", "METRIC-05", "MKT-03"])
+def test_a_broken_declaration_fails_exactly_its_requirement(requirement, sample_images, tmp_path):
+    reference = SAMPLES / "reference" / "byoc-spec.json"
+    document = json.loads(reference.read_text())
+    _broken(document, requirement)
+    own = document["byoc-conformance"]  # the sample files stay where they are
+    own["channels"] = {name: str(reference.parent / path) for name, path in own["channels"].items()}
+    own["invocations"] = {kind: str(reference.parent / path) for kind, path in own["invocations"].items()}
+    (tmp_path / "byoc-spec.json").write_text(json.dumps(document))  # picked up from the current directory
+    run = run_suite("byoc-samples/reference", tmp_path, WINDOW, "-k", "METRIC-02 or METRIC-03 or METRIC-05 or MKT-03")
+    assert run.ids_with("failed") == {requirement}, run.output
+    message = run.output[run.output.index(f"{requirement} ("):]
+    assert "  reproduce:\n    pytest --image byoc-samples/reference --byoc-spec " in message, message
 
 
 def test_a_failure_shows_logs_and_a_reproduce_command_that_works(sample_images, tmp_path):

@@ -74,3 +74,19 @@ def test_a_check_bound_to_an_unknown_id_fails_at_start_up(pytester: pytest.Pytes
         "ERROR: byoc-conformance: the catalogue and the checks do not trace to each other:",
         "  check bound to NOPE-01, which is not in the catalogue",
     ])
+
+
+def test_a_malformed_declaration_is_one_clear_error_before_any_container(pytester: pytest.Pytester,
+                                                                          monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{pytester.path}/no-such.sock")  # the declaration is read first
+    pytester.path.joinpath("byoc-spec.json").write_text(
+        '{"TrainingSpecification": {"TrainingImage": "i", "SupportedTrainingInstanceTypes": [],'
+        ' "TrainingChannels": [{"Name": "train", "SupportedContentTypes": [], "SupportedInputModes": ["Disk"]}]}}')
+    result = pytester.runpytest_subprocess("--image", "algo:latest")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    assert result.stderr.str().startswith("ERROR: byoc-conformance: the declaration ")
+    assert ("byoc-spec.json does not match declaration.schema.json at $.TrainingSpecification.TrainingChannels[0]"
+            ".SupportedInputModes[0]: 'Disk' is not one of ['Pipe', 'File', 'FastFile']") in result.stderr.str()
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
+    missing = pytester.runpytest_subprocess("--image", "algo:latest", "--byoc-spec", "nowhere.json")
+    missing.stderr.fnmatch_lines(["ERROR: byoc-conformance: cannot read the declaration nowhere.json: *"])

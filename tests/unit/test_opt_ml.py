@@ -2,8 +2,13 @@ import json
 
 import pytest
 
-from byoc_conformance import opt_ml
+from byoc_conformance import declaration, opt_ml
+from byoc_conformance.declaration import CsvLayout
 from byoc_conformance.specs import SpecError
+
+from ..suite_runs import SAMPLES
+
+REFERENCE_SPEC = SAMPLES / "reference" / "byoc-spec.json"
 
 
 def test_good_input_is_what_sagemaker_writes():
@@ -17,10 +22,26 @@ def test_good_input_is_what_sagemaker_writes():
 
 
 def test_training_csv_is_label_first_numeric_without_header():
-    rows = [line.split(",") for line in opt_ml.training_csv(rows=10, features=3).decode().splitlines()]
+    rows = [line.split(",") for line in opt_ml.training_csv(CsvLayout(columns=4), rows=10).decode().splitlines()]
     assert len(rows) == 10
     assert all(len(row) == 4 for row in rows)
     assert all(float(value) == float(value) for row in rows for value in row)
+
+
+def test_training_csv_follows_the_declared_layout_and_ranges():
+    layout = CsvLayout(columns=3, label_column=2, ranges=((0.0, 1.0), (100.0, 200.0), (-1.0, 1.0)))
+    rows = [[float(v) for v in line.split(",")] for line in opt_ml.training_csv(layout, rows=50).decode().splitlines()]
+    assert all(0 <= a <= 1 and 100 <= b <= 200 and -1 <= label <= 1 for a, b, label in rows)
+
+
+def test_declared_channels_get_their_sample_or_generated_csv(tmp_path):
+    declared = declaration.load(REFERENCE_SPEC)
+    files = opt_ml.good_input(declared).files()
+    assert files["data/validation/validation.csv"] == (REFERENCE_SPEC.parent / "data/validation.csv").read_bytes()
+    assert "data/training/training.csv" in files
+    assert set(json.loads(files["config/inputdataconfig.json"])) == {"training", "validation"}
+    assert set(json.loads(opt_ml.without_channels(declared, {"validation"}).files()["config/inputdataconfig.json"])) \
+        == {"training"}
 
 
 def test_empty_channel_still_has_its_directory():
@@ -30,9 +51,9 @@ def test_empty_channel_still_has_its_directory():
 
 
 def test_corrupt_csv_has_a_non_numeric_field_and_a_short_row():
-    lines = opt_ml.corrupt_csv_input().files()["data/training/train.csv"].decode().splitlines()
+    lines = opt_ml.corrupt_csv_input().files()["data/training/training.csv"].decode().splitlines()
     assert any("abc" in line for line in lines)
-    assert {len(line.split(",")) for line in lines} == {5, 3}
+    assert {len(line.split(",")) for line in lines} == {5, 4}
 
 
 def test_the_harness_refuses_to_write_a_non_string_hyperparameter():

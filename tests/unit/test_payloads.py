@@ -13,10 +13,12 @@ def parsed_rows(body: bytes, features: int) -> list[list[float]] | None:
     return rows if rows and all(len(row) == features for row in rows) else None
 
 
-@given(valid_csv(4))
-def test_valid_payloads_hold_the_rows_they_claim(payload):
+@given(valid_csv((None, None, (0.0, 1.0), (-5.0, 5.0))))
+def test_valid_payloads_hold_the_rows_they_claim_within_the_declared_ranges(payload):
     assert payload.content_type == "text/csv"
-    assert len(parsed_rows(payload.body, 4)) == payload.rows
+    rows = parsed_rows(payload.body, 4)
+    assert len(rows) == payload.rows
+    assert all(0 <= row[2] <= 1 and -5 <= row[3] <= 5 for row in rows)
 
 
 @given(invalid_payloads(4))
@@ -25,6 +27,6 @@ def test_invalid_payloads_are_never_valid_csv(payload):
 
 
 def test_the_large_payload_fits_the_invoke_endpoint_limit():
-    payload = large_csv(4, 6 * 1024 * 1024)
+    payload = large_csv((None,) * 4, 6 * 1024 * 1024)
     assert 6 * 1024 * 1024 - 100 < len(payload.body) <= 6 * 1024 * 1024
     assert len(parsed_rows(payload.body, 4)) == payload.rows

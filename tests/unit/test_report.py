@@ -116,3 +116,12 @@ def test_the_must_rules_of_a_claimed_may_capability_decide_the_verdict():
     assert built["requirements"][0]["status"] == "failed" and built["verdict"] == "NOT CONFORMANT"
     absent = [result("BATCH-03:execution-parameters-valid", "not applicable")]
     assert report.build(catalogue, planned, absent, fail_on="must", metadata=METADATA)["verdict"] == "CONFORMANT"
+
+
+def test_the_declaration_and_the_emitted_metrics_are_kept_in_the_report():
+    metadata = {**METADATA, "declaration": {"source": "byoc-spec.json", "summary": "2 channel(s)"},
+                "metrics": [{"name": "train:mse", "count": 3, "values": [3.0, 2.0, 1.5]}]}
+    built = report.build(CATALOGUE, PLANNED, [], fail_on="must", metadata=metadata)
+    specs.validate(built, "report.schema.json", "the report")
+    assert "**Training metrics (declared, as emitted):** train:mse 3 values, last 1.5" in \
+        report.markdown_summary(built, "0" * 64)

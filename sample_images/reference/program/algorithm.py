@@ -121,7 +121,13 @@ def read_training_rows():
 
 
 def mean_squared_error(weights, bias, rows):
-    return sum((sum(w * v for w, v in zip(weights, x)) + bias - label) ** 2 for label, *x in rows) / len(rows)
+    errors = [sum(w * v for w, v in zip(weights, x)) + bias - label for label, *x in rows]
+    return sum(error * error for error in errors) / len(rows)
+
+
+def report_epoch(epoch, metrics):
+    # One line per epoch on stdout: the declared MetricDefinitions' regexes read the values from it.
+    print(f"epoch={epoch} " + " ".join(f"{name}={value:.6f};" for name, value in metrics.items()))
 
 
 def fit(rows, epochs, learning_rate, epoch_pause, regularization="none", validation_rows=None):
@@ -141,11 +147,10 @@ def fit(rows, epochs, learning_rate, epoch_pause, regularization="none", validat
         decay = 0.01 if regularization == "l2" else 0.0
         weights = [w - learning_rate * (g / len(rows) + decay * w) for w, g in zip(weights, gradient)]
         bias -= learning_rate * bias_gradient / len(rows)
-        # One line per epoch on stdout: the declared MetricDefinitions' regexes read the values from it.
-        line = f"epoch={epoch} train_mse={squared_error / len(rows):.6f};"
+        metrics = {"train_mse": squared_error / len(rows)}
         if validation_rows:
-            line += f" validation_mse={mean_squared_error(weights, bias, validation_rows):.6f};"
-        print(line)
+            metrics["validation_mse"] = mean_squared_error(weights, bias, validation_rows)
+        report_epoch(epoch, metrics)
         # The data set is tiny; the pause makes a run last a few seconds, as real training does, so that
         # a stop signal can arrive while training is under way.
         stop_requested.wait(epoch_pause)
@@ -242,10 +247,12 @@ class InvocationHandler(BaseHTTPRequestHandler):
             return self.respond(404, b"not found\n")
         content_type = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
         if content_type not in READERS:
-            return self.respond(415, f"unsupported Content-Type {content_type!r}: send {' or '.join(READERS)}\n".encode())
+            kinds = " or ".join(READERS)
+            return self.respond(415, f"unsupported Content-Type {content_type!r}: send {kinds}\n".encode())
         answer_type = negotiate(self.headers.get("Accept") or "*/*")
         if answer_type is None:
-            return self.respond(406, f"cannot answer in {self.headers['Accept']!r}: {' or '.join(WRITERS)} only\n".encode())
+            kinds = " or ".join(WRITERS)
+            return self.respond(406, f"cannot answer in {self.headers['Accept']!r}: {kinds} only\n".encode())
         try:
             rows = READERS[content_type](body.decode("utf-8"), self.model["features"])
             if not rows:
