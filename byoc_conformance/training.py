@@ -237,8 +237,8 @@ class TrainingRuns:
     def valid_hyperparameter_runs(self) -> list[TrainingRun]:
         """Runs with every declared hyperparameter set, values drawn by hypothesis within the declaration."""
         specs = self.declaration.hyperparameters
-        if not specs:
-            raise NotApplicable("the declaration lists no SupportedHyperParameters")
+        if self.disabled or not specs:
+            raise NotApplicable(self.disabled or "the declaration lists no SupportedHyperParameters")
         runs: list[TrainingRun] = []
 
         @settings(max_examples=self.hyperparameter_examples, phases=[Phase.generate], database=None, deadline=None,

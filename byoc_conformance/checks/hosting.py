@@ -437,7 +437,7 @@ def _expect_status(ctx: Context, request: Request, status: int, expected: str) -
     if response.status_code != status:
         raise Failed(f"HTTP {response.status_code}; body {_excerpt(response)}", expected=expected, run=server,
                      request=request)
-    return f"HTTP {status} for {request.headers}"
+    return f"HTTP {status} for " + ", ".join(f"{k}: {v}" for k, v in request.headers.items())
 
 
 @check("SERVE-11", "undeclared-content-type-is-415")
