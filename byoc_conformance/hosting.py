@@ -196,9 +196,10 @@ class Hosting:
 
     def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
                  startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
-                 csv: CsvLayout = DEFAULT_CSV) -> None:
+                 csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True) -> None:
         self.engine, self.image, self.image_labels = engine, image, image_labels
         self.csv = csv  # the declared CSV layout: /invocations payloads carry its feature columns
+        self.speaks_csv = speaks_csv  # text/csv is among the declared request and response types
         self._model_source = model
         self.startup_timeout = startup_timeout
         self.examples = examples  # generated payloads per property probe
@@ -222,6 +223,13 @@ class Hosting:
         """The shared server, once /ping answers 200; checks that need one are inconclusive without."""
         self.shared.require_healthy()
         return self.shared
+
+    def require_csv(self) -> None:
+        """The /invocations probes send and ask for text/csv: an image declared without it cannot be judged."""
+        if not self.speaks_csv:
+            raise Inconclusive("the probes send and accept text/csv, which the declaration's SupportedContentTypes "
+                               "and SupportedResponseMIMETypes do not both list; other payload types are not "
+                               "generated")
 
     def start_fresh(self, role: str, **options: object) -> Server:
         """A server of its own, kept until the end of the session (when the run's sweep removes it)."""

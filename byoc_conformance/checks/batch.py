@@ -28,6 +28,7 @@ def _input(hosting: Hosting) -> bytes:
 
 
 def _batch_server(hosting: Hosting, role: str, job: Job) -> Server:
+    hosting.require_csv()  # the batch input is a CSV file
     hosting.healthy()  # a server that fails in real time says nothing new in batch
     server = hosting.start_fresh(role, environment=job.environment())
     server.require_healthy()

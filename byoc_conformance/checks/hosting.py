@@ -33,6 +33,7 @@ def _invocation(payload: Payload, name: str, extra_headers: dict[str, str] | Non
 
 def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
     """Valid CSV of just under `size` bytes must get a 2xx (a payload limit the image has to meet)."""
+    hosting.require_csv()
     payload = large_csv(hosting.csv.feature_ranges, size)
     request = _invocation(payload, name)
     try:
@@ -143,6 +144,7 @@ def ping_body_empty(ctx: Context) -> str:
 
 def _probe_valid_csv(ctx: Context, name: str, expected: str,
                      judge: Callable[[Payload, requests.Response], str | None]) -> str:
+    ctx.hosting.require_csv()
     server = ctx.hosting.healthy()
     sent = []
 
@@ -204,6 +206,7 @@ def accepts_6_mib(ctx: Context) -> str:
 
 @check("SERVE-08", "unknown-headers-ignored")
 def unknown_headers_ignored(ctx: Context) -> str:
+    ctx.hosting.require_csv()
     server = ctx.hosting.healthy()
     payload = example_csv(ctx.hosting.csv.feature_ranges, 2)
     extra = {"X-Amzn-SageMaker-Custom-Attributes": "trace=1;tenant=a b", "X-Amzn-SageMaker-Inference-Id": "id-1",
@@ -225,6 +228,7 @@ def unknown_headers_ignored(ctx: Context) -> str:
 
 @check("SERVE-07", "concurrent-requests")
 def concurrent_requests(ctx: Context) -> str:
+    ctx.hosting.require_csv()
     server = ctx.hosting.healthy()
     payload = example_csv(ctx.hosting.csv.feature_ranges, 2)
     request = _invocation(payload, "serve-07-concurrent.payload")
@@ -251,6 +255,7 @@ def concurrent_requests(ctx: Context) -> str:
 def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server]:
     """Malformed payloads against a fresh server (one of them may kill it): the first non-4xx answer,
     shrunk, and how /ping answered afterwards."""
+    hosting.require_csv()
     hosting.healthy()
     with hosting.fresh("serve-bad-requests") as server:
         server.require_healthy()
