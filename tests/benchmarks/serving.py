@@ -17,6 +17,7 @@ import time
 import uuid
 
 from byoc_conformance.checks import hosting as hosting_checks
+from byoc_conformance.declaration import DEFAULTS
 from byoc_conformance.engine import Engine
 from byoc_conformance.harness import trained_model
 from byoc_conformance.hosting import Hosting
@@ -30,7 +31,7 @@ def main() -> int:
     options = parser.parse_args()
 
     engine = Engine.connect(run_id=f"bench{uuid.uuid4().hex[:4]}")
-    training = TrainingRuns(TrainingRunner(engine, options.image), timeout=600)
+    training = TrainingRuns(TrainingRunner(engine, options.image), 600, DEFAULTS)
     hosting = Hosting(engine, options.image, {}, lambda: trained_model(training),
                       startup_timeout=480, examples=options.requests, seed=0)
     try:
