@@ -166,11 +166,14 @@ def markdown_summary(report: dict[str, Any], digest: str) -> str:
     if report["warnings"]:
         lines += ["", "**Warnings (SHOULD):**", *(f"- {warning}" for warning in report["warnings"])]
     if report.get("metrics"):
-        lines += ["", "**Training metrics (declared, as emitted):** " + ", ".join(
-            f"{m['name']} {m['count']} values" + (f", last {m['values'][-1]:g}" if m["values"] else "")
-            for m in report["metrics"])]
+        lines += ["", f"**Training metrics (declared, as emitted):** {_metrics_line(report['metrics'])}"]
     lines += ["", f"report.json SHA-256: `{digest}`", ""]
     return "\n".join(lines)
+
+
+def _metrics_line(series: list[dict[str, Any]]) -> str:
+    return ", ".join(f"{m['name']} {m['count']} values" + (f", last {m['values'][-1]:g}" if m["values"] else "")
+                     for m in series)
 
 
 def _first_summary(record: dict[str, Any], status: str) -> str:
@@ -260,7 +263,10 @@ def html_report(report: dict[str, Any], digest: str) -> str:
                     .format(**report["harness"])),
         ("Run", f"{run['started']} to {run['ended']}, seed {run['seed']}, run {run['id']}"),
         ("Gate", f"--byoc-fail-on {report['fail_on']}: {report['gate']}"),
+        ("Declaration", report.get("declaration", {}).get("summary", "not recorded")),
     ]
+    if report.get("metrics"):
+        facts.append(("Training metrics", _metrics_line(report["metrics"])))
     counts = ", ".join(f"{n} {s}" for s, n in report["counts"].items())
     parts = [
         "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",

@@ -125,3 +125,5 @@ def test_the_declaration_and_the_emitted_metrics_are_kept_in_the_report():
     specs.validate(built, "report.schema.json", "the report")
     assert "**Training metrics (declared, as emitted):** train:mse 3 values, last 1.5" in \
         report.markdown_summary(built, "0" * 64)
+    assert "<dt>Training metrics</dt><dd>train:mse 3 values, last 1.5</dd>" in report.html_report(built, "0" * 64)
+    assert "<dt>Declaration</dt><dd>2 channel(s)</dd>" in report.html_report(built, "0" * 64)
