@@ -153,8 +153,24 @@ def _values(run: TrainingRun) -> str:
     return json.dumps(run.training_input.hyperparameters)
 
 
+def _declared_hyperparameters(ctx: Context) -> None:
+    if not ctx.declaration.hyperparameters:
+        raise NotApplicable("the declaration lists no SupportedHyperParameters")
+    _require_good_training(ctx)
+
+
+def _require_good_training(ctx: Context) -> None:
+    """These runs vary the good input; if that fails already, how they end says nothing new."""
+    good = ctx.training.good
+    _require_started(good)
+    if good.exit_code != 0:
+        raise Inconclusive(f"training on good input fails already ({good.outcome()}; see TRAIN-15), so a variation "
+                           "of it cannot be judged", run=good)
+
+
 @check("TRAIN-04", "declared-hyperparameters-accepted")
 def declared_hyperparameters_accepted(ctx: Context) -> str:
+    _declared_hyperparameters(ctx)
     runs = ctx.training.valid_hyperparameter_runs
     for run in runs:
         _require_started(run)
@@ -171,6 +187,7 @@ def _rejected(run: TrainingRun) -> bool:
 
 @check("TRAIN-04", "invalid-hyperparameters-rejected", level="SHOULD")
 def invalid_hyperparameters_rejected(ctx: Context) -> str:
+    _declared_hyperparameters(ctx)
     runs = ctx.training.invalid_hyperparameter_runs
     for probe, run in runs:
         _require_started(run)
@@ -185,6 +202,7 @@ def invalid_hyperparameters_rejected(ctx: Context) -> str:
 
 @check("TRAIN-04", "failure-names-hyperparameter", level="SHOULD")
 def failure_names_hyperparameter(ctx: Context) -> str:
+    _declared_hyperparameters(ctx)
     rejected = [(probe, run) for probe, run in ctx.training.invalid_hyperparameter_runs if _rejected(run)]
     if not rejected:
         raise Inconclusive("no invalid hyperparameter set was rejected, so no failure file to read")
@@ -199,6 +217,7 @@ def failure_names_hyperparameter(ctx: Context) -> str:
 
 @check("TRAIN-05", "undeclared-hyperparameters-tolerated")
 def undeclared_hyperparameters_tolerated(ctx: Context) -> str:
+    _require_good_training(ctx)
     run = ctx.training.tuning
     _require_started(run)
     if run.exit_code != 0:
@@ -211,6 +230,7 @@ def undeclared_hyperparameters_tolerated(ctx: Context) -> str:
 def _declared_channels(ctx: Context) -> None:
     if ctx.declaration.training is None:
         raise NotApplicable("no TrainingSpecification was declared (--byoc-spec)")
+    _require_good_training(ctx)
 
 
 @check("TRAIN-06", "optional-channels-omitted")

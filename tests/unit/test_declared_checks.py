@@ -20,6 +20,7 @@ LINES = "".join(f"epoch={n} train_mse={1 / n:.3f}; validation_mse={2 / n:.3f};\n
 
 
 def context(declared=REFERENCE, **runs) -> Context:
+    runs.setdefault("good", run())
     return Context(engine=None, image="algo:1", image_config={}, training=SimpleNamespace(**runs),  # type: ignore[arg-type]
                    hosting=None, declaration=declared)  # type: ignore[arg-type]
 
@@ -84,3 +85,13 @@ def test_csv_probes_are_inconclusive_for_an_image_declared_without_csv():
                      speaks_csv=False)
     with pytest.raises(Inconclusive, match="the probes send and accept text/csv"):
         hosting.concurrent_requests(Context(None, "algo:1", {}, None, no_csv))  # type: ignore[arg-type]
+
+
+def test_variations_of_a_good_run_that_fails_already_are_inconclusive():
+    probe = hyperparameters.Probe("epochs", "0", "below the declared minimum 1")
+    failed = run(exit_code=1)
+    ctx = context(good=failed, tuning=failed, invalid_hyperparameter_runs=[(probe, failed)])
+    for judged in (training.undeclared_hyperparameters_tolerated, training.invalid_hyperparameters_rejected,
+                   training.optional_channels_omitted):
+        with pytest.raises(Inconclusive, match="training on good input fails already"):
+            judged(ctx)
