@@ -6,7 +6,6 @@ from __future__ import annotations
 import shlex
 import shutil
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import cached_property
 from pathlib import Path
@@ -25,7 +24,6 @@ from .verdicts import NotApplicable
 # /opt/ml/input, /opt/ml/model and /opt/ml/output are mounted one by one, never /opt/ml as a whole:
 # images built on the SageMaker training toolkit keep their code in /opt/ml/code.
 MOUNTED = ("/opt/ml/input", "/opt/ml/model", "/opt/ml/output")
-PARALLEL_PROBES = 4  # invalid-hyperparameter runs at once
 
 
 @dataclass
@@ -259,19 +257,12 @@ class TrainingRuns:
         found = hyperparameters.probes(self.declaration.hyperparameters)
         if not found:
             raise NotApplicable("no declared hyperparameter has a range, a type or a requirement to break")
-        if self.disabled:
-            raise NotApplicable(self.disabled)
-        chosen = found[: self.hyperparameter_probes]
-        deadline = self.bad_input_deadline  # the good run happens here, once, not in each thread
-
-        def run(number: int, probe: hyperparameters.Probe) -> TrainingRun:
-            return self.runner.run(f"invalid-hyperparameter-{number}", f"training run with {probe.describe()}",
-                                   opt_ml.good_input(self.declaration, probe.apply(self.required_hyperparameters)),
-                                   deadline=deadline)
-
-        # Rejecting a value takes an image little work, so the wait is mostly container start-up: overlap it.
-        with ThreadPoolExecutor(PARALLEL_PROBES) as pool:
-            return list(zip(chosen, pool.map(run, range(1, len(chosen) + 1), chosen)))
+        return [
+            (probe, self._run(f"invalid-hyperparameter-{number}", f"training run with {probe.describe()}",
+                              opt_ml.good_input(self.declaration, probe.apply(self.required_hyperparameters)),
+                              bad_input=True))
+            for number, probe in enumerate(found[: self.hyperparameter_probes], 1)
+        ]
 
     @property
     def untried_probes(self) -> int:
