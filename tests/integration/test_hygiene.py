@@ -13,6 +13,8 @@ import pytest
 
 from byoc_conformance.engine import RUN_LABEL
 
+from ..suite_runs import SAMPLES
+
 pytestmark = pytest.mark.docker
 
 
@@ -29,14 +31,16 @@ def temp_entries() -> set[str]:
 
 @pytest.mark.parametrize(
     "interrupt, during",
-    [(signal.SIGINT, "train-good-input"), (signal.SIGTERM, "train-good-input"), (signal.SIGINT, "serve")],
-    ids=["ctrl-c-in-training", "sigterm-in-training", "ctrl-c-in-serving"],
+    [(signal.SIGINT, "train-good-input"), (signal.SIGTERM, "train-good-input"), (signal.SIGINT, "serve"),
+     (signal.SIGINT, "train-invalid-hyperparameter-2")],
+    ids=["ctrl-c-in-training", "sigterm-in-training", "ctrl-c-in-serving", "ctrl-c-in-hyperparameter-probes"],
 )
 def test_an_interrupted_run_leaves_nothing_behind(interrupt, during, docker_client, sample_images, tmp_path):
     assert leftovers(docker_client) == []
     temp_before = temp_entries()
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "--image", "byoc-samples/reference", "-p", "no:cacheprovider"],
+        [sys.executable, "-m", "pytest", "--image", "byoc-samples/reference", "-p", "no:cacheprovider",
+         f"--byoc-spec={SAMPLES / 'reference' / 'byoc-spec.json'}"],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:
