@@ -19,12 +19,16 @@ def _require_started(run: TrainingRun) -> None:
         raise Inconclusive(run.outcome(), run=run)
 
 
+def _require_exit_zero(run: TrainingRun, expected: str, observed: str | None = None) -> None:
+    _require_started(run)
+    if run.exit_code != 0:
+        raise Failed(observed or run.outcome(), expected=expected, run=run)
+
+
 @check("TRAIN-15", "good-input-exits-0")
 def good_input_exits_zero(ctx: Context) -> str:
     run = ctx.training.good
-    _require_started(run)
-    if run.exit_code != 0:
-        raise Failed(run.outcome(), expected="exit code 0: SageMaker marks the job Completed only then", run=run)
+    _require_exit_zero(run, "exit code 0: SageMaker marks the job Completed only then")
     return run.outcome()
 
 
@@ -173,11 +177,9 @@ def declared_hyperparameters_accepted(ctx: Context) -> str:
     _declared_hyperparameters(ctx)
     runs = ctx.training.valid_hyperparameter_runs
     for run in runs:
-        _require_started(run)
-        if run.exit_code != 0:
-            raise Failed(f"with hyperparameters.json {_values(run)}: {run.outcome()}",
-                         expected="exit code 0 for values within the declared types and ranges, each given as "
-                         "a string, as SageMaker writes them", run=run)
+        _require_exit_zero(run, "exit code 0 for values within the declared types and ranges, each given as a "
+                           "string, as SageMaker writes them",
+                           f"with hyperparameters.json {_values(run)}: {run.outcome()}")
     return f"{len(runs)} drawn set(s) trained and exited 0: " + "; ".join(_values(run) for run in runs)
 
 
@@ -219,11 +221,9 @@ def failure_names_hyperparameter(ctx: Context) -> str:
 def undeclared_hyperparameters_tolerated(ctx: Context) -> str:
     _require_good_training(ctx)
     run = ctx.training.tuning
-    _require_started(run)
-    if run.exit_code != 0:
-        raise Failed(f"with hyperparameters.json {_values(run)}: {run.outcome()}",
-                     expected="exit code 0: tuning jobs add _tuning_objective_metric and the SDK's framework "
-                     "estimators add sagemaker_* entries with JSON-encoded values", run=run)
+    _require_exit_zero(run, "exit code 0: tuning jobs add _tuning_objective_metric and the SDK's framework "
+                       "estimators add sagemaker_* entries with JSON-encoded values",
+                       f"with hyperparameters.json {_values(run)}: {run.outcome()}")
     return f"{run.outcome()} with {', '.join(sorted(set(run.training_input.hyperparameters)))}"
 
 
@@ -237,10 +237,8 @@ def _declared_channels(ctx: Context) -> None:
 def optional_channels_omitted(ctx: Context) -> str:
     _declared_channels(ctx)
     run = ctx.training.required_channels_only
-    _require_started(run)
-    if run.exit_code != 0:
-        raise Failed(run.outcome(), expected="exit code 0: the channels declared IsRequired false may be left out, "
-                     "and inputdataconfig.json then does not list them", run=run)
+    _require_exit_zero(run, "exit code 0: the channels declared IsRequired false may be left out, and "
+                       "inputdataconfig.json then does not list them")
     return f"{run.outcome()} with {', '.join(run.training_input.channels)} only"
 
 
