@@ -17,6 +17,20 @@ CSV = "text/csv"
 DEFAULT_COLUMNS = 5  # label first, then 4 features
 
 
+def media_type(header: str | None) -> str:
+    """`text/csv` of `text/CSV; charset=utf-8`: how content types are compared."""
+    return (header or "").split(";")[0].strip().lower()
+
+
+def duplicate_names(what: str, names: list[str]) -> list[str]:
+    return [f"{what} {name!r} is declared {names.count(name)} times" for name in sorted(set(names))
+            if names.count(name) > 1]
+
+
+def lists_csv(types: list[str] | tuple[str, ...]) -> bool:
+    return any(media_type(kind) == CSV for kind in types)
+
+
 @dataclass(frozen=True)
 class CsvLayout:
     columns: int = DEFAULT_COLUMNS
@@ -57,7 +71,7 @@ class Channel:
 
     @property
     def accepts_csv(self) -> bool:
-        return any(kind.split(";")[0].strip().lower() == CSV for kind in self.content_types)
+        return lists_csv(self.content_types)
 
     @property
     def content_type(self) -> str:
@@ -104,6 +118,11 @@ class Declaration:
     @property
     def response_types(self) -> list[str]:
         return (self.inference or {}).get("SupportedResponseMIMETypes") or [CSV]
+
+    @property
+    def speaks_csv(self) -> bool:
+        """text/csv both ways: what the /invocations probes send and ask for."""
+        return lists_csv(self.content_types) and lists_csv(self.response_types)
 
     @property
     def primary_channel(self) -> Channel:

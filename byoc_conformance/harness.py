@@ -64,8 +64,7 @@ def start(config: pytest.Config) -> Harness:
         seed=config.getoption("byoc_seed"),
         batch_input_mb=config.getoption("byoc_batch_input_mb"),
         csv=declared.csv,
-        speaks_csv=all(any(t.split(";")[0].strip().lower() == "text/csv" for t in types)
-                       for types in (declared.content_types, declared.response_types)),
+        speaks_csv=declared.speaks_csv,
     )
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared)
     return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context)

@@ -7,6 +7,8 @@ import math
 import re
 from dataclasses import dataclass, field
 
+from .declaration import duplicate_names
+
 MAX_DEFINITIONS = 40  # MetricDefinitionList (METRIC-02)
 NAME_LENGTH = (1, 255)  # MetricName
 REGEX_LENGTH = (1, 500)  # MetricRegex
@@ -74,9 +76,7 @@ def limit_problems(definitions: list[dict[str, str]]) -> list[str]:
             if not low <= len(definition[key]) <= high:
                 problems.append(f"MetricDefinitions[{number}].{key} has {len(definition[key])} characters; "
                                 f"{low}-{high} are allowed")
-    names = [definition["Name"] for definition in definitions]
-    problems += [f"metric {name!r} is declared {names.count(name)} times" for name in sorted(set(names))
-                 if names.count(name) > 1]
+    problems += duplicate_names("metric", [definition["Name"] for definition in definitions])
     return problems
 
 

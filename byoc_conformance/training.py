@@ -38,7 +38,7 @@ class TrainingRun:
     logs: str = ""
     model_archive: bytes | None = None  # /opt/ml/model as a tar archive; None: it could not be read
     failure: bytes | None = None  # /opt/ml/output/failure, None when absent
-    output_files: dict[str, bytes | None] = field(default_factory=dict)  # /opt/ml/output, by relative path
+    output_files: dict[str, bytes | None] = field(default_factory=dict)  # /opt/ml/output, if read (read_output)
     start_error: str | None = None
     killed_at_deadline: bool = False
     signal_at: float | None = None  # seconds after start when SIGTERM was sent
@@ -92,6 +92,7 @@ class TrainingRunner:
         *,
         deadline: float,
         signal_at: float | None = None,
+        read_output: bool = False,
     ) -> TrainingRun:
         job_name = f"byoc-conformance-{self.engine.run_id}-{slug}"
         environment = {
@@ -131,9 +132,11 @@ class TrainingRunner:
                 container.kill()
             run.logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
             run.model_archive = read_archive(container, "/opt/ml/model")
-            output = read_archive(container, "/opt/ml/output")
-            run.output_files = files_in(output) if output else {}
-            run.failure = run.output_files.get("failure")
+            failure = read_archive(container, "/opt/ml/output/failure")
+            run.failure = next(iter(files_in(failure).values()), None) if failure else None
+            if read_output:  # all of it (it may hold large artifacts) only where the metrics are judged
+                output = read_archive(container, "/opt/ml/output")
+                run.output_files = files_in(output) if output else {}
             return run
         finally:
             self.engine.remove(container, volumes.values())
@@ -165,17 +168,17 @@ class TrainingRuns:
         self._signalled: TrainingRun | None = None
         self._missing_channel: dict[str, TrainingRun] = {}
 
-    def _run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *, bad_input: bool = False
-             ) -> TrainingRun:
+    def _run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *, bad_input: bool = False,
+             read_output: bool = False) -> TrainingRun:
         if self.disabled:
             raise NotApplicable(self.disabled)
-        return self.runner.run(slug, label, training_input,
+        return self.runner.run(slug, label, training_input, read_output=read_output,
                                deadline=self.bad_input_deadline if bad_input else self.timeout)
 
     @cached_property
     def good(self) -> TrainingRun:
         return self._run("good-input", "training run with good input",
-                         opt_ml.good_input(self.declaration, self.required_hyperparameters))
+                         opt_ml.good_input(self.declaration, self.required_hyperparameters), read_output=True)
 
     @property
     def bad_input_deadline(self) -> float:
@@ -215,7 +218,7 @@ class TrainingRuns:
         extras = {**self.required_hyperparameters, **hyperparameters.SDK_EXTRAS,
                   hyperparameters.TUNING_OBJECTIVE: objective}
         return self._run("tuning", "training run with the hyperparameters a tuning job adds",
-                         opt_ml.good_input(self.declaration, extras))
+                         opt_ml.good_input(self.declaration, extras), read_output=True)
 
     @cached_property
     def required_channels_only(self) -> TrainingRun:

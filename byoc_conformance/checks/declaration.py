@@ -6,7 +6,7 @@ from __future__ import annotations
 import math
 import shlex
 
-from ..declaration import Declaration, parse_hyperparameter
+from ..declaration import Declaration, Hyperparameter, duplicate_names, parse_hyperparameter
 from ..hyperparameters import bounds
 from ..registry import Context, check
 from ..verdicts import Failed, NotApplicable
@@ -28,15 +28,11 @@ def _count(what: str, items: list, limits: tuple[int, int]) -> list[str]:
     return [] if low <= len(items) <= high else [f"{len(items)} {what}; {low}-{high} are allowed"]
 
 
-def _duplicates(what: str, names: list[str]) -> list[str]:
-    return [f"{what} {name!r} is declared {names.count(name)} times" for name in sorted(set(names))
-            if names.count(name) > 1]
-
-
 def _hyperparameter_problems(spec: dict) -> list[str]:
-    name, kind, ranges = spec["Name"], spec["Type"], spec.get("Range", {})
+    parsed = parse_hyperparameter(spec)
+    name, kind, ranges = parsed.name, parsed.type, spec.get("Range", {})
     problems = []
-    if spec.get("IsRequired") and "DefaultValue" in spec:
+    if parsed.required and parsed.default is not None:
         problems.append(f"hyperparameter {name!r} is required and has a DefaultValue; a default means not required")
     expected_range = {"Integer": "IntegerParameterRangeSpecification",
                       "Continuous": "ContinuousParameterRangeSpecification",
@@ -44,35 +40,27 @@ def _hyperparameter_problems(spec: dict) -> list[str]:
     wrong = [key for key in ranges if key != expected_range]
     if wrong:
         problems.append(f"hyperparameter {name!r} of Type {kind} has a {', '.join(wrong)}")
-    if expected_range in ranges and kind in ("Integer", "Continuous"):
-        numeric = ranges[expected_range]
-        if _bounds_of(spec) is None:
-            problems.append(f"hyperparameter {name!r}: range {numeric['MinValue']!r}..{numeric['MaxValue']!r} is not "
-                            f"a valid {kind} range (MinValue <= MaxValue, both {kind.lower()} numbers)")
-    values = ranges.get("CategoricalParameterRangeSpecification", {}).get("Values")
-    if values is not None:
-        problems += [f"hyperparameter {name!r}: {p}" for p in _count("categorical values", values, CATEGORICAL_VALUES)]
-    default = spec.get("DefaultValue")
-    if default is not None and not _valid_value(spec, default):
-        problems.append(f"hyperparameter {name!r}: DefaultValue {default!r} is outside its own declaration")
+    if expected_range in ranges and kind in ("Integer", "Continuous") and bounds(parsed) is None:
+        problems.append(f"hyperparameter {name!r}: range {parsed.minimum!r}..{parsed.maximum!r} is not "
+                        f"a valid {kind} range (MinValue <= MaxValue, both {kind.lower()} numbers)")
+    if "CategoricalParameterRangeSpecification" in ranges:
+        problems += [f"hyperparameter {name!r}: {p}"
+                     for p in _count("categorical values", list(parsed.values), CATEGORICAL_VALUES)]
+    if parsed.default is not None and not _valid_value(parsed, parsed.default):
+        problems.append(f"hyperparameter {name!r}: DefaultValue {parsed.default!r} is outside its own declaration")
     return problems
 
 
-def _bounds_of(spec: dict) -> tuple[float, float] | None:
-    return bounds(parse_hyperparameter(spec))
-
-
-def _valid_value(spec: dict, value: str) -> bool:
-    values = spec.get("Range", {}).get("CategoricalParameterRangeSpecification", {}).get("Values")
-    if spec["Type"] == "Categorical":
-        return values is None or value in values
-    if spec["Type"] == "FreeText":
+def _valid_value(spec: Hyperparameter, value: str) -> bool:
+    if spec.type == "Categorical":
+        return not spec.values or value in spec.values
+    if spec.type == "FreeText":
         return True
     try:
-        number = int(value) if spec["Type"] == "Integer" else float(value)
+        number = int(value) if spec.type == "Integer" else float(value)
     except ValueError:
         return False
-    numeric = _bounds_of(spec)
+    numeric = bounds(spec)
     return math.isfinite(number) and (numeric is None or numeric[0] <= number <= numeric[1])
 
 
@@ -82,12 +70,12 @@ def declaration_problems(declaration: Declaration) -> list[str]:
     if training:
         channels = training["TrainingChannels"]
         problems += _count("training channels", channels, CHANNELS)
-        problems += _duplicates("channel", [c["Name"] for c in channels])
+        problems += duplicate_names("channel", [c["Name"] for c in channels])
         problems += [f"channel {c['Name']!r} lists no SupportedContentTypes" for c in channels
                      if not c["SupportedContentTypes"]]
         specs = training.get("SupportedHyperParameters", [])
         problems += _count("hyperparameters", specs, (0, MAX_HYPERPARAMETERS))
-        problems += _duplicates("hyperparameter", [s["Name"] for s in specs])
+        problems += duplicate_names("hyperparameter", [s["Name"] for s in specs])
         for spec in specs:
             problems += _hyperparameter_problems(spec)
     inference = declaration.inference

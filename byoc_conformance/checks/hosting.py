@@ -15,6 +15,7 @@ import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from ..declaration import CSV, media_type
 from ..hosting import INVOCATION_TIMEOUT, PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
 from ..payloads import Payload, example_csv, invalid_payloads, large_csv, valid_csv
 from ..registry import Context, check
@@ -31,16 +32,20 @@ def _invocation(payload: Payload, name: str, extra_headers: dict[str, str] | Non
     return invocation(payload.body, name, payload.content_type, extra_headers)
 
 
+def _answer(server: Server, request: Request, expected: str) -> requests.Response:
+    """The server's answer; no answer at all fails the check."""
+    try:
+        return server.send(request)
+    except requests.RequestException as error:
+        raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
+
+
 def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
     """Valid CSV of just under `size` bytes must get a 2xx (a payload limit the image has to meet)."""
     hosting.require_csv()
     payload = large_csv(hosting.csv.feature_ranges, size)
     request = _invocation(payload, name)
-    try:
-        response = server.send(request)
-    except requests.RequestException as error:
-        raise Failed(f"no answer to {payload.kind}: {error}", expected=expected, run=server,
-                     request=request) from None
+    response = _answer(server, request, expected)
     if not response.ok:
         raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}", expected=expected,
                      run=server, request=request)
@@ -150,10 +155,7 @@ def _probe_valid_csv(ctx: Context, name: str, expected: str,
 
     def probe(payload: Payload) -> None:
         request = _invocation(payload, name)
-        try:
-            response = server.send(request)
-        except requests.RequestException as error:
-            raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
+        response = _answer(server, request, expected)
         problem = judge(payload, response)
         if problem:
             raise Failed(problem, expected=expected, run=server, request=request)
@@ -212,12 +214,9 @@ def unknown_headers_ignored(ctx: Context) -> str:
     extra = {"X-Amzn-SageMaker-Custom-Attributes": "trace=1;tenant=a b", "X-Amzn-SageMaker-Inference-Id": "id-1",
              "X-Amzn-SageMaker-Target-Variant": "AllTraffic", "X-Unknown-Header": "anything"}
     request = _invocation(payload, "serve-08-headers.payload", extra)
-    try:
-        plain = server.send(_invocation(payload, "serve-08-plain.payload"))
-        decorated = server.send(request)
-    except requests.RequestException as error:
-        raise Failed(f"no answer: {error}", expected="2xx, with or without extra headers", run=server,
-                     request=request) from None
+    expected = "2xx, with or without extra headers"
+    plain = _answer(server, _invocation(payload, "serve-08-plain.payload"), expected)
+    decorated = _answer(server, request, expected)
     if (plain.status_code, plain.content) != (decorated.status_code, decorated.content):
         raise Failed(f"with extra headers: HTTP {decorated.status_code} {_excerpt(decorated)}; "
                      f"without: HTTP {plain.status_code} {_excerpt(plain)}",
@@ -368,15 +367,11 @@ def serves_from_read_only_model(ctx: Context) -> str:
 UNDECLARED_TYPE = "application/x-byoc-conformance-undeclared"
 
 
-def _media_type(header: str | None) -> str:
-    return (header or "").split(";")[0].strip().lower()
-
-
 def _sample_body(ctx: Context, content_type: str) -> bytes | None:
     """A valid request body of this type: the declared sample, or CSV generated from the declared layout."""
     if content_type in ctx.declaration.invocation_samples:
         return ctx.declaration.invocation_samples[content_type]
-    if _media_type(content_type) == "text/csv":
+    if media_type(content_type) == CSV:
         return example_csv(ctx.hosting.csv.feature_ranges, 3).body
     return None
 
@@ -405,16 +400,12 @@ def declared_content_type_pairs(ctx: Context) -> str:
             unprobed.append(content_type)
             continue
         for accept in ctx.declaration.response_types:
-            request = Request(f"serve-10-{len(answered)}.payload", "POST", "/invocations", body,
-                              {"Content-Type": content_type, "Accept": accept})
+            request = invocation(body, f"serve-10-{len(answered)}.payload", content_type, {"Accept": accept})
             expected = f"2xx with Content-Type {accept} and a body of that type, for a {content_type} request"
-            try:
-                response = server.send(request)
-            except requests.RequestException as error:
-                raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
-            answer_type = _media_type(response.headers.get("Content-Type"))
+            response = _answer(server, request, expected)
+            answer_type = media_type(response.headers.get("Content-Type"))
             problem = (f"HTTP {response.status_code}; body {_excerpt(response)}" if not response.ok
-                       else f"Content-Type {answer_type!r}" if answer_type != _media_type(accept)
+                       else f"Content-Type {answer_type!r}" if answer_type != media_type(accept)
                        else _body_problem(answer_type, response.content))
             if problem:
                 raise Failed(f"{content_type} -> {accept}: {problem}", expected=expected, run=server, request=request)
@@ -426,19 +417,16 @@ def declared_content_type_pairs(ctx: Context) -> str:
 
 
 def _request_of_declared_type(ctx: Context, name: str, **headers: str) -> Request:
-    content_type = next((t for t in ctx.declaration.content_types if _sample_body(ctx, t) is not None), None)
-    if content_type is None:
+    samples = ((t, _sample_body(ctx, t)) for t in ctx.declaration.content_types)
+    content_type, body = next(((t, body) for t, body in samples if body is not None), (None, None))
+    if body is None:
         raise Inconclusive("no sample request for any declared content type (give one in byoc-conformance.invocations)")
-    return Request(name, "POST", "/invocations", _sample_body(ctx, content_type) or b"",
-                   {"Content-Type": content_type, "Accept": ctx.declaration.response_types[0], **headers})
+    return invocation(body, name, content_type, {"Accept": ctx.declaration.response_types[0], **headers})
 
 
 def _expect_status(ctx: Context, request: Request, status: int, expected: str) -> str:
     server = ctx.hosting.healthy()
-    try:
-        response = server.send(request)
-    except requests.RequestException as error:
-        raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
+    response = _answer(server, request, expected)
     if response.status_code != status:
         raise Failed(f"HTTP {response.status_code}; body {_excerpt(response)}", expected=expected, run=server,
                      request=request)

@@ -50,20 +50,20 @@ def _where_else(run: TrainingRun, series: metrics.Series) -> str:
     return f" (it matches in {', '.join(found)}, but SageMaker reads only stdout and stderr)" if found else ""
 
 
-@check("METRIC-01", "declared-metrics-emitted")
-def declared_metrics_emitted(ctx: Context) -> str:
-    definitions = _declared(ctx)
-    run = _completed(ctx.training.good)
+def _emitted(definitions: list[dict[str, str]], run: TrainingRun, expected: str) -> str:
+    """The series each definition yields from the run's logs; a definition that yields no number fails."""
     series = metrics.extract(definitions, run.logs).values()
     missing = [s for s in series if not s.values]
     if missing:
-        raise Failed(
-            "; ".join(s.summary() + _where_else(run, s) for s in missing),
-            expected="each declared metric printed to stdout or stderr at least once, its regex capturing a "
-            "finite number",
-            run=run,
-        )
+        raise Failed("; ".join(s.summary() + _where_else(run, s) for s in missing), expected=expected, run=run)
     return "; ".join(s.summary() for s in series)
+
+
+@check("METRIC-01", "declared-metrics-emitted")
+def declared_metrics_emitted(ctx: Context) -> str:
+    definitions = _declared(ctx)
+    return _emitted(definitions, _completed(ctx.training.good), "each declared metric printed to stdout or stderr "
+                    "at least once, its regex capturing a finite number")
 
 
 @check("METRIC-05", "objective-metrics-declared-and-emitted")
@@ -79,8 +79,4 @@ def objective_metrics_emitted(ctx: Context) -> str:
         raise Failed(f"objective metric(s) {', '.join(undeclared)} are not among the MetricDefinitions "
                      f"({', '.join(declared) or 'none'})", expected=expected, reproduce=rerun(ctx, "METRIC-05"))
     run = _completed(ctx.training.tuning)
-    series = metrics.extract([declared[name] for name in objectives], run.logs).values()
-    missing = [s for s in series if not s.values]
-    if missing:
-        raise Failed("; ".join(s.summary() + _where_else(run, s) for s in missing), expected=expected, run=run)
-    return "; ".join(s.summary() for s in series) + " (in the tuning-style run)"
+    return _emitted([declared[name] for name in objectives], run, expected) + " (in the tuning-style run)"

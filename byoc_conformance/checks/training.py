@@ -251,9 +251,10 @@ def missing_required_channel_rejected(ctx: Context) -> str:
     for name in required:
         run = ctx.training.missing_channel(name)
         _require_started(run)
-        if not _rejected(run) or not (run.failure or b"").strip():
+        has_failure = bool((run.failure or b"").strip())
+        if not _rejected(run) or not has_failure:
             raise Failed(f"without the {name!r} channel: {run.outcome()}; failure file "
-                         f"{'present' if (run.failure or b'').strip() else 'absent or empty'}",
+                         f"{'present' if has_failure else 'absent or empty'}",
                          expected="a non-zero exit and a failure file: the channel is declared IsRequired",
                          run=run)
     return f"runs without {', '.join(repr(n) for n in required)} each exited non-zero with a failure file"
