@@ -4,6 +4,7 @@ check's verdict becomes a pytest outcome."""
 from __future__ import annotations
 
 import time
+import traceback
 import uuid
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
@@ -149,15 +150,25 @@ class Harness:
         """Runs one check; a requirement not met fails the test, one not judged skips it, never passes."""
         requirement = self.catalogue[entry.requirement_id]
         started = time.monotonic()
+        error = None
         try:
             summary, verdict = entry.func(self.context), None
         except Verdict as raised:
             summary, verdict = raised.observed, raised
-        result = CheckResult(entry.test_id, entry.requirement_id, self.level(entry),
-                             verdict.status if verdict else "passed", summary, time.monotonic() - started)
+        except Exception as raised:  # a defect of the harness, not a verdict on the image: never hidden
+            summary, verdict = f"harness error: {type(raised).__name__}: {raised}", None
+            error = "".join(traceback.format_exception(raised))
+        status = "error" if error else verdict.status if verdict else "passed"
+        result = CheckResult(entry.test_id, entry.requirement_id, self.level(entry), status, summary,
+                             time.monotonic() - started)
         self.results.append(result)
         # JUnit XML properties; record_property would warn under pytest's default xunit2 family.
         item.user_properties += [("status", result.status), ("evidence", summary)]
+        if error:
+            result.details = (f"{requirement.id} ({result.level}) {requirement.statement}\n  {summary}\n"
+                              "  the check could not reach a verdict; please report this with the traceback:\n"
+                              + "".join(f"    {line}\n" for line in error.rstrip().splitlines()))
+            pytest.fail(result.details, pytrace=False)
         if verdict is None:
             return
         result.reproduce = reproduction(verdict, self.repro_dir)

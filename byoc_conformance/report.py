@@ -15,7 +15,7 @@ from typing import Any
 from . import specs
 from .catalogue import Catalogue
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the status "error" and its count
 NOT_RUN = "its checks did not run in this session (deselected or interrupted)"
 AREA_TITLES = {
     "image": "Image", "training": "Training", "metrics": "Training metrics", "hosting": "Real-time hosting",
@@ -31,13 +31,14 @@ class CheckResult:
     check: str  # e.g. "TRAIN-17:sigterm-stops-training"
     requirement: str
     level: str  # the check's own level (a SHOULD part of a MUST requirement is SHOULD)
-    status: str  # passed, failed, inconclusive, not applicable
+    status: str  # passed, failed, error (the harness itself broke), inconclusive, not applicable
     summary: str
     duration: float
     details: str | None = None  # the full message of a check that did not pass
     reproduce: str | None = None  # commands that repeat it
 
 
+STATUSES = ("passed", "failed", "error", "inconclusive", "not applicable", "not checked")
 RANK = {"INFO": 0, "MAY": 1, "SHOULD": 2, "MUST": 3}
 
 
@@ -59,6 +60,8 @@ def requirement_records(catalogue: Catalogue, planned: dict[str, str], results: 
             reason = requirement.unchecked_reason or "informational: a fact the harness relies on, not a check"
         elif "failed" in statuses:
             status = "failed"
+        elif any(r.status == "error" for r in ran):  # a harness error leaves no part of it judged
+            status = "error"
         elif "inconclusive" in statuses:
             status = "inconclusive"
         elif len(own) < len(expected_here):
@@ -80,12 +83,13 @@ def requirement_records(catalogue: Catalogue, planned: dict[str, str], results: 
 
 def verdict(results: list[CheckResult], planned: dict[str, str]) -> str:
     """CONFORMANT when every MUST-level check passed or does not apply. A failed one makes it NOT
-    CONFORMANT; one that was inconclusive or did not run leaves it INCONCLUSIVE, never CONFORMANT."""
+    CONFORMANT; one that was inconclusive or did not run leaves it INCONCLUSIVE, never CONFORMANT, and so
+    does a harness error in any check, whatever its level."""
     musts = [r for r in results if r.level == "MUST"]
     if any(r.status == "failed" for r in musts):
         return "NOT CONFORMANT"
     not_run = {c for c, level in planned.items() if level == "MUST"} - {r.check for r in results}
-    if not_run or any(r.status == "inconclusive" for r in musts):
+    if not_run or any(r.status == "inconclusive" for r in musts) or any(r.status == "error" for r in results):
         return "INCONCLUSIVE"
     return "CONFORMANT"
 
@@ -107,7 +111,7 @@ def gate_passes(report: dict[str, Any]) -> bool:
 def build(catalogue: Catalogue, planned: dict[str, str], results: list[CheckResult], *, fail_on: str,
           metadata: dict[str, Any]) -> dict[str, Any]:
     records = requirement_records(catalogue, planned, results)
-    counts = {status: 0 for status in ("passed", "failed", "inconclusive", "not applicable", "not checked")}
+    counts = {status: 0 for status in STATUSES}
     for record in records:
         counts[record["status"]] += 1
     report = {
@@ -151,12 +155,12 @@ def markdown_summary(report: dict[str, Any], digest: str) -> str:
         f"catalogue {report['harness']['catalogue_version']}. Gate (`--byoc-fail-on {report['fail_on']}`): "
         f"**{report['gate']}**.",
         "",
-        "| passed | failed | inconclusive | not applicable | not checked |",
-        "|---:|---:|---:|---:|---:|",
-        "| " + " | ".join(str(counts[s]) for s in ("passed", "failed", "inconclusive", "not applicable",
-                                                   "not checked")) + " |",
+        "| " + " | ".join(STATUSES) + " |",
+        "|" + "---:|" * len(STATUSES),
+        "| " + " | ".join(str(counts[s]) for s in STATUSES) + " |",
     ]
-    for title, status in (("Failed (MUST)", "failed"), ("Inconclusive", "inconclusive")):
+    for title, status in (("Failed (MUST)", "failed"), ("Harness errors (not a verdict on the image)", "error"),
+                          ("Inconclusive", "inconclusive")):
         # A failed SHOULD is listed once, under the warnings.
         listed = [r for r in report["requirements"] if r["status"] == status and (
             status != "failed" or r["level"] == "MUST")]
@@ -191,9 +195,10 @@ def junit_xml(report: dict[str, Any]) -> bytes:
         checks = record["checks"] or ([None] if record["reason"] == NOT_RUN else [])
         cases += [(record, check) for check in checks]
     suite = ElementTree.Element("testsuite", {
-        "name": "byoc-conformance", "tests": str(len(cases)), "errors": "0",
+        "name": "byoc-conformance", "tests": str(len(cases)),
+        "errors": str(sum(1 for _, c in cases if c and c["status"] == "error")),
         "failures": str(sum(1 for _, c in cases if c and c["status"] == "failed")),
-        "skipped": str(sum(1 for _, c in cases if not c or c["status"] != "passed" and c["status"] != "failed")),
+        "skipped": str(sum(1 for _, c in cases if not c or c["status"] not in ("passed", "failed", "error"))),
         "time": f"{sum(c['duration'] for _, c in cases if c):.3f}", "timestamp": report["run"]["started"],
     })
     properties = ElementTree.SubElement(suite, "properties")
@@ -212,8 +217,9 @@ def junit_xml(report: dict[str, Any]) -> bytes:
         for key, value in (("requirement", record["id"]), ("level", check["level"] if check else record["level"]),
                            ("status", status)):
             ElementTree.SubElement(case_properties, "property", {"name": key, "value": value})
-        if status == "failed":
-            failure = ElementTree.SubElement(case, "failure", {"message": check["summary"], "type": record["level"]})
+        if status in ("failed", "error"):
+            element = "failure" if status == "failed" else "error"
+            failure = ElementTree.SubElement(case, element, {"message": check["summary"], "type": record["level"]})
             failure.text = check["details"]
         elif status != "passed":
             reason = check["summary"] if check else record["reason"]
@@ -241,7 +247,7 @@ th, td { text-align: left; padding: .45rem .5rem; border-bottom: 1px solid #e3e8
 th { font-size: .8rem; text-transform: uppercase; color: #52606d; }
 td:first-child { width: 46%; } td:last-child { width: 36%; }
 .status { font-weight: 600; white-space: nowrap; }
-.passed { color: #1a7f37; } .failed { color: #b42318; } .inconclusive { color: #b54708; }
+.passed { color: #1a7f37; } .failed, .error { color: #b42318; } .inconclusive { color: #b54708; }
 .not-applicable, .not-checked { color: #6b7785; }
 details summary { cursor: pointer; color: #2f5f8f; }
 pre { background: #f6f8fa; padding: .7rem; overflow-x: auto; font-size: .8rem; white-space: pre-wrap; }

@@ -3,6 +3,7 @@ argument `train`, a fresh /opt/ml tree, hostname algo-1, no network and no AWS c
 
 from __future__ import annotations
 
+import contextlib
 import shlex
 import shutil
 import time
@@ -42,6 +43,7 @@ class TrainingRun:
     start_error: str | None = None
     killed_at_deadline: bool = False
     signal_at: float | None = None  # seconds after start when SIGTERM was sent
+    disposition: Disposition | None = None  # how PID 1 treated SIGTERM when it was sent; None: unknown
 
     @property
     def model_files(self) -> dict[str, bytes | None] | None:
@@ -79,10 +81,93 @@ class TrainingRun:
         return f"{command} &\nsleep {self.signal_at:.1f}; docker kill --signal TERM {name}; time wait"
 
 
+SIGTERM_BIT = 1 << (15 - 1)  # SIGTERM in the signal masks of /proc/<pid>/status and ps
+POLL = 0.05  # seconds between looks at a container that is being signalled
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """How PID 1 of a container treats SIGTERM, as `ps` on the engine's host shows it (CAUGHT, IGNORED)."""
+
+    command: str
+    caught: bool
+    ignored: bool
+
+    def describe(self) -> str:
+        how = "catches" if self.caught else "ignores" if self.ignored else "has no handler for"
+        return f"PID 1 ({self.command}) {how} SIGTERM"
+
+
+def pid1_disposition(container: Container) -> Disposition | None:
+    """PID 1's SIGTERM disposition, read through the engine (`docker top`), so the image needs no tools;
+    None if the engine's `ps` cannot tell (or the container is gone)."""
+    try:
+        container.reload()
+        pid = str(container.attrs["State"]["Pid"])
+        top = container.top(ps_args="-o pid,caught,ignored,args")
+        columns = {title: n for n, title in enumerate(top["Titles"])}
+        row = next(p for p in top["Processes"] if p[columns["PID"]] == pid)
+        caught, ignored = (int(row[columns[name]], 16) for name in ("CAUGHT", "IGNORED"))
+    except (docker.errors.APIError, requests.exceptions.RequestException, KeyError, StopIteration, ValueError,
+            TypeError):
+        return None
+    return Disposition(row[columns.get("COMMAND", -1)], bool(caught & SIGTERM_BIT), bool(ignored & SIGTERM_BIT))
+
+
 class TrainingRunner:
     def __init__(self, engine: Engine, image: str) -> None:
         self.engine = engine
         self.image = image
+
+    def _create(self, run: TrainingRun) -> tuple[Container, list[str]]:
+        volumes = {target: self.engine.volume(f"train-{run.slug}{target.replace('/', '-')}") for target in MOUNTED}
+        container = self.engine.create_container(
+            self.image,
+            ["train"],
+            role=f"train-{run.slug}",
+            mounts=[self.engine.mount(volume, target) for target, volume in volumes.items()],
+            environment=run.environment,
+            hostname=opt_ml.CURRENT_HOST,
+            # With no network, Docker does not map the hostname; toolkit images resolve every host in
+            # resourceconfig.json and retry for minutes when they cannot.
+            extra_hosts={opt_ml.CURRENT_HOST: "127.0.0.1"},
+            network_mode="none",
+        )
+        try:
+            container.put_archive("/opt/ml/input", tar_of(run.training_input.files(), run.training_input.directories()))
+            container.put_archive("/opt/ml/output", tar_of({}, ("data",)))
+        except BaseException:
+            self.engine.remove(container, volumes.values())
+            raise
+        return container, list(volumes.values())
+
+    def _new_run(self, slug: str, label: str, training_input: opt_ml.TrainingInput) -> TrainingRun:
+        job_name = f"byoc-conformance-{self.engine.run_id}-{slug}"
+        environment = {
+            "TRAINING_JOB_NAME": job_name,
+            "TRAINING_JOB_ARN": f"arn:aws:sagemaker:us-east-1:000000000000:training-job/{job_name}",
+        }
+        return TrainingRun(slug, label, self.image, training_input, environment)
+
+    @staticmethod
+    def _start(run: TrainingRun, container: Container) -> bool:
+        try:
+            container.start()
+        except docker.errors.APIError as error:
+            run.start_error = str(error.explanation or error)
+            return False
+        return True
+
+    @staticmethod
+    def _collect(run: TrainingRun, container: Container, read_output: bool = False) -> None:
+        """What the run left: logs, /opt/ml/model, the failure file and, if asked, all of /opt/ml/output."""
+        run.logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
+        run.model_archive = read_archive(container, "/opt/ml/model")
+        failure = read_archive(container, "/opt/ml/output/failure")
+        run.failure = next(iter(files_in(failure).values()), None) if failure else None
+        if read_output:  # all of it (it may hold large artifacts) only where the metrics are judged
+            output = read_archive(container, "/opt/ml/output")
+            run.output_files = files_in(output) if output else {}
 
     def run(
         self,
@@ -91,55 +176,67 @@ class TrainingRunner:
         training_input: opt_ml.TrainingInput,
         *,
         deadline: float,
-        signal_at: float | None = None,
         read_output: bool = False,
     ) -> TrainingRun:
-        job_name = f"byoc-conformance-{self.engine.run_id}-{slug}"
-        environment = {
-            "TRAINING_JOB_NAME": job_name,
-            "TRAINING_JOB_ARN": f"arn:aws:sagemaker:us-east-1:000000000000:training-job/{job_name}",
-        }
-        run = TrainingRun(slug, label, self.image, training_input, environment)
-        volumes = {target: self.engine.volume(f"train-{slug}{target.replace('/', '-')}") for target in MOUNTED}
-        container = self.engine.create_container(
-            self.image,
-            ["train"],
-            role=f"train-{slug}",
-            mounts=[self.engine.mount(volume, target) for target, volume in volumes.items()],
-            environment=environment,
-            hostname=opt_ml.CURRENT_HOST,
-            # With no network, Docker does not map the hostname; toolkit images resolve every host in
-            # resourceconfig.json and retry for minutes when they cannot.
-            extra_hosts={opt_ml.CURRENT_HOST: "127.0.0.1"},
-            network_mode="none",
-        )
+        run = self._new_run(slug, label, training_input)
+        container, volumes = self._create(run)
         try:
-            container.put_archive("/opt/ml/input", tar_of(training_input.files(), training_input.directories()))
-            container.put_archive("/opt/ml/output", tar_of({}, ("data",)))
-            try:
-                container.start()
-            except docker.errors.APIError as error:
-                run.start_error = str(error.explanation or error)
+            if not self._start(run, container):
                 return run
             started = time.monotonic()
-            if signal_at is not None and _wait_for_exit(container, signal_at) is None:
-                container.kill("SIGTERM")
-                run.signal_at = time.monotonic() - started
-            run.exit_code = _wait_for_exit(container, deadline - (time.monotonic() - started))
+            run.exit_code = _wait_for_exit(container, deadline)
             run.duration = time.monotonic() - started
             if run.exit_code is None:
                 run.killed_at_deadline = True
                 container.kill()
-            run.logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-            run.model_archive = read_archive(container, "/opt/ml/model")
-            failure = read_archive(container, "/opt/ml/output/failure")
-            run.failure = next(iter(files_in(failure).values()), None) if failure else None
-            if read_output:  # all of it (it may hold large artifacts) only where the metrics are judged
-                output = read_archive(container, "/opt/ml/output")
-                run.output_files = files_in(output) if output else {}
+            self._collect(run, container, read_output)
             return run
         finally:
-            self.engine.remove(container, volumes.values())
+            self.engine.remove(container, volumes)
+
+    def signalled_with_twin(self, training_input: opt_ml.TrainingInput, *, signal_at: float,
+                            deadline: float) -> tuple[TrainingRun, TrainingRun]:
+        """Two runs of the same input started together, so that they share the machine's load: one is sent
+        SIGTERM `signal_at` seconds in (PID 1's disposition is read then), the twin is left alone. The
+        signalled run is stopped once the twin has ended, or both at the deadline."""
+        signalled = self._new_run("sigterm", "training run sent SIGTERM", training_input)
+        twin = self._new_run("sigterm-twin", "unsignalled twin of the SIGTERM run", training_input)
+        created = []
+        try:
+            for run in (signalled, twin):
+                created.append(self._create(run))
+            (container, _), (twin_container, _) = created
+            if not (self._start(signalled, container) and self._start(twin, twin_container)):
+                return signalled, twin
+            started = time.monotonic()
+            running = {id(signalled): (signalled, container), id(twin): (twin, twin_container)}
+            while running and time.monotonic() - started < deadline:
+                elapsed = time.monotonic() - started
+                if signalled.signal_at is None and id(signalled) in running and elapsed >= signal_at:
+                    before = pid1_disposition(container)
+                    with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
+                        container.kill("SIGTERM")
+                        signalled.signal_at = time.monotonic() - started
+                    after = pid1_disposition(container)  # a handler installed in between still counts
+                    signalled.disposition = before if not before or before.caught or not after else after
+                for key, (run, each) in list(running.items()):
+                    code = _exit_code(each)
+                    if code is not None:
+                        run.exit_code, run.duration = code, time.monotonic() - started
+                        del running[key]
+                if id(twin) not in running and id(signalled) in running:
+                    break  # the twin has ended: a signalled run still going did not stop sooner
+                time.sleep(POLL)
+            for run, each in running.values():
+                run.killed_at_deadline, run.duration = True, time.monotonic() - started
+                with contextlib.suppress(docker.errors.APIError):
+                    each.kill()
+            for run, (each, _) in zip((signalled, twin), created):
+                self._collect(run, each)
+            return signalled, twin
+        finally:
+            for each, volumes in created:
+                self.engine.remove(each, volumes)
 
 
 def _wait_for_exit(container: Container, timeout: float) -> int | None:
@@ -148,6 +245,14 @@ def _wait_for_exit(container: Container, timeout: float) -> int | None:
         return int(container.wait(timeout=max(timeout, 0.01))["StatusCode"])
     except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
         return None
+
+
+def _exit_code(container: Container) -> int | None:
+    """The exit code of a container that has ended, else None."""
+    container.reload()
+    if container.status in ("exited", "dead"):
+        return int(container.attrs["State"]["ExitCode"])
+    return None
 
 
 class TrainingRuns:
@@ -165,7 +270,7 @@ class TrainingRuns:
         self.hyperparameter_probes = hyperparameter_probes
         self.disabled = disabled  # why this image is not trained (an inference-only image)
         self.required_hyperparameters = hyperparameters.required_set(declaration.hyperparameters)
-        self._signalled: TrainingRun | None = None
+        self._signalled: tuple[TrainingRun, TrainingRun] | None = None
         self._missing_channel: dict[str, TrainingRun] = {}
 
     def _run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *, bad_input: bool = False,
@@ -201,12 +306,14 @@ class TrainingRuns:
         return self._run("corrupt-csv", f"training run with a corrupt CSV file in the {channel.name!r} channel",
                          opt_ml.corrupt_csv_input(self.declaration, self.required_hyperparameters), bad_input=True)
 
-    def signalled(self, signal_at: float, give_up_at: float) -> TrainingRun:
+    def signalled(self, signal_at: float) -> tuple[TrainingRun, TrainingRun]:
+        """The SIGTERM run and its unsignalled twin (see TrainingRunner.signalled_with_twin)."""
+        if self.disabled:
+            raise NotApplicable(self.disabled)
         if self._signalled is None:
-            self._signalled = self.runner.run(
-                "sigterm", "training run sent SIGTERM",
+            self._signalled = self.runner.signalled_with_twin(
                 opt_ml.good_input(self.declaration, self.required_hyperparameters),
-                deadline=give_up_at, signal_at=signal_at,
+                signal_at=signal_at, deadline=self.bad_input_deadline,
             )
         return self._signalled
 

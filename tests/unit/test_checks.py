@@ -9,7 +9,7 @@ from byoc_conformance import opt_ml
 from byoc_conformance.checks import image, training
 from byoc_conformance.engine import tar_of
 from byoc_conformance.registry import Context
-from byoc_conformance.training import TrainingRun
+from byoc_conformance.training import Disposition, TrainingRun
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe, reproduction
 
 
@@ -26,13 +26,14 @@ def run(**fields) -> TrainingRun:
 
 
 class FakeRuns:
-    def __init__(self, good=None, signalled=None, corrupt_csv=None):
-        self.good, self._signalled, self.corrupt_csv = good or run(), signalled, corrupt_csv
+    def __init__(self, good=None, signalled=None, twin=None, corrupt_csv=None):
+        self.good, self.corrupt_csv = good or run(), corrupt_csv
+        self._signalled = (signalled, twin or run(slug="sigterm-twin", duration=3.0))
         self.signal_requests = []
         self.disabled = None
 
-    def signalled(self, signal_at, give_up_at):
-        self.signal_requests.append((signal_at, give_up_at))
+    def signalled(self, signal_at):
+        self.signal_requests.append(signal_at)
         return self._signalled
 
 
@@ -41,22 +42,47 @@ def context(config=None, **runs) -> Context:
                    hosting=None)  # type: ignore[arg-type]
 
 
+CATCHES = Disposition("python3 train", caught=True, ignored=False)
+NO_HANDLER = Disposition("python3 train", caught=False, ignored=False)
+
+
 def test_sigterm_handled_passes_and_reports_time_to_exit():
-    ctx = context(signalled=run(slug="sigterm", duration=1.3, signal_at=1.2))
-    assert "0.10 s after SIGTERM" in training.sigterm_stops_training(ctx)
-    # signal 40 % in; the verdict is clear once the run outlives the baseline less the margin
-    assert ctx.training.signal_requests == [(pytest.approx(1.2), pytest.approx(2.5))]
+    ctx = context(signalled=run(slug="sigterm", duration=1.3, signal_at=1.2, disposition=CATCHES))
+    assert "PID 1 (python3 train) catches SIGTERM" in training.sigterm_stops_training(ctx)
+    assert "stopped 0.10 s after the signal" in training.sigterm_stops_training(ctx)
+    assert ctx.training.signal_requests[0] == pytest.approx(1.2)  # 40 % into the good run
 
 
-def test_sigterm_ignored_fails_without_waiting_for_the_full_run():
-    ctx = context(signalled=run(slug="sigterm", exit_code=None, killed_at_deadline=True, duration=2.5, signal_at=1.2))
-    with pytest.raises(Failed, match="the signal was ignored"):
+def test_no_handler_in_pid_1_fails_whatever_the_timing():
+    # the kernel drops SIGTERM for a PID 1 without a handler: decisive, even when the run ended sooner
+    ctx = context(signalled=run(slug="sigterm", duration=1.3, signal_at=1.2, disposition=NO_HANDLER))
+    with pytest.raises(Failed, match="has no handler for SIGTERM .* the kernel drops"):
         training.sigterm_stops_training(ctx)
 
 
-def test_sigterm_on_a_short_run_is_inconclusive_never_passed():
-    with pytest.raises(Inconclusive, match="1.5 s"):
-        training.sigterm_stops_training(context(good=run(duration=1.5)))
+def test_a_handler_that_changes_nothing_fails_against_the_twin():
+    ctx = context(signalled=run(slug="sigterm", exit_code=None, killed_at_deadline=True, duration=3.0, signal_at=1.2,
+                                disposition=CATCHES))
+    with pytest.raises(Failed, match="no sooner done than the twin"):
+        training.sigterm_stops_training(ctx)
+
+
+def test_ending_with_the_twin_is_not_stopping():
+    ctx = context(signalled=run(slug="sigterm", duration=2.9, signal_at=1.2, disposition=None))
+    with pytest.raises(Failed, match="could not be read.*no sooner done"):
+        training.sigterm_stops_training(ctx)
+
+
+def test_too_little_time_left_after_the_signal_is_inconclusive_never_passed():
+    ctx = context(good=run(duration=0.5), twin=run(slug="sigterm-twin", duration=0.6),
+                  signalled=run(slug="sigterm", duration=0.55, signal_at=0.2, disposition=CATCHES))
+    with pytest.raises(Inconclusive, match="cannot be told apart"):
+        training.sigterm_stops_training(ctx)
+
+
+def test_sigterm_is_not_judged_when_good_training_fails():
+    with pytest.raises(Inconclusive, match="see TRAIN-15"):
+        training.sigterm_stops_training(context(good=run(exit_code=1)))
 
 
 def test_model_of_a_failed_run_is_not_judged():

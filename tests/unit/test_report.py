@@ -127,3 +127,19 @@ def test_the_declaration_and_the_emitted_metrics_are_kept_in_the_report():
         report.markdown_summary(built, "0" * 64)
     assert "<dt>Training metrics</dt><dd>train:mse 3 values, last 1.5</dd>" in report.html_report(built, "0" * 64)
     assert "<dt>Declaration</dt><dd>2 channel(s)</dd>" in report.html_report(built, "0" * 64)
+
+
+def test_a_harness_error_is_its_own_status_and_never_conformant(tmp_path):
+    results = [*ALL_PASS, result("SERVE-04:ping-body-empty", "error", "SHOULD", "harness error: KeyError: 'x'",
+                                 details="Traceback ...\nKeyError: 'x'")]
+    built = build(results)
+    assert (built["verdict"], built["gate"], built["counts"]["error"]) == ("INCONCLUSIVE", "failed", 1)
+    record = next(r for r in built["requirements"] if r["id"] == "SERVE-04")
+    assert record["status"] == "error"  # even in a SHOULD part: what errored was not judged
+    only = build(replace("TRAIN-15:good-input-exits-0", status="error", summary="harness error: KeyError: 'x'"))
+    assert next(r for r in only["requirements"] if r["id"] == "TRAIN-15")["status"] == "error"
+    report.write_bundle(only, tmp_path)
+    junit = (tmp_path / "junit.xml").read_text()
+    assert 'errors="1"' in junit and "<error message=\"harness error: KeyError: 'x'\"" in junit
+    assert "**Harness errors (not a verdict on the image):**" in (tmp_path / "summary.md").read_text()
+    assert "class='status error'" in (tmp_path / "report.html").read_text()
