@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -78,6 +79,28 @@ class NotApplicable(Verdict):
 
 
 LOG_TAIL_LINES = 20
+ERROR_BLOCKS = 3  # the last tracebacks shown: a wrapper's traceback often follows the one with the cause
+_ERROR_WORDS = re.compile(r"\b(error|exception|fatal|failed|failure|not found|no such file|denied)\b", re.IGNORECASE)
+
+
+def error_lines(logs: str) -> list[str]:
+    """The lines of a whole log that carry its errors: for each of the last tracebacks, its last frame and the
+    exception; without a traceback, the last lines that name an error."""
+    lines = logs.splitlines()
+    blocks: list[list[str]] = []
+    for start, line in enumerate(lines):
+        if not line.lstrip().startswith("Traceback (most recent call last)"):
+            continue
+        end, last_frame = start + 1, None
+        while end < len(lines) and (not lines[end].strip() or lines[end][0].isspace()):
+            if lines[end].lstrip().startswith('File "'):
+                last_frame = end
+            end += 1
+        frame = lines[last_frame:last_frame + 2] if last_frame is not None else []
+        blocks.append([*frame, *lines[end:end + 1]])
+    if blocks:
+        return [line for block in blocks[-ERROR_BLOCKS:] for line in block]
+    return [line for line in lines if _ERROR_WORDS.search(line)][-5:]
 
 
 def reproduction(verdict: Verdict, repro_dir: Path) -> str | None:
@@ -99,6 +122,10 @@ def describe(verdict: Verdict, heading: str, reproduce: str | None) -> str:
         lines.append(f"  request: {verdict.request.summary()}")
     if verdict.run is not None:
         tail = verdict.run.logs.rstrip("\n").splitlines()[-LOG_TAIL_LINES:]
+        carrying = error_lines(verdict.run.logs)
+        if carrying and not set(carrying) <= set(tail):
+            lines.append(f"  lines of the {verdict.run.label}'s log that carry the error:")
+            lines += [f"    | {line}" for line in carrying]
         if tail:
             lines.append(f"  last {len(tail)} log lines of the {verdict.run.label}:")
             lines += [f"    | {line}" for line in tail]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 
 from ..registry import Context, check
 from ..training import TrainingRun
@@ -92,23 +93,42 @@ def _failure_file_states_cause(run: TrainingRun) -> str:
         raise Failed(f"/opt/ml/output/failure is not UTF-8 text ({error})", expected=expected, run=run) from None
     if not reason.strip():
         raise Failed(f"/opt/ml/output/failure is empty ({len(run.failure)} bytes)", expected=expected, run=run)
-    if not _states_cause(reason):
+    cause = cause_line(reason)
+    if cause is None:
         raise Failed(
-            f"the first {FAILURE_REASON_CHARS} characters of /opt/ml/output/failure are stack frames only: "
-            f"{reason[:200]!r}...",
+            f"the first {FAILURE_REASON_CHARS} characters of /opt/ml/output/failure hold stack frames, wrapper "
+            f"lines and empty fields only, no cause: {reason[:300]!r}",
             expected=expected,
             run=run,
         )
-    return f"FailureReason would read: {reason.strip().splitlines()[0][:160]!r}"
+    return f"FailureReason states the cause: {cause[:160]!r}"
 
 
-def _states_cause(text: str) -> bool:
-    """True if the text says more than a stack-trace preamble: a line that is neither the Traceback
-    header nor an indented frame or source line (as in a Python or Java trace)."""
-    return any(
-        line.strip() and not line[0].isspace() and not line.startswith("Traceback (most recent call last)")
-        for line in text.splitlines()
-    )
+# What does not state a cause (TRAIN-16's decision in the catalogue): a traceback's header and indented frames,
+# the lines Python prints between chained exceptions, a label or exception name with nothing after its colon
+# ("framework error:", "ExecuteUserScriptError: ExecuteUserScriptError:"), a bare exception name, the training
+# toolkit's ExitCode / empty ErrorMessage / Command fields, an exit status, and a generic "training failed".
+_NOT_A_CAUSE = [re.compile(pattern, re.IGNORECASE) for pattern in (
+    r"traceback \(most recent call last\):?",
+    r"(during handling of the above exception|the above exception was the direct cause).*",
+    r"(?:[\w.<>-]+(?: [\w.<>-]+)?:\s*)+",
+    r"[\w.]*(error|exception|exit|interrupt|failure)",
+    r"exitcode\s+-?\d+", r"errormessage\s*(\"\"|'')?", r"command\s+\".*\"",
+    r"(process |job |training )?(exited|exit status|exit code|return code|returned)( with)?( code| status)?"
+    r":?\s*-?\d+\.?",
+    r"(an? )?(unknown |unexpected )?(error|exception|failure)( occurred| has occurred)?[.!]?",
+    r"(the )?(training( job)?|job|algorithm|script|process) (failed|error|crashed)[.!]?",
+)]
+
+
+def cause_line(text: str) -> str | None:
+    """The first line of a failure text that states a cause, or None if it holds none."""
+    for line in text.splitlines():
+        if not line.strip() or line[0].isspace():  # blank, or a frame or source line of a traceback
+            continue
+        if not any(pattern.fullmatch(line.strip()) for pattern in _NOT_A_CAUSE):
+            return line.strip()
+    return None
 
 
 @check("TRAIN-16", "empty-channel-failure-file")

@@ -42,6 +42,10 @@ def context(config=None, **runs) -> Context:
                    hosting=None)  # type: ignore[arg-type]
 
 
+TOOLKIT_FAILURE = (b'framework error: \nTraceback (most recent call last):\n'
+                   b'  File "/usr/lib/trainer.py", line 88, in train\n'
+                   b"    entrypoint()\nsagemaker_training.errors.ExecuteUserScriptError: ExecuteUserScriptError:\n"
+                   b'ExitCode 1\nErrorMessage ""\nCommand "/usr/bin/python3 train.py"\n')
 CATCHES = Disposition("python3 train", caught=True, ignored=False)
 NO_HANDLER = Disposition("python3 train", caught=False, ignored=False)
 
@@ -102,12 +106,34 @@ def test_empty_model_dir_fails():
         (b"   \n", "is empty"),
         (b"\xff\xfe", "is not UTF-8"),
         (b"Traceback (most recent call last):\n" + b'  File "x.py", line 1, in f\n    g()\n' * 40 + b"ValueError: bad",
-         "stack frames only"),
+         "stack frames, wrapper lines and empty fields only"),
+        (TOOLKIT_FAILURE, "no cause"),
+        (b"Training failed.\nexit code 1\n", "no cause"),
     ],
 )
 def test_failure_file_that_does_not_state_the_cause_fails(failure, verdict):
     with pytest.raises(Failed, match=verdict):
         training._failure_file_states_cause(run(exit_code=1, failure=failure))
+
+
+@pytest.mark.parametrize("text, cause", [
+    (b"framework error: \nExecuteUserScriptError:\nExitCode 1\nErrorMessage \"TypeError: int + str\"\n",
+     "ErrorMessage \"TypeError: int + str\""),
+    (b"Traceback (most recent call last):\n  File \"t.py\", line 3, in <module>\nKeyError: 'label'\n",
+     "KeyError: 'label'"),
+])
+def test_a_toolkit_or_traceback_failure_with_a_message_states_the_cause(text, cause):
+    assert cause in training._failure_file_states_cause(run(exit_code=1, failure=text))
+
+
+def test_failure_messages_show_the_lines_that_carry_the_error_from_the_whole_log():
+    logs = ('Traceback (most recent call last):\n  File "/opt/ml/code/train.py", line 12, in main\n    x = 1 + "b"\n'
+            "TypeError: unsupported operand\n" + "INFO noise\n" * 40 + TOOLKIT_FAILURE.decode())
+    text = describe(Failed("exit 1", run=run(exit_code=1, logs=logs)), "TRAIN-15 (MUST)", None)
+    carrying = text.split("that carry the error:\n", 1)[1].split("  last 20 log lines", 1)[0]
+    assert '    |   File "/opt/ml/code/train.py", line 12, in main\n    |     x = 1 + "b"\n' \
+        '    | TypeError: unsupported operand\n' in carrying
+    assert "ExecuteUserScriptError: ExecuteUserScriptError:" in carrying
 
 
 def test_failure_file_with_the_cause_first_passes():
