@@ -15,6 +15,9 @@ CONVENTIONAL_NAME = "byoc-spec.json"  # picked up from the current directory whe
 OWN_SECTION = "byoc-conformance"
 CSV = "text/csv"
 DEFAULT_COLUMNS = 5  # label first, then 4 features
+# Class labels 0, 1, 2 by default: the iris-style classifiers users start from need whole-number classes, and
+# a regressor fits them as well.
+DEFAULT_CLASSES = 3
 
 
 def media_type(header: str | None) -> str:
@@ -36,6 +39,7 @@ class CsvLayout:
     columns: int = DEFAULT_COLUMNS
     label_column: int | None = 0
     ranges: tuple[tuple[float, float] | None, ...] = ()  # per column; empty: any number anywhere
+    label_classes: int | None = DEFAULT_CLASSES  # None: a continuous label
 
     def range_of(self, column: int) -> tuple[float, float] | None:
         return self.ranges[column] if self.ranges else None
@@ -52,11 +56,14 @@ class CsvLayout:
     def feature_ranges(self) -> tuple[tuple[float, float] | None, ...]:
         return tuple(self.range_of(c) for c in self.feature_columns)
 
+    def describe_label(self) -> str:
+        return "continuous" if self.label_classes is None else f"classes 0-{self.label_classes - 1}"
+
     def label_first(self) -> CsvLayout:
         """The same features behind a label in column 0: the batch checks' input, which `$[1:]` filters."""
         label = (self.range_of(self.label_column) if self.label_column is not None else None)
         ranges = (label, *self.feature_ranges) if self.ranges else ()
-        return CsvLayout(self.features + 1, 0, ranges)
+        return CsvLayout(self.features + 1, 0, ranges, self.label_classes)
 
 
 DEFAULT_CSV = CsvLayout()
@@ -132,12 +139,14 @@ class Declaration:
     def summary(self) -> str:
         if self.source is None:
             return (f"none (no --byoc-spec, no {CONVENTIONAL_NAME} here): defaults: one required 'training' "
-                    f"channel of generated text/csv, {self.csv.features} features, no hyperparameters or metrics "
+                    f"channel of generated text/csv, label first ({self.csv.describe_label()}) then "
+                    f"{self.csv.features} features, no hyperparameters or metrics "
                     "declared (declaration-driven checks are not applicable)")
         return (f"{self.source}: {len(self.channels)} channel(s), {len(self.hyperparameters)} hyperparameter(s), "
                 f"{len(self.metric_definitions)} metric(s); invocations {', '.join(self.content_types)} -> "
                 f"{', '.join(self.response_types)}; CSV {self.csv.columns} columns, label "
-                f"{'none' if self.csv.label_column is None else f'column {self.csv.label_column}'}")
+                f"{'none' if self.csv.label_column is None else f'column {self.csv.label_column}'}"
+                f"{'' if self.csv.label_column is None else ', ' + self.csv.describe_label()}")
 
 
 DEFAULTS = Declaration(None)
@@ -213,7 +222,15 @@ def _csv_layout(section: dict[str, Any], path: Path) -> CsvLayout:
         per_column = tuple(tuple(r) if r else None for r in ranges)
     if any(r and r[0] > r[1] for r in per_column):
         raise SpecError(f"{where}.ranges: a range has its minimum above its maximum")
-    return CsvLayout(columns, label, per_column)
+    label_range = per_column[label] if per_column and label is not None else None
+    fits = not label_range or label_range[0] <= 0 < DEFAULT_CLASSES - 1 <= label_range[1]
+    # Undeclared, the label is the default classes, or continuous where a declared label range cannot hold them.
+    kind = section.get("label", {"classes": DEFAULT_CLASSES} if fits else "continuous")
+    classes = None if kind == "continuous" else kind["classes"]
+    if classes and label_range and not label_range[0] <= 0 < classes - 1 <= label_range[1]:
+        raise SpecError(f"{where}: class labels 0-{classes - 1} lie outside the label column's range "
+                        f"{list(label_range)}; declare \"label\": \"continuous\" or widen the range")
+    return CsvLayout(columns, label, per_column, classes)
 
 
 def _read_file(declaration: Path, where: str, relative: str) -> bytes:

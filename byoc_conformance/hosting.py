@@ -10,6 +10,7 @@ import shlex
 import shutil
 import tarfile
 import time
+from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -28,6 +29,7 @@ PING_TIMEOUT = 2.0  # SageMaker gives each /ping 2 s (SERVE-04)
 INVOCATION_TIMEOUT = 70.0  # the model has 60 s (SERVE-07); AWS tells clients to wait 70
 STOP_GRACE = 30.0  # SIGTERM, then SIGKILL 30 s later (SERVE-13)
 POLL_INTERVAL = 0.1
+NO_ANSWER_IN_TIME = f"no answer within {PING_TIMEOUT:.0f} s"
 
 
 def pack_model(model_archive: bytes) -> bytes:
@@ -66,6 +68,14 @@ def invocation(body: bytes, name: str, content_type: str = "text/csv",
 
 
 @dataclass
+class Stop:
+    """A healthy server sent SIGTERM: how long it took to exit, or None if it outlived SageMaker's grace."""
+
+    server: Server
+    seconds: float | None
+
+
+@dataclass
 class Model:
     tar_gz: bytes | None
     missing: str | None = None  # why there is none
@@ -87,6 +97,7 @@ class Server:
         self.exit_code: int | None = None
         self.start_error: str | None = None
         self.last_ping = "no answer yet"
+        self.pings: Counter[str] = Counter()  # how each /ping of the start-up window went
         self.final_logs: str | None = None  # kept when the container is removed
         self.volume = engine.volume(f"{role}-model")
         self._fill_model_volume()
@@ -123,16 +134,26 @@ class Server:
             try:
                 response = self.session.get(self.url("/ping"), timeout=PING_TIMEOUT)
                 self.last_ping = f"HTTP {response.status_code}"
+                self.pings[self.last_ping] += 1
                 if response.status_code == 200:
                     self.healthy_after = time.monotonic() - self.started
                     return self
+            except requests.Timeout:
+                self.last_ping = NO_ANSWER_IN_TIME
+                self.pings[self.last_ping] += 1
             except requests.RequestException as error:
                 self.last_ping = f"no answer ({type(error).__name__})"
+                self.pings["no connection"] += 1
             if self.exited():
                 return self
             if time.monotonic() - self.started > startup_timeout:
                 return self
             time.sleep(POLL_INTERVAL)
+
+    def failed_pings(self) -> dict[str, int]:
+        """The start-up pings that reached a server and were not answered 200 within 2 s: evidence against
+        SERVE-04 (a refused connection is not: nothing was listening yet)."""
+        return {outcome: n for outcome, n in self.pings.items() if outcome not in ("HTTP 200", "no connection")}
 
     def exited(self) -> bool:
         self.container.reload()
@@ -239,6 +260,22 @@ class Hosting:
         window = min(self.startup_timeout, max(30.0, 3 * healthy_after)) if healthy_after else self.startup_timeout
         server = Server(self.engine, self.image, self._model_bytes(), role, **options)  # type: ignore[arg-type]
         return server.start(window)
+
+    @cached_property
+    def stopped_by_sigterm(self) -> Stop:
+        """A fresh healthy server sent SIGTERM, as endpoint updates and scale-in do (SERVE-13, IMG-03)."""
+        self.healthy()
+        with self.fresh("serve-sigterm") as server:
+            server.require_healthy()
+            sent = time.monotonic()
+            server.container.kill("SIGTERM")
+            try:
+                server.container.wait(timeout=STOP_GRACE)
+                seconds: float | None = time.monotonic() - sent
+            except requests.RequestException:
+                seconds = None
+            server.exited()
+            return Stop(server, seconds)
 
     @contextmanager
     def fresh(self, role: str, **options: object) -> Iterator[Server]:

@@ -63,22 +63,30 @@ class TrainingInput:
 
 def training_csv(layout: CsvLayout = DEFAULT_CSV, rows: int = 120, seed: int = 0) -> bytes:
     """Numeric CSV without a header in the declared layout (by default label first, as SageMaker's built-in CSV
-    algorithms take it): features drawn within their declared ranges, the label a noisy linear function."""
+    algorithms take it): features drawn within their declared ranges, and a label that follows a linear function
+    of them: the function's value for a continuous label, or for class labels the class 0..N-1 of its quantile,
+    so that every class occurs and a classifier and a regressor can both learn it."""
     rng = random.Random(seed)
     features = layout.feature_columns
     weights = [rng.uniform(-2, 2) for _ in features]
-    lines = []
+    table = []
     for _ in range(rows):
         row = [0.0] * layout.columns
         for column in features:
             low, high = layout.range_of(column) or (-10, 10)
             row[column] = rng.uniform(low, high)
-        if layout.label_column is not None:
-            label = sum(w * row[c] for w, c in zip(weights, features)) + rng.gauss(0, 0.1)
+        table.append(row)
+    if layout.label_column is not None:
+        scores = [sum(w * row[c] for w, c in zip(weights, features)) + rng.gauss(0, 0.1) for row in table]
+        if layout.label_classes:
+            ranked = sorted(range(rows), key=scores.__getitem__)
+            for rank, index in enumerate(ranked):
+                table[index][layout.label_column] = rank * layout.label_classes // rows
+        else:
             label_range = layout.range_of(layout.label_column)
-            row[layout.label_column] = min(max(label, label_range[0]), label_range[1]) if label_range else label
-        lines.append(",".join(f"{v:.6g}" for v in row))
-    return ("\n".join(lines) + "\n").encode()
+            for row, score in zip(table, scores):
+                row[layout.label_column] = min(max(score, label_range[0]), label_range[1]) if label_range else score
+    return ("".join(",".join(f"{v:.6g}" for v in row) + "\n" for row in table)).encode()
 
 
 def corrupt_csv(layout: CsvLayout) -> bytes:

@@ -116,6 +116,14 @@ def listens_on_all_interfaces(ctx: Context) -> str:
 
 @check("SERVE-04", "ping-answers-200-within-2s")
 def ping_answers_in_time(ctx: Context) -> str:
+    shared = ctx.hosting.shared
+    failed = shared.failed_pings()
+    if shared.healthy_after is None and failed:
+        total = sum(shared.pings.values())
+        raise Failed(f"none of {total} pings in the start-up window answered 200 within {PING_TIMEOUT:.0f} s: "
+                     + ", ".join(f"{n} x {outcome}" for outcome, n in sorted(failed.items())),
+                     expected=f"/ping answers 200 within {PING_TIMEOUT:.0f} s once the container can serve",
+                     run=shared, request=Request("ping", "GET", "/ping"))
     server = ctx.hosting.healthy()
     times = []
     for attempt in range(1, REPEATED_PINGS + 1):
@@ -148,21 +156,30 @@ def ping_body_empty(ctx: Context) -> str:
 
 
 def _probe_valid_csv(ctx: Context, name: str, expected: str,
-                     judge: Callable[[Payload, requests.Response], str | None]) -> str:
+                     judge: Callable[[Payload, requests.Response], str | None], *, judges_errors: bool = False) -> str:
+    """Sends generated valid CSV and judges each answer. Unless `judges_errors`, only 2xx answers are judged
+    (a non-2xx answer is SERVE-07's failure), and with none of those there is nothing to pass on."""
     ctx.hosting.require_csv()
     server = ctx.hosting.healthy()
-    sent = []
+    sent, judged = [], []
 
     def probe(payload: Payload) -> None:
         request = _invocation(payload, name)
         response = _answer(server, request, expected)
+        sent.append(response.elapsed.total_seconds())
+        if not (judges_errors or response.ok):
+            return
         problem = judge(payload, response)
         if problem:
             raise Failed(problem, expected=expected, run=server, request=request)
-        sent.append(response.elapsed.total_seconds())
+        judged.append(payload.rows)
 
     _explore(ctx.hosting, valid_csv(ctx.hosting.csv.feature_ranges), probe)
-    return f"{len(sent)} generated CSV payloads; slowest answer {max(sent) * 1000:.0f} ms"
+    if not judged:
+        raise Inconclusive(f"none of {len(sent)} generated CSV payloads was answered 2xx, so there was no answer "
+                           "to judge (see SERVE-07 valid-csv-answered-2xx-within-60s)", run=server)
+    return (f"{len(judged)} of {len(sent)} generated CSV payloads ({sum(judged)} rows) judged; slowest answer "
+            f"{max(sent) * 1000:.0f} ms")
 
 
 @check("SERVE-07", "valid-csv-answered-2xx-within-60s")
@@ -174,14 +191,15 @@ def valid_csv_answered(ctx: Context) -> str:
             return f"answered after {response.elapsed.total_seconds():.1f} s; SageMaker gives up after 60 s"
         return None
 
-    return _probe_valid_csv(ctx, "serve-07-valid-csv.payload", "2xx within 60 s for valid CSV", judge)
+    return _probe_valid_csv(ctx, "serve-07-valid-csv.payload", "2xx within 60 s for valid CSV", judge,
+                            judges_errors=True)
 
 
 @check("SERVE-10", "response-content-type-matches-accept")
 def response_content_type(ctx: Context) -> str:
     def judge(payload: Payload, response: requests.Response) -> str | None:
         content_type = response.headers.get("Content-Type", "")
-        if response.ok and content_type.split(";")[0].strip().lower() != "text/csv":
+        if media_type(content_type) != CSV:
             return f"Content-Type {content_type!r} in answer to Accept: text/csv"
         return None
 
@@ -192,7 +210,7 @@ def response_content_type(ctx: Context) -> str:
 @check("SERVE-07", "one-record-per-row", level="SHOULD")
 def one_record_per_row(ctx: Context) -> str:
     def judge(payload: Payload, response: requests.Response) -> str | None:
-        records = len(response.content.decode("utf-8", "replace").splitlines()) if response.ok else payload.rows
+        records = len(response.content.decode("utf-8", "replace").splitlines())
         if records != payload.rows:
             return f"{records} output records for {payload.rows} input rows: {_excerpt(response)}"
         return None
@@ -251,7 +269,7 @@ def concurrent_requests(ctx: Context) -> str:
 
 
 @cache
-def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server]:
+def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, int]:
     """Malformed payloads against a fresh server (one of them may kill it): the first non-4xx answer,
     shrunk, and how /ping answered afterwards."""
     hosting.require_csv()
@@ -259,6 +277,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server]:
     with hosting.fresh("serve-bad-requests") as server:
         server.require_healthy()
         crash: list[Failed] = []
+        answered: list[str] = []  # the kinds of malformed payload answered 4xx
 
         def probe(payload: Payload) -> None:
             if crash:
@@ -275,6 +294,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server]:
             if not 400 <= response.status_code < 500:
                 raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}",
                              run=server, request=request)
+            answered.append(payload.kind)
 
         failure = None
         try:
@@ -288,22 +308,24 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server]:
             after = f"no answer ({type(error).__name__})"
             if server.exited():
                 after += f"; the container exited with code {server.exit_code}"
-        return failure, after, server
+        return failure, after, server, len(answered)
 
 
 @check("SERVE-11", "malformed-input-is-4xx")
 def malformed_input_is_4xx(ctx: Context) -> str:
-    failure, _, _ = _bad_request_probe(ctx.hosting)
+    failure, _, server, answered = _bad_request_probe(ctx.hosting)
     if failure:
         failure.expected = ("a 4xx answer to a malformed payload (non-numeric field, wrong column count, empty body, "
                             "binary junk, invalid UTF-8, unsupported Content-Type); never a 5xx or a dead server")
         raise failure
-    return f"{ctx.hosting.examples} malformed payloads answered 4xx"
+    if not answered:
+        raise Inconclusive("no malformed payload was sent", run=server)
+    return f"{answered} malformed payloads answered 4xx"
 
 
 @check("SERVE-04", "ping-after-malformed-input")
 def ping_after_malformed_input(ctx: Context) -> str:
-    failure, after, server = _bad_request_probe(ctx.hosting)
+    failure, after, server, _ = _bad_request_probe(ctx.hosting)
     if after != "HTTP 200":
         raise Failed(f"after malformed payloads /ping answers: {after}",
                      expected="the server stays up: /ping still answers 200", run=failure.run if failure else server)
@@ -312,22 +334,15 @@ def ping_after_malformed_input(ctx: Context) -> str:
 
 @check("SERVE-13", "sigterm-exits-within-30s")
 def sigterm_exits(ctx: Context) -> str:
-    ctx.hosting.healthy()
-    with ctx.hosting.fresh("serve-sigterm") as server:
-        server.require_healthy()
-        sent = time.monotonic()
-        server.container.kill("SIGTERM")
-        try:
-            server.container.wait(timeout=STOP_GRACE)
-        except requests.RequestException:
-            raise Failed(
-                f"still running {STOP_GRACE:.0f} s after SIGTERM",
-                expected=f"the container exits within {STOP_GRACE:.0f} s of SIGTERM, when SageMaker sends SIGKILL",
-                run=server,
-                reproduce=f"time docker stop --time {STOP_GRACE:.0f} byoc-repro-{server.role}",
-            ) from None
-        server.exited()
-        return f"exited with code {server.exit_code} {time.monotonic() - sent:.2f} s after SIGTERM"
+    stop = ctx.hosting.stopped_by_sigterm
+    if stop.seconds is None:
+        raise Failed(
+            f"still running {STOP_GRACE:.0f} s after SIGTERM",
+            expected=f"the container exits within {STOP_GRACE:.0f} s of SIGTERM, when SageMaker sends SIGKILL",
+            run=stop.server,
+            reproduce=f"time docker stop --time {STOP_GRACE:.0f} byoc-repro-{stop.server.role}",
+        )
+    return f"exited with code {stop.server.exit_code} {stop.seconds:.2f} s after SIGTERM"
 
 
 @check("PIPE-02", "honours-sagemaker-bind-to-port")
@@ -414,6 +429,50 @@ def declared_content_type_pairs(ctx: Context) -> str:
         raise Inconclusive(f"no sample request for {', '.join(unprobed)} (give one in byoc-conformance.invocations); "
                            f"answered as declared: {', '.join(answered) or 'none'}")
     return f"{len(answered)} declared pair(s) answered as declared: {', '.join(answered)}"
+
+
+def _spellings(kind: str, accept: bool) -> list[str]:
+    """The same media type as clients also write it: with parameters, in other letter cases, and (in Accept)
+    with q-values (RFC 9110: types are case-insensitive and may carry parameters)."""
+    base = media_type(kind)
+    kind_of, _, subtype = base.partition("/")
+    spelled = [f"{base}; charset=utf-8", base.upper() if accept else f"{kind_of.capitalize()}/{subtype.upper()}"]
+    if accept:
+        return [*spelled, f"{base};q=0.9, */*;q=0.1"]
+    return [*spelled, f"{base};header=absent"] if base == CSV else spelled
+
+
+@check("SERVE-07", "media-type-parameters-accepted", level="SHOULD")
+def media_type_parameters(ctx: Context) -> str:
+    server = ctx.hosting.healthy()
+    accept = ctx.declaration.response_types[0]
+    compared = []
+    for content_type in ctx.declaration.content_types:
+        body = _sample_body(ctx, content_type)
+        if body is None:
+            continue
+        plain = invocation(body, "serve-07-media-type.payload", content_type, {"Accept": accept})
+        answer = _answer(server, plain, f"2xx for a declared {content_type} request")
+        if not answer.ok:
+            raise Inconclusive(f"the plain {content_type} request got HTTP {answer.status_code} "
+                               f"{_excerpt(answer)}, so there is no answer to compare with (see SERVE-07, SERVE-10)",
+                               run=server, request=plain)
+        variants = [({"Content-Type": spelled, "Accept": accept}) for spelled in _spellings(content_type, False)]
+        variants += [({"Content-Type": content_type, "Accept": spelled}) for spelled in _spellings(accept, True)]
+        for headers in variants:
+            request = invocation(body, f"serve-07-media-type-{len(compared)}.payload", headers["Content-Type"],
+                                 {"Accept": headers["Accept"]})
+            expected = (f"the same answer as to Content-Type: {content_type}, Accept: {accept} (HTTP "
+                        f"{answer.status_code}, {len(answer.content)} bytes): media types are case-insensitive and "
+                        "may carry parameters, as clients send them")
+            response = _answer(server, request, expected)
+            if (response.status_code, response.content) != (answer.status_code, answer.content):
+                raise Failed(f"HTTP {response.status_code} {_excerpt(response)}", expected=expected, run=server,
+                             request=request)
+            compared.append(f"{headers['Content-Type']} -> {headers['Accept']}")
+    if not compared:
+        raise Inconclusive("no sample request for any declared content type (give one in byoc-conformance.invocations)")
+    return f"{len(compared)} spellings answered as the plain types: {'; '.join(compared)}"
 
 
 def _request_of_declared_type(ctx: Context, name: str, **headers: str) -> Request:

@@ -1,17 +1,14 @@
-"""Image-level requirements (catalogue A.1), judged from the image's configuration and filesystem."""
+"""Image-level requirements (catalogue A.1), judged from the image's runs, with its configuration as the explanation."""
 
 from __future__ import annotations
 
-import io
 import json
 import posixpath
-import tarfile
 
-import docker.errors
-from docker.models.containers import Container
-
+from ..hosting import Server
 from ..registry import Context, check
-from ..verdicts import Failed
+from ..training import TrainingRun
+from ..verdicts import Failed, Inconclusive
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -30,36 +27,62 @@ def _inspect_command(ctx: Context) -> str:
     return f"docker image inspect --format '{{{{json .Config.Entrypoint}}}} {{{{json .Config.Env}}}}' {ctx.image}"
 
 
+NOT_STARTED = {126: "126, not executable", 127: "127, command not found"}  # the codes of sh and of Docker
+
+
 @check("IMG-01", "train-and-serve-reachable")
 def train_and_serve_reachable(ctx: Context) -> str:
+    """Judged on the runs: `docker run IMAGE train` and `docker run IMAGE serve`, as every other check makes them;
+    the image's configuration explains a failure."""
     entrypoint = _entrypoint(ctx)
-    if _is_shell_form(entrypoint):
-        script = entrypoint[2]
-        if any(ref in script for ref in ("$0", "$@", "$*", "${0", "${@")):
-            return f"shell-form ENTRYPOINT passes the argument on: {script!r}"
+    expected = ("`docker run IMAGE train` and `docker run IMAGE serve` start the training and serving programs: "
+                "executables named train and serve on PATH, or an exec-form ENTRYPOINT that passes the argument on")
+    if _is_shell_form(entrypoint) and not any(ref in entrypoint[2] for ref in ("$0", "$@", "$*", "${0", "${@")):
         raise Failed(
-            f"shell-form ENTRYPOINT {script!r}: /bin/sh -c takes `train`/`serve` as $0, which the command never uses",
-            expected="an exec-form ENTRYPOINT that receives `train`/`serve` as its first argument, "
-            "or no ENTRYPOINT and executables named train and serve on PATH",
-            reproduce=_inspect_command(ctx),
-        )
-    if entrypoint:
-        return f"exec-form ENTRYPOINT {json.dumps(entrypoint)} receives `train`/`serve` as its first argument"
-    path = _image_path(ctx)
-    container = ctx.engine.create_container(ctx.image, ["train"], role="inspect-path", network_mode="none")
-    try:
-        found = {name: _find_executable(container, path, name) for name in _programs(ctx)}
-    finally:
-        ctx.engine.remove(container)
-    missing = [name for name, where in found.items() if where is None]
-    if missing:
-        raise Failed(
-            f"no ENTRYPOINT, and no executable {' or '.join(missing)} on PATH={path}",
-            expected="`docker run IMAGE train` and `docker run IMAGE serve` to start the program: "
-            "executables named train and serve on PATH, or an exec-form ENTRYPOINT",
-            reproduce=_inspect_command(ctx),
-        )
-    return f"no ENTRYPOINT; executables on PATH: {', '.join(str(where) for where in found.values())}"
+            f"shell-form ENTRYPOINT {entrypoint[2]!r}: /bin/sh -c takes `train`/`serve` as $0, which the command "
+            "never uses", expected=expected, reproduce=_inspect_command(ctx))
+    reached, unobserved = [], []
+    for program in _programs(ctx):
+        try:
+            run = ctx.training.good if program == "train" else ctx.hosting.shared
+        except Inconclusive as why:  # e.g. no model to serve, because training failed
+            unobserved.append(f"`{program}`: {why.observed}")
+            continue
+        problem, outcome = _not_reached(program, run)
+        if problem:
+            raise Failed(f"{problem}; the image has {_configuration(ctx)}", expected=expected, run=run,
+                         reproduce=_inspect_command(ctx))
+        (reached if outcome else unobserved).append(outcome or f"`{program}`: {run.outcome()}")
+    if not reached:
+        raise Inconclusive(f"no program was seen to start: {'; '.join(unobserved)}")
+    return "; ".join(reached) + (f" (not observed: {'; '.join(unobserved)})" if unobserved else "") + \
+        f"; {_configuration(ctx)}"
+
+
+def _not_reached(program: str, run: TrainingRun | Server) -> tuple[str | None, str | None]:
+    """(why the argument did not start the program, or None; what shows that it did, or None)."""
+    if run.start_error:
+        return f"`docker run IMAGE {program}` could not start: {run.start_error}", None
+    code = run.exit_code
+    if isinstance(run, Server):
+        if run.healthy_after is not None:
+            return None, f"`serve` answered /ping 200 {run.healthy_after:.1f} s after start"
+        if code in NOT_STARTED:
+            return f"`serve` exited with code {NOT_STARTED[code]}, before it served", None
+        if code == 0:
+            return "`serve` exited with code 0 without serving: the argument started something else", None
+        return None, None
+    if code in NOT_STARTED:
+        return f"`train` exited with code {NOT_STARTED[code]} after {run.duration:.1f} s", None
+    if code is not None and not run.killed_at_deadline:
+        return None, f"`train` ran and exited with code {code} after {run.duration:.1f} s"
+    return None, None
+
+
+def _configuration(ctx: Context) -> str:
+    config = ctx.image_config
+    return (f"ENTRYPOINT {json.dumps(config.get('Entrypoint'))}, CMD {json.dumps(config.get('Cmd'))}, "
+            f"PATH={_image_path(ctx)}")
 
 
 def _programs(ctx: Context) -> tuple[str, ...]:
@@ -75,28 +98,6 @@ def _image_path(ctx: Context) -> str:
         if variable.startswith("PATH="):
             return str(variable[len("PATH="):])
     return DEFAULT_PATH
-
-
-def _find_executable(container: Container, path: str, name: str) -> str | None:
-    for directory in path.split(":"):
-        candidate = posixpath.join(directory or ".", name)
-        for _ in range(10):  # follow symbolic links, a few levels deep
-            member = _stat(container, candidate)
-            if member is None or not member.issym():
-                break
-            candidate = posixpath.normpath(posixpath.join(posixpath.dirname(candidate), member.linkname))
-        if member is not None and member.isfile() and member.mode & 0o111:
-            return candidate
-    return None
-
-
-def _stat(container: Container, path: str) -> tarfile.TarInfo | None:
-    try:
-        stream, _ = container.get_archive(path)
-    except docker.errors.NotFound:
-        return None
-    with tarfile.open(fileobj=io.BytesIO(b"".join(stream))) as archive:
-        return archive.next()
 
 
 @check("IMG-02", "exec-form-entrypoint")
@@ -118,10 +119,24 @@ def exec_form_entrypoint(ctx: Context) -> str:
 def no_tini(ctx: Context) -> str:
     entrypoint = _entrypoint(ctx)
     inits = [part for part in entrypoint if posixpath.basename(part).startswith(("tini", "docker-init"))]
-    if inits:
+    if not inits:
+        return f"no tini in ENTRYPOINT {json.dumps(entrypoint)}"
+    if not ctx.training.disabled:
         raise Failed(
-            f"ENTRYPOINT {json.dumps(entrypoint)} runs {inits[0]} as init",
-            expected="no tini as entrypoint or init: SageMaker's docs say the train and serve arguments confuse it",
+            f"ENTRYPOINT {json.dumps(entrypoint)} runs {inits[0]} as init, in an image SageMaker trains with",
+            expected="no tini as entrypoint or init: SageMaker's training docs say the train and serve arguments "
+            "confuse it",
             reproduce=_inspect_command(ctx),
         )
-    return f"no tini in ENTRYPOINT {json.dumps(entrypoint)}"
+    # An inference-only image (--byoc-model): judge what the rule protects, the argument and SIGTERM reaching serve.
+    server = ctx.hosting.shared
+    expected = f"{inits[0]} passes `serve` on (/ping answers 200) and SIGTERM on (the container exits within 30 s)"
+    if server.healthy_after is None:
+        raise Failed(f"under {inits[0]}, `serve` never became healthy: {server.outcome()}", expected=expected,
+                     run=server)
+    stop = ctx.hosting.stopped_by_sigterm
+    if stop.seconds is None:
+        raise Failed(f"under {inits[0]}, the container was still running 30 s after SIGTERM", expected=expected,
+                     run=stop.server)
+    return (f"inference-only image: {inits[0]} passes `serve` on (healthy after {server.healthy_after:.1f} s) and "
+            f"SIGTERM on (exited {stop.seconds:.2f} s after it)")

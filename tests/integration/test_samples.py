@@ -151,6 +151,6 @@ def test_a_separate_inference_image_serves_the_model_that_image_trained(sample_i
 def test_a_20_mb_file_is_transformed_with_counts_and_order_verified(sample_images, tmp_path):
     run = run_suite("byoc-samples/reference", tmp_path, WINDOW, "-k", "BATCH-05", "--byoc-batch-input-mb=20", "-rA")
     assert run.ids_with("passed") == {"BATCH-05"} and not run.ids_with("failed"), run.output
-    pattern = r"multi-record-count-and-order \(MUST\): (\d+) records .* -> (\d+) output records"
+    pattern = r"multi-record-count \(MUST\): (\d+) records .* -> (\d+) output records"
     transformed = re.search(pattern, run.output)
     assert int(transformed.group(1)) == int(transformed.group(2)) > 500_000, run.output

@@ -2,12 +2,14 @@
 tests/integration/test_samples.py."""
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 
 from byoc_conformance import opt_ml
 from byoc_conformance.checks import image, training
 from byoc_conformance.engine import tar_of
+from byoc_conformance.hosting import Server
 from byoc_conformance.registry import Context
 from byoc_conformance.training import Disposition, TrainingRun
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe, reproduction
@@ -187,3 +189,57 @@ def test_failure_text_has_id_expected_observed_logs_and_reproduce(tmp_path: Path
     assert "    | line two" in text
     assert "docker run --rm" in text and f"{tmp_path}/good-input/input:/opt/ml/input" in text
     assert (tmp_path / "good-input" / "input" / "config" / "inputdataconfig.json").is_file()
+
+
+class FakeServe(Server):
+    label, role, logs = "`serve` container (serve)", "serve", ""
+
+    def __init__(self, healthy_after=0.4, exit_code=None, start_error=None):
+        self.healthy_after, self.exit_code, self.start_error = healthy_after, exit_code, start_error
+
+    def outcome(self):
+        return f"exit {self.exit_code}"
+
+    def reproduce(self, repro_dir):
+        return "docker run ... serve"
+
+
+def served(config=None, serve=None, disabled=None, stop_seconds=1.0, **runs) -> Context:
+    ctx = context(config, **runs)
+    ctx.training.disabled = disabled
+    ctx.hosting = SimpleNamespace(image="algo:1", shared=serve or FakeServe(),  # type: ignore[assignment]
+                                  stopped_by_sigterm=SimpleNamespace(seconds=stop_seconds, server=serve))
+    return ctx
+
+
+def test_train_and_serve_seen_to_start_pass_img_01():
+    summary = image.train_and_serve_reachable(served({"Entrypoint": ["/usr/bin/dispatch"]}))
+    assert "`train` ran and exited with code 0" in summary and "`serve` answered /ping 200" in summary
+    assert 'ENTRYPOINT ["/usr/bin/dispatch"]' in summary
+
+
+@pytest.mark.parametrize("runs, observed", [
+    ({"good": run(exit_code=127, logs="dispatch: exec: train: not found\n")},
+     "exited with code 127, command not found"),
+    ({"good": run(exit_code=None, start_error='exec: "train": executable file not found in $PATH')},
+     "could not start: exec"),
+    ({"serve": FakeServe(healthy_after=None, exit_code=0)}, "`serve` exited with code 0 without serving"),
+    ({"serve": FakeServe(healthy_after=None, exit_code=126)}, "126, not executable"),
+])
+def test_a_program_the_argument_does_not_start_fails_img_01_with_the_configuration(runs, observed):
+    with pytest.raises(Failed, match=observed) as failure:
+        image.train_and_serve_reachable(served({"Entrypoint": ["/usr/bin/dispatch"], "Cmd": None}, **runs))
+    assert 'the image has ENTRYPOINT ["/usr/bin/dispatch"], CMD null' in failure.value.observed
+
+
+def test_img_01_with_no_program_seen_to_start_is_inconclusive():
+    with pytest.raises(Inconclusive, match="no program was seen to start"):
+        image.train_and_serve_reachable(served(good=run(exit_code=None, killed_at_deadline=True),
+                                               serve=FakeServe(healthy_after=None, exit_code=None)))
+
+
+def test_tini_in_an_inference_only_image_is_judged_by_what_it_passes_on():
+    tini = {"Entrypoint": ["/usr/bin/tini", "--"]}
+    assert "passes `serve` on" in image.no_tini(served(tini, disabled="--byoc-model given"))
+    with pytest.raises(Failed, match="still running 30 s after SIGTERM"):
+        image.no_tini(served(tini, disabled="--byoc-model given", stop_seconds=None))

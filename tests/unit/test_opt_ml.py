@@ -1,4 +1,5 @@
 import json
+from pathlib import Path
 
 import pytest
 
@@ -29,9 +30,17 @@ def test_training_csv_is_label_first_numeric_without_header():
 
 
 def test_training_csv_follows_the_declared_layout_and_ranges():
-    layout = CsvLayout(columns=3, label_column=2, ranges=((0.0, 1.0), (100.0, 200.0), (-1.0, 1.0)))
+    layout = CsvLayout(columns=3, label_column=2, ranges=((0.0, 1.0), (100.0, 200.0), (-1.0, 1.0)), label_classes=None)
     rows = [[float(v) for v in line.split(",")] for line in opt_ml.training_csv(layout, rows=50).decode().splitlines()]
     assert all(0 <= a <= 1 and 100 <= b <= 200 and -1 <= label <= 1 for a, b, label in rows)
+
+
+def test_default_labels_are_classes_every_one_of_which_occurs():
+    lines = opt_ml.training_csv(rows=100).decode().splitlines()
+    labels = [line.split(",")[0] for line in lines]
+    assert sorted(set(labels)) == ["0", "1", "2"] and min(labels.count(c) for c in "012") == 33
+    layout = declaration._csv_layout({"columns": 3, "label": {"classes": 5}}, Path("spec.json"))
+    assert {line.split(",")[0] for line in opt_ml.training_csv(layout).decode().splitlines()} == set("01234")
 
 
 def test_declared_channels_get_their_sample_or_generated_csv(tmp_path):

@@ -1,0 +1,121 @@
+"""The hosting checks' judgement against an in-process fake server: no check passes on zero observations, and
+what was observed failing fails. Every check is also proven on real images (tests/integration)."""
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+import requests
+
+from byoc_conformance.checks import hosting
+from byoc_conformance.declaration import DEFAULT_CSV, DEFAULTS, media_type
+from byoc_conformance.registry import Context
+from byoc_conformance.verdicts import Failed, Inconclusive
+
+
+def response(status: int, body: bytes = b"", content_type: str = "text/csv") -> requests.Response:
+    answer = requests.Response()
+    answer.status_code, answer._content = status, body
+    answer.headers["Content-Type"] = content_type
+    answer.elapsed = timedelta(milliseconds=5)
+    return answer
+
+
+class FakeServer:
+    label, role, logs, port = "`serve` container (fake)", "serve", "", 8080
+
+    def __init__(self, answer, healthy=True, pings=None):
+        self.answer, self.healthy_after = answer, 0.5 if healthy else None
+        self.pings = Counter(pings or {"HTTP 200": 1})
+        self.sent = []
+
+    def send(self, request):
+        self.sent.append(request)
+        return self.answer(request)
+
+    def failed_pings(self):
+        return {k: n for k, n in self.pings.items() if k not in ("HTTP 200", "no connection")}
+
+    def outcome(self):
+        return "never healthy" if self.healthy_after is None else "healthy"
+
+    def reproduce(self, repro_dir):
+        return "docker run ..."
+
+
+class FakeHosting:
+    csv, examples, seed, startup_timeout = DEFAULT_CSV, 20, 1, 10.0
+
+    def __init__(self, server):
+        self.shared = server
+
+    def healthy(self):
+        if self.shared.healthy_after is None:
+            raise Inconclusive("never healthy")
+        return self.shared
+
+    def require_csv(self):
+        pass
+
+
+def context(answer, **server) -> Context:
+    return Context(engine=None, image="algo:1", image_config={}, training=None,  # type: ignore[arg-type]
+                   hosting=FakeHosting(FakeServer(answer, **server)), declaration=DEFAULTS)  # type: ignore[arg-type]
+
+
+def predictions(request):
+    return response(200, b"".join(b"1\n" for line in request.body.splitlines() if line.strip()))
+
+
+def one_row_fails(request):
+    rows = [line for line in request.body.splitlines() if line.strip()]
+    return response(500, b"cannot reshape") if len(rows) == 1 else predictions(request)
+
+
+@pytest.mark.parametrize("probe", [hosting.one_record_per_row, hosting.response_content_type])
+def test_a_check_of_2xx_answers_with_none_to_judge_is_inconclusive_never_passed(probe):
+    with pytest.raises(Inconclusive, match="none of 20 generated CSV payloads was answered 2xx"):
+        probe(context(lambda request: response(500, b"boom")))
+
+
+def test_a_check_of_2xx_answers_says_how_many_it_judged():
+    summary = hosting.one_record_per_row(context(one_row_fails))
+    judged, sent = (int(n) for n in summary.split(" generated")[0].split(" of "))
+    assert 0 < judged < sent == 20, summary
+
+
+def test_the_2xx_check_itself_fails_on_those_answers():
+    with pytest.raises(Failed, match="HTTP 500 for valid CSV \\(1 rows\\)"):
+        hosting.valid_csv_answered(context(one_row_fails))
+
+
+def test_pings_answered_wrongly_through_the_start_up_window_fail_serve_04():
+    ctx = context(predictions, healthy=False, pings={"HTTP 500": 290, "no connection": 10})
+    with pytest.raises(Failed, match="none of 300 pings in the start-up window answered 200 within 2 s: 290 x HTTP"):
+        hosting.ping_answers_in_time(ctx)
+
+
+def test_pings_that_never_connected_leave_serve_04_inconclusive():
+    with pytest.raises(Inconclusive):
+        hosting.ping_answers_in_time(context(predictions, healthy=False, pings={"no connection": 300}))
+
+
+def strict_media_types(request):
+    if request.headers["Content-Type"] != "text/csv":
+        return response(415, b"unsupported")
+    return predictions(request)
+
+
+def test_media_types_with_parameters_and_other_cases_get_the_plain_answer():
+    ctx = context(predictions)
+    summary = hosting.media_type_parameters(ctx)
+    sent = {(r.headers["Content-Type"], r.headers["Accept"]) for r in ctx.hosting.shared.sent}
+    assert {("text/csv; charset=utf-8", "text/csv"), ("Text/CSV", "text/csv"), ("text/csv;header=absent", "text/csv"),
+            ("text/csv", "text/csv;q=0.9, */*;q=0.1"), ("text/csv", "TEXT/CSV")} <= sent
+    assert summary.startswith("6 spellings answered as the plain types")
+    assert all(media_type(kind) == "text/csv" for kind, _ in sent)
+
+
+def test_a_server_that_refuses_a_charset_parameter_fails():
+    with pytest.raises(Failed, match="HTTP 415"):
+        hosting.media_type_parameters(context(strict_media_types))
