@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 import xml.etree.ElementTree as ElementTree
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -41,3 +44,21 @@ def run_suite(image: str, where: Path, *options: str) -> SuiteRun:
             statuses.append((properties.get("requirement", "?"), properties.get("status", "no status")))
             levels.append(properties.get("level", "?"))
     return SuiteRun(completed.returncode, completed.stdout + completed.stderr, statuses, levels)
+
+
+def sample_options(sample: str) -> list[str]:
+    """The options a sample is judged with: the declaration its expected.json names, if any."""
+    listed = json.loads((SAMPLES / sample / "expected.json").read_text())
+    return [f"--byoc-spec={(SAMPLES / sample / listed['declaration']).resolve()}"] if "declaration" in listed else []
+
+
+@contextmanager
+def cpu_load(processes: int = 2) -> Iterator[None]:
+    """Busy loops on every core for as long as the block runs (then ended), as a loaded CI machine has them."""
+    busy = [subprocess.Popen([sys.executable, "-c", "while True: pass"]) for _ in range(processes)]
+    try:
+        yield
+    finally:
+        for process in busy:
+            process.kill()
+            process.wait()
