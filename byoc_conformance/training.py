@@ -217,8 +217,10 @@ class TrainingRunner:
                     with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
                         container.kill("SIGTERM")
                         signalled.signal_at = time.monotonic() - started
-                    after = pid1_disposition(container)  # a handler installed in between still counts
-                    signalled.disposition = before if not before or before.caught or not after else after
+                    # Read before and after: a handler installed in between still counts, and after the signal
+                    # PID 1 may be gone already.
+                    readings = [d for d in (before, pid1_disposition(container)) if d]
+                    signalled.disposition = next((d for d in readings if d.caught), next(iter(readings), None))
                 for key, (run, each) in list(running.items()):
                     code = _exit_code(each)
                     if code is not None:

@@ -145,6 +145,8 @@ def multi_record_order(ctx: Context) -> str:
         raise Inconclusive("the single-record answers to compare with are incomplete (see BATCH-05 "
                            "single-record-count)", run=server)
     together, alone = result.output.splitlines(), single.output.splitlines()
+    if not alone:
+        raise Inconclusive("no record was answered on its own, so there is no order to compare with", run=server)
     for sampled, answer in enumerate(alone):
         if together[sampled * step] != answer:
             raise Failed(f"record {sampled * step + 1} answered {together[sampled * step]!r} in a multi-record "

@@ -205,6 +205,8 @@ def _require_good_training(ctx: Context) -> None:
 def declared_hyperparameters_accepted(ctx: Context) -> str:
     _declared_hyperparameters(ctx)
     runs = ctx.training.valid_hyperparameter_runs
+    if not runs:
+        raise Inconclusive("no set of declared hyperparameters was drawn, so none was run")
     for run in runs:
         _require_exit_zero(run, "exit code 0 for values within the declared types and ranges, each given as a "
                            "string, as SageMaker writes them",

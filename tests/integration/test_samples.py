@@ -154,3 +154,29 @@ def test_a_20_mb_file_is_transformed_with_counts_and_order_verified(sample_image
     pattern = r"multi-record-count \(MUST\): (\d+) records .* -> (\d+) output records"
     transformed = re.search(pattern, run.output)
     assert int(transformed.group(1)) == int(transformed.group(2)) > 500_000, run.output
+
+
+def test_a_declaration_with_one_required_channel_is_judged_without_a_harness_error(sample_images, tmp_path):
+    reference = SAMPLES / "reference" / "byoc-spec.json"
+    document = json.loads(reference.read_text())
+    document["TrainingSpecification"]["TrainingChannels"] = document["TrainingSpecification"]["TrainingChannels"][:1]
+    document["TrainingSpecification"]["MetricDefinitions"] = document["TrainingSpecification"]["MetricDefinitions"][:1]
+    document["TrainingSpecification"]["SupportedTuningJobObjectiveMetrics"][0]["MetricName"] = "train:mse"
+    own = document["byoc-conformance"]
+    own["channels"] = {}  # the only channel, training, is generated
+    own["invocations"] = {kind: str(reference.parent / path) for kind, path in own["invocations"].items()}
+    (tmp_path / "byoc-spec.json").write_text(json.dumps(document))
+    run = run_suite("byoc-samples/reference", tmp_path, WINDOW, "-k", "TRAIN-06 or TRAIN-15")
+    # the run without the only channel gets an empty inputdataconfig.json, and the reference refuses it
+    assert ("TRAIN-06", "passed") in run.statuses and ("TRAIN-06", "not applicable") in run.statuses, run.output
+    assert not run.ids_with("error") and not run.ids_with("failed"), run.output
+    assert "runs without 'training' each exited non-zero with a failure file" in run.output
+
+
+def test_tini_in_an_inference_only_image_is_judged_by_what_it_passes_on(sample_images, tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.json").write_text(json.dumps({"features": 4, "weights": [1, 2, 3, 4], "bias": 0.5}))
+    run = run_suite("byoc-samples/entrypoint-tini", tmp_path, WINDOW, f"--byoc-model={model}", "-k", "IMG-03", "-rA")
+    assert run.ids_with("passed") == {"IMG-03"}, run.output
+    assert "inference-only image: /usr/bin/tini passes `serve` on" in run.output
