@@ -4,10 +4,12 @@ argument `train`, a fresh /opt/ml tree, hostname algo-1, no network and no AWS c
 from __future__ import annotations
 
 import contextlib
+import re
 import shlex
 import shutil
 import time
 from dataclasses import dataclass, field
+from datetime import datetime
 from functools import cached_property
 from pathlib import Path
 
@@ -87,14 +89,22 @@ POLL = 0.05  # seconds between looks at a container that is being signalled
 
 @dataclass(frozen=True)
 class Disposition:
-    """How PID 1 of a container treats SIGTERM, as `ps` on the engine's host shows it (CAUGHT, IGNORED)."""
+    """How PID 1 of a container treats SIGTERM, as `ps` on the engine's host shows it (CAUGHT, BLOCKED, IGNORED)."""
 
     command: str
-    caught: bool
+    caught: bool  # a handler is installed
+    blocked: bool  # held pending, for the program to take (signalfd, sigwait)
     ignored: bool
+    waiting: bool = False  # in sigwait()/sigtimedwait(), as tini is: the kernel queues the signals it waits for
+
+    @property
+    def receives(self) -> bool:
+        """False when the kernel drops SIGTERM sent to this PID 1: not caught, blocked or waited for."""
+        return self.caught or self.blocked or self.waiting
 
     def describe(self) -> str:
-        how = "catches" if self.caught else "ignores" if self.ignored else "has no handler for"
+        how = ("catches" if self.caught else "blocks" if self.blocked else "waits in sigtimedwait() for"
+               if self.waiting else "ignores" if self.ignored else "has no handler for")
         return f"PID 1 ({self.command}) {how} SIGTERM"
 
 
@@ -104,14 +114,17 @@ def pid1_disposition(container: Container) -> Disposition | None:
     try:
         container.reload()
         pid = str(container.attrs["State"]["Pid"])
-        top = container.top(ps_args="-o pid,caught,ignored,args")
+        top = container.top(ps_args="-o pid,caught,blocked,ignored,wchan:40,args")
         columns = {title: n for n, title in enumerate(top["Titles"])}
         row = next(p for p in top["Processes"] if p[columns["PID"]] == pid)
-        caught, ignored = (int(row[columns[name]], 16) for name in ("CAUGHT", "IGNORED"))
+        masks = [int(row[columns[name]], 16) & SIGTERM_BIT for name in ("CAUGHT", "BLOCKED", "IGNORED")]
     except (docker.errors.APIError, requests.exceptions.RequestException, KeyError, StopIteration, ValueError,
             TypeError):
         return None
-    return Disposition(row[columns.get("COMMAND", -1)], bool(caught & SIGTERM_BIT), bool(ignored & SIGTERM_BIT))
+    # While a process waits in sigtimedwait() the kernel unblocks the waited signals in the mask ps shows, so
+    # where it sleeps tells instead.
+    waiting = "sigtimedwait" in row[columns["WCHAN"]]
+    return Disposition(row[columns.get("COMMAND", -1)], *(bool(mask) for mask in masks), waiting=waiting)
 
 
 class TrainingRunner:
@@ -206,13 +219,16 @@ class TrainingRunner:
             for run in (signalled, twin):
                 created.append(self._create(run))
             (container, _), (twin_container, _) = created
-            if not (self._start(signalled, container) and self._start(twin, twin_container)):
-                return signalled, twin
-            started = time.monotonic()
+            starts = {}
+            for run, each in ((signalled, container), (twin, twin_container)):
+                if not self._start(run, each):
+                    return signalled, twin
+                starts[id(run)] = time.monotonic()  # each run's own clock: the twin starts a moment later
+            started = starts[id(signalled)]
             running = {id(signalled): (signalled, container), id(twin): (twin, twin_container)}
             while running and time.monotonic() - started < deadline:
-                elapsed = time.monotonic() - started
-                if signalled.signal_at is None and id(signalled) in running and elapsed >= signal_at:
+                if signalled.signal_at is None and id(signalled) in running and \
+                        time.monotonic() - started >= signal_at:
                     before = pid1_disposition(container)
                     with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
                         container.kill("SIGTERM")
@@ -220,17 +236,18 @@ class TrainingRunner:
                     # Read before and after: a handler installed in between still counts, and after the signal
                     # PID 1 may be gone already.
                     readings = [d for d in (before, pid1_disposition(container)) if d]
-                    signalled.disposition = next((d for d in readings if d.caught), next(iter(readings), None))
+                    signalled.disposition = next((d for d in readings if d.receives), next(iter(readings), None))
                 for key, (run, each) in list(running.items()):
                     code = _exit_code(each)
                     if code is not None:
-                        run.exit_code, run.duration = code, time.monotonic() - started
+                        run.exit_code = code
+                        run.duration = _engine_duration(each) or time.monotonic() - starts[key]
                         del running[key]
                 if id(twin) not in running and id(signalled) in running:
                     break  # the twin has ended: a signalled run still going did not stop sooner
                 time.sleep(POLL)
-            for run, each in running.values():
-                run.killed_at_deadline, run.duration = True, time.monotonic() - started
+            for key, (run, each) in running.items():
+                run.killed_at_deadline, run.duration = True, time.monotonic() - starts[key]
                 with contextlib.suppress(docker.errors.APIError):
                     each.kill()
             for run, (each, _) in zip((signalled, twin), created):
@@ -247,6 +264,18 @@ def _wait_for_exit(container: Container, timeout: float) -> int | None:
         return int(container.wait(timeout=max(timeout, 0.01))["StatusCode"])
     except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
         return None
+
+
+def _engine_duration(container: Container) -> float | None:
+    """Start to exit of a container that has ended, by the engine's own clock (no polling delay in it)."""
+    state = container.attrs.get("State", {})
+    try:
+        started, finished = (datetime.fromisoformat(re.sub(r"(\.\d{6})\d*", r"\1", state[key]).replace("Z", "+00:00"))
+                             for key in ("StartedAt", "FinishedAt"))
+    except (KeyError, ValueError):
+        return None
+    seconds = (finished - started).total_seconds()
+    return seconds if seconds >= 0 else None
 
 
 def _exit_code(container: Container) -> int | None:

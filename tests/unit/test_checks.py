@@ -48,8 +48,9 @@ TOOLKIT_FAILURE = (b'framework error: \nTraceback (most recent call last):\n'
                    b'  File "/usr/lib/trainer.py", line 88, in train\n'
                    b"    entrypoint()\nsagemaker_training.errors.ExecuteUserScriptError: ExecuteUserScriptError:\n"
                    b'ExitCode 1\nErrorMessage ""\nCommand "/usr/bin/python3 train.py"\n')
-CATCHES = Disposition("python3 train", caught=True, ignored=False)
-NO_HANDLER = Disposition("python3 train", caught=False, ignored=False)
+CATCHES = Disposition("python3 train", caught=True, blocked=False, ignored=False)
+NO_HANDLER = Disposition("python3 train", caught=False, blocked=False, ignored=False)
+WAITS = Disposition("/usr/bin/tini -- train", caught=False, blocked=False, ignored=False, waiting=True)
 
 
 def test_sigterm_handled_passes_and_reports_time_to_exit():
@@ -59,11 +60,18 @@ def test_sigterm_handled_passes_and_reports_time_to_exit():
     assert ctx.training.signal_requests[0] == pytest.approx(1.2)  # 40 % into the good run
 
 
-def test_no_handler_in_pid_1_fails_whatever_the_timing():
-    # the kernel drops SIGTERM for a PID 1 without a handler: decisive, even when the run ended sooner
-    ctx = context(signalled=run(slug="sigterm", duration=1.3, signal_at=1.2, disposition=NO_HANDLER))
-    with pytest.raises(Failed, match="has no handler for SIGTERM .* the kernel drops"):
+def test_no_handler_in_pid_1_fails_even_when_the_run_is_too_short_to_compare():
+    # the kernel drops SIGTERM for a PID 1 without a handler: decisive where timing cannot tell
+    ctx = context(good=run(duration=0.5), twin=run(slug="sigterm-twin", duration=0.6),
+                  signalled=run(slug="sigterm", duration=0.6, signal_at=0.2, disposition=NO_HANDLER))
+    with pytest.raises(Failed, match="has no handler for SIGTERM; the kernel drops"):
         training.sigterm_stops_training(ctx)
+
+
+def test_a_pid_1_that_blocks_sigterm_and_waits_for_it_is_judged_on_behaviour():
+    # tini blocks every signal and takes them with sigtimedwait(): the kernel queues SIGTERM, it is not dropped
+    ctx = context(signalled=run(slug="sigterm", duration=1.3, signal_at=1.2, disposition=WAITS))
+    assert "waits in sigtimedwait() for SIGTERM" in training.sigterm_stops_training(ctx)
 
 
 def test_a_handler_that_changes_nothing_fails_against_the_twin():
