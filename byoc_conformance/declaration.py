@@ -223,13 +223,16 @@ def _csv_layout(section: dict[str, Any], path: Path) -> CsvLayout:
     if any(r and r[0] > r[1] for r in per_column):
         raise SpecError(f"{where}.ranges: a range has its minimum above its maximum")
     label_range = per_column[label] if per_column and label is not None else None
-    fits = not label_range or label_range[0] <= 0 < DEFAULT_CLASSES - 1 <= label_range[1]
+
+    def holds(classes: int) -> bool:
+        return not label_range or label_range[0] <= 0 < classes - 1 <= label_range[1]
+
     # Undeclared, the label is the default classes, or continuous where a declared label range cannot hold them.
-    kind = section.get("label", {"classes": DEFAULT_CLASSES} if fits else "continuous")
+    kind = section.get("label", {"classes": DEFAULT_CLASSES} if holds(DEFAULT_CLASSES) else "continuous")
     classes = None if kind == "continuous" else kind["classes"]
-    if classes and label_range and not label_range[0] <= 0 < classes - 1 <= label_range[1]:
+    if classes and not holds(classes):
         raise SpecError(f"{where}: class labels 0-{classes - 1} lie outside the label column's range "
-                        f"{list(label_range)}; declare \"label\": \"continuous\" or widen the range")
+                        f"{list(label_range or ())}; declare \"label\": \"continuous\" or widen the range")
     return CsvLayout(columns, label, per_column, classes)
 
 

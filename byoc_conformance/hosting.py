@@ -30,6 +30,7 @@ INVOCATION_TIMEOUT = 70.0  # the model has 60 s (SERVE-07); AWS tells clients to
 STOP_GRACE = 30.0  # SIGTERM, then SIGKILL 30 s later (SERVE-13)
 POLL_INTERVAL = 0.1
 NO_ANSWER_IN_TIME = f"no answer within {PING_TIMEOUT:.0f} s"
+NO_CONNECTION = "no connection"  # refused or reset: nothing listening yet, so no evidence about /ping
 
 
 def pack_model(model_archive: bytes) -> bytes:
@@ -143,7 +144,7 @@ class Server:
                 self.pings[self.last_ping] += 1
             except requests.RequestException as error:
                 self.last_ping = f"no answer ({type(error).__name__})"
-                self.pings["no connection"] += 1
+                self.pings[NO_CONNECTION] += 1
             if self.exited():
                 return self
             if time.monotonic() - self.started > startup_timeout:
@@ -153,7 +154,7 @@ class Server:
     def failed_pings(self) -> dict[str, int]:
         """The start-up pings that reached a server and were not answered 200 within 2 s: evidence against
         SERVE-04 (a refused connection is not: nothing was listening yet)."""
-        return {outcome: n for outcome, n in self.pings.items() if outcome not in ("HTTP 200", "no connection")}
+        return {outcome: n for outcome, n in self.pings.items() if outcome not in ("HTTP 200", NO_CONNECTION)}
 
     def exited(self) -> bool:
         self.container.reload()
