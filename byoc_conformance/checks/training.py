@@ -159,16 +159,16 @@ def sigterm_stops_training(ctx: Context) -> str:
         raise Inconclusive(f"{run.outcome()}, before SIGTERM was due {signal_at:.1f} s in", run=run)
     disposition = run.disposition
     seen = f"{disposition.describe()}; " if disposition else "PID 1's signal handling could not be read; "
+    if disposition and not disposition.receives:  # decisive, whatever the twin shows or the timing says
+        raise Failed(f"{seen}the kernel drops SIGTERM sent to a container's PID 1 that neither handles, blocks nor "
+                     f"waits for it (a Python program installs no handler by default); {run.outcome()}",
+                     expected=expected, run=run)
     if twin.killed_at_deadline or twin.exit_code != 0:
         raise Inconclusive(f"{seen}the unsignalled twin gives nothing to compare with: {twin.outcome()}", run=twin)
     left = twin.duration - run.signal_at
     margin = max(SIGTERM_MIN_MARGIN, SIGTERM_MARGIN * left)
     ended = "was still running when" if run.killed_at_deadline else f"ended {run.duration:.2f} s in, against"
     compared = f"SIGTERM sent {run.signal_at:.2f} s in; it {ended} the twin's {twin.duration:.2f} s"
-    if disposition and not disposition.receives:  # decisive: ending sooner could only be the twin's delay
-        raise Failed(f"{seen}the kernel drops SIGTERM sent to a container's PID 1 that neither handles, blocks nor "
-                     f"waits for it (a Python program installs no handler by default); {compared}",
-                     expected=expected, run=run)
     if not run.killed_at_deadline and run.duration <= twin.duration - margin:
         return f"{seen}{compared}: it stopped {run.duration - run.signal_at:.2f} s after the signal " \
                f"(exit code {run.exit_code})"

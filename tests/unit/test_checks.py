@@ -73,6 +73,13 @@ def test_a_run_too_short_to_compare_is_judged_on_the_disposition_alone(dispositi
         training.sigterm_stops_training(ctx)
 
 
+def test_a_dropped_signal_fails_even_when_the_twin_gives_nothing_to_compare_with():
+    ctx = context(signalled=run(slug="sigterm", duration=2.9, signal_at=1.2, disposition=NO_HANDLER),
+                  twin=run(slug="sigterm-twin", exit_code=1, duration=2.0))
+    with pytest.raises(Failed, match="has no handler for SIGTERM; the kernel drops"):
+        training.sigterm_stops_training(ctx)
+
+
 def test_a_pid_1_that_blocks_sigterm_and_waits_for_it_is_judged_on_behaviour():
     # tini blocks every signal and takes them with sigtimedwait(): the kernel queues SIGTERM, it is not dropped
     ctx = context(signalled=run(slug="sigterm", duration=1.3, signal_at=1.2, disposition=WAITS))
