@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import io
 import tarfile
+from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
@@ -29,6 +30,7 @@ class Engine:
     def __init__(self, client: docker.DockerClient, run_id: str) -> None:
         self.client = client
         self.run_id = run_id
+        self._names: Counter[str] = Counter()
 
     @classmethod
     def connect(cls, run_id: str) -> Engine:
@@ -66,9 +68,15 @@ class Engine:
     def name(self, role: str) -> str:
         return f"byoc-{self.run_id}-{role}"
 
+    def new_name(self, role: str) -> str:
+        """A name no object of this run has had: a role used again gets -2, -3, ... (never a 409 Conflict)."""
+        self._names[role] += 1
+        count = self._names[role]
+        return self.name(role if count == 1 else f"{role}-{count}")
+
     def volume(self, role: str) -> str:
         """A new, empty, labelled volume; returns its name."""
-        return str(self.client.volumes.create(name=self.name(role), labels=self.labels(role)).name)
+        return str(self.client.volumes.create(name=self.new_name(role), labels=self.labels(role)).name)
 
     @staticmethod
     def mount(volume: str, target: str, read_only: bool = False) -> Mount:
@@ -83,7 +91,8 @@ class Engine:
         return name
 
     def create_container(self, image: str, command: list[str], role: str, **options: Any) -> Container:
-        return self.client.containers.create(image, command, name=self.name(role), labels=self.labels(role), **options)
+        return self.client.containers.create(image, command, name=self.new_name(role), labels=self.labels(role),
+                                             **options)
 
     def remove(self, container: Container, volumes: Iterable[str] = ()) -> None:
         """Remove a container and the given volumes; what is already gone is fine."""

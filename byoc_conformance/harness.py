@@ -17,6 +17,7 @@ from . import __version__, declaration, metrics, report
 from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .engine import Engine, HarnessError
 from .hosting import Hosting, Model, model_from_path, pack_model
+from .plan import Plan
 from .registry import Check, Context, all_checks
 from .report import CheckResult
 from .specs import SpecError
@@ -42,6 +43,7 @@ def start(config: pytest.Config) -> Harness:
         inference_attrs = engine.image(inference_image).attrs if inference_image != image else attrs
     except (HarnessError, SpecError) as error:
         raise pytest.UsageError(f"byoc-conformance: {error}") from None
+    plan = Plan()  # the container runs the checks share, and their outcomes
     training = TrainingRuns(
         TrainingRunner(engine, image),
         config.getoption("byoc_train_timeout"),
@@ -51,6 +53,7 @@ def start(config: pytest.Config) -> Harness:
         hyperparameter_probes=config.getoption("byoc_hyperparameter_probes"),
         disabled=f"--byoc-model {model_path} was given: the image is checked as an inference-only image"
         if model_path else None,
+        plan=plan,
     )
 
     def model() -> Model:
@@ -66,6 +69,7 @@ def start(config: pytest.Config) -> Harness:
         batch_input_mb=config.getoption("byoc_batch_input_mb"),
         csv=declared.csv,
         speaks_csv=declared.speaks_csv,
+        plan=plan,
     )
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared)
     return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context)
@@ -133,7 +137,7 @@ class Harness:
 
     def metric_series(self) -> list[dict[str, Any]]:
         """The declared metrics as the good training run emitted them, if it ran."""
-        run = self.context.training.__dict__.get("good")  # set once the cached run has happened
+        run = self.context.training.plan.result(("TrainingRuns", "good"))  # if the run has happened
         definitions = self.context.declaration.metric_definitions
         if run is None or not definitions:
             return []

@@ -14,7 +14,6 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from functools import cached_property
 from pathlib import Path
 
 import docker.errors
@@ -22,6 +21,7 @@ import requests
 
 from .declaration import DEFAULT_CSV, CsvLayout
 from .engine import Engine, HarnessError
+from .plan import Plan, planned
 from .verdicts import Inconclusive, Request
 
 PORT = 8080
@@ -218,8 +218,9 @@ class Hosting:
 
     def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
                  startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
-                 csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True) -> None:
+                 csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, plan: Plan | None = None) -> None:
         self.engine, self.image, self.image_labels = engine, image, image_labels
+        self.plan = plan or Plan()
         self.csv = csv  # the declared CSV layout: /invocations payloads carry its feature columns
         self.speaks_csv = speaks_csv  # text/csv is among the declared request and response types
         self._model_source = model
@@ -228,7 +229,7 @@ class Hosting:
         self.seed = seed  # hypothesis seed, shown in the header
         self.batch_input_mb = batch_input_mb  # size of the input file of the batch transform checks
 
-    @cached_property
+    @planned
     def model(self) -> Model:
         return self._model_source()
 
@@ -237,7 +238,7 @@ class Hosting:
             raise Inconclusive(f"no model to serve: {self.model.missing}")
         return self.model.tar_gz
 
-    @cached_property
+    @planned
     def shared(self) -> Server:
         return Server(self.engine, self.image, self._model_bytes(), "serve").start(self.startup_timeout)
 
@@ -262,7 +263,7 @@ class Hosting:
         server = Server(self.engine, self.image, self._model_bytes(), role, **options)  # type: ignore[arg-type]
         return server.start(window)
 
-    @cached_property
+    @planned
     def stopped_by_sigterm(self) -> Stop:
         """A fresh healthy server sent SIGTERM, as endpoint updates and scale-in do (SERVE-13, IMG-03)."""
         self.healthy()

@@ -10,7 +10,6 @@ import shutil
 import time
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from pathlib import Path
 
 import docker.errors
@@ -22,6 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from . import hyperparameters, opt_ml
 from .declaration import Declaration
 from .engine import Engine, files_in, read_archive, tar_of
+from .plan import Plan, planned
 from .verdicts import NotApplicable
 
 # /opt/ml/input, /opt/ml/model and /opt/ml/output are mounted one by one, never /opt/ml as a whole:
@@ -292,8 +292,9 @@ class TrainingRuns:
 
     def __init__(self, runner: TrainingRunner, timeout: float, declaration: Declaration, *, seed: int = 0,
                  hyperparameter_examples: int = 2, hyperparameter_probes: int = 12,
-                 disabled: str | None = None) -> None:
+                 disabled: str | None = None, plan: Plan | None = None) -> None:
         self.runner = runner
+        self.plan = plan or Plan()
         self.timeout = timeout
         self.declaration = declaration
         self.seed = seed
@@ -301,8 +302,6 @@ class TrainingRuns:
         self.hyperparameter_probes = hyperparameter_probes
         self.disabled = disabled  # why this image is not trained (an inference-only image)
         self.required_hyperparameters = hyperparameters.required_set(declaration.hyperparameters)
-        self._signalled: tuple[TrainingRun, TrainingRun] | None = None
-        self._missing_channel: dict[str, TrainingRun] = {}
 
     def _run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *, bad_input: bool = False,
              read_output: bool = False) -> TrainingRun:
@@ -311,7 +310,7 @@ class TrainingRuns:
         return self.runner.run(slug, label, training_input, read_output=read_output,
                                deadline=self.bad_input_deadline if bad_input else self.timeout)
 
-    @cached_property
+    @planned
     def good(self) -> TrainingRun:
         return self._run("good-input", "training run with good input",
                          opt_ml.good_input(self.declaration, self.required_hyperparameters), read_output=True)
@@ -323,13 +322,13 @@ class TrainingRuns:
         good = self.good
         return min(self.timeout, max(60.0, 5 * good.duration))
 
-    @cached_property
+    @planned
     def empty_channel(self) -> TrainingRun:
         channel = self.declaration.primary_channel.name
         return self._run("empty-channel", f"training run with an empty {channel!r} channel",
                          opt_ml.empty_channel_input(self.declaration, self.required_hyperparameters), bad_input=True)
 
-    @cached_property
+    @planned
     def corrupt_csv(self) -> TrainingRun:
         channel = self.declaration.primary_channel
         if not channel.accepts_csv:
@@ -341,14 +340,12 @@ class TrainingRuns:
         """The SIGTERM run and its unsignalled twin (see TrainingRunner.signalled_with_twin)."""
         if self.disabled:
             raise NotApplicable(self.disabled)
-        if self._signalled is None:
-            self._signalled = self.runner.signalled_with_twin(
-                opt_ml.good_input(self.declaration, self.required_hyperparameters),
-                signal_at=signal_at, deadline=self.bad_input_deadline,
-            )
-        return self._signalled
+        return self.plan.once("signalled", lambda: self.runner.signalled_with_twin(
+            opt_ml.good_input(self.declaration, self.required_hyperparameters),
+            signal_at=signal_at, deadline=self.bad_input_deadline,
+        ))
 
-    @cached_property
+    @planned
     def tuning(self) -> TrainingRun:
         """As a tuning job with an SDK framework estimator runs it: the objective metric named, sagemaker_* added."""
         objective = next(iter(self.declaration.objective_metrics), None) or next(
@@ -358,7 +355,7 @@ class TrainingRuns:
         return self._run("tuning", "training run with the hyperparameters a tuning job adds",
                          opt_ml.good_input(self.declaration, extras), read_output=True)
 
-    @cached_property
+    @planned
     def required_channels_only(self) -> TrainingRun:
         optional = {c.name for c in self.declaration.channels if not c.required}
         if not optional:
@@ -368,13 +365,11 @@ class TrainingRuns:
                          opt_ml.without_channels(self.declaration, optional, self.required_hyperparameters))
 
     def missing_channel(self, name: str) -> TrainingRun:
-        if name not in self._missing_channel:
-            self._missing_channel[name] = self._run(
-                f"missing-{name}", f"training run without the required channel {name!r}",
-                opt_ml.without_channels(self.declaration, {name}, self.required_hyperparameters), bad_input=True)
-        return self._missing_channel[name]
+        return self.plan.once(("missing-channel", name), lambda: self._run(
+            f"missing-{name}", f"training run without the required channel {name!r}",
+            opt_ml.without_channels(self.declaration, {name}, self.required_hyperparameters), bad_input=True))
 
-    @cached_property
+    @planned
     def valid_hyperparameter_runs(self) -> list[TrainingRun]:
         """Runs with every declared hyperparameter set, values drawn by hypothesis within the declaration."""
         specs = self.declaration.hyperparameters
@@ -393,7 +388,7 @@ class TrainingRuns:
         run_with()
         return runs
 
-    @cached_property
+    @planned
     def invalid_hyperparameter_runs(self) -> list[tuple[hyperparameters.Probe, TrainingRun]]:
         found = hyperparameters.probes(self.declaration.hyperparameters)
         if not found:

@@ -4,13 +4,13 @@ a label-first CSV file, InputFilter `$[1:]`, SplitType Line, AssembleWith Line."
 from __future__ import annotations
 
 import json
-from functools import cache
 
 import requests
 
 from .. import opt_ml
 from ..batch import MIB, Job, Transform, container_answer, execution_parameters, transform
 from ..hosting import PING_TIMEOUT, Hosting, Server, invocation
+from ..plan import planned_for
 from ..registry import Context, check
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 from .hosting import accepts_body
@@ -21,7 +21,7 @@ STRATEGIES = ("MULTI_RECORD", "SINGLE_RECORD")
 PARAMETERS_REQUEST = Request("execution-parameters", "GET", "/execution-parameters")
 
 
-@cache
+@planned_for
 def _input(hosting: Hosting) -> bytes:
     rows = max(SINGLE_RECORD_SAMPLE, int(hosting.batch_input_mb * MIB / 40))  # ~40 bytes a row after the filter
     return opt_ml.training_csv(hosting.csv.label_first(), rows=rows, seed=1)
@@ -35,7 +35,7 @@ def _batch_server(hosting: Hosting, role: str, job: Job) -> Server:
     return server
 
 
-@cache
+@planned_for
 def _default_job(hosting: Hosting) -> tuple[Server, int, bytes, Transform]:
     """The job sets nothing: the container's /execution-parameters or the defaults decide."""
     job = Job(input_filter=DROP_LABEL)
@@ -44,7 +44,7 @@ def _default_job(hosting: Hosting) -> tuple[Server, int, bytes, Transform]:
     return server, status, body, transform(server, job, _input(hosting), container_answer(status, body))
 
 
-@cache
+@planned_for
 def _single_record_job(hosting: Hosting) -> tuple[Server, Transform, int]:
     """SINGLE_RECORD over every k-th record of the input: each record's own answer. Returns k as well."""
     records = _input(hosting).splitlines(keepends=True)

@@ -8,7 +8,6 @@ import statistics
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from functools import cache
 
 import hypothesis
 import requests
@@ -18,6 +17,7 @@ from hypothesis import strategies as st
 from ..declaration import CSV, media_type
 from ..hosting import INVOCATION_TIMEOUT, PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
 from ..payloads import Payload, example_csv, invalid_payloads, large_csv, valid_csv
+from ..plan import planned_for
 from ..registry import Context, check
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 
@@ -268,7 +268,7 @@ def concurrent_requests(ctx: Context) -> str:
     return f"{CONCURRENT_REQUESTS} concurrent requests answered 2xx in {time.monotonic() - started:.2f} s"
 
 
-@cache
+@planned_for
 def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, int]:
     """Malformed payloads against a fresh server (one of them may kill it): the first non-4xx answer,
     shrunk, and how /ping answered afterwards."""
