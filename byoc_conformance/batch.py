@@ -13,7 +13,9 @@ from typing import Any
 
 import requests
 
-from .hosting import INVOCATION_TIMEOUT, Server
+from . import exchange
+from .exchange import cut_note
+from .hosting import Server, invocation
 
 MIB = 1024 * 1024  # batch "MB" is read as MiB, as SageMaker's local mode does
 DEFAULTS = {"MaxConcurrentTransforms": 1, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
@@ -36,16 +38,28 @@ class Job:
 
 
 def resolve(job: Job, container: dict[str, Any] | None) -> dict[str, Any]:
-    """SageMaker's precedence, per parameter: the job's setting, then the container's answer, then the default."""
-    answer = container if isinstance(container, dict) else {}
+    """SageMaker's precedence, per parameter: the job's setting, then the container's answer, then the default.
+    A container value that is not a usable setting is passed over (BATCH-03/04 judge it)."""
+    answer = {name: value for name, value in (container or {}).items() if usable(name, value)}
     return {name: job.settings.get(name, answer.get(name, default)) for name, default in DEFAULTS.items()}
+
+
+def usable(name: str, value: Any) -> bool:
+    """Whether a value can be run with: a strategy SageMaker knows, a whole number of transforms in 1..100,
+    a payload size in 0..100 MB (0: the payload is streamed)."""
+    if name == "BatchStrategy":
+        return value in ("MULTI_RECORD", "SINGLE_RECORD")
+    low = 1 if name == "MaxConcurrentTransforms" else 0
+    return type(value) is int and low <= value <= 100
 
 
 def split(records: list[bytes], strategy: str, max_payload_mb: int) -> list[list[bytes]]:
     """Line-split records grouped into payloads: one record each under SINGLE_RECORD, as many whole records
-    as fit in MaxPayloadInMB under MULTI_RECORD."""
+    as fit in MaxPayloadInMB under MULTI_RECORD (0: no limit, the whole input streamed as one payload)."""
     if strategy == "SINGLE_RECORD":
         return [[record] for record in records]
+    if max_payload_mb == 0:
+        return [records] if records else []
     limit, payloads, size = max_payload_mb * MIB, [[]], 0
     for number, record in enumerate(records, 1):
         if len(record) > limit:
@@ -111,12 +125,24 @@ class Transform:
                 f"{self.records_out} output records in {self.seconds:.2f} s (.out begins: {first})")
 
 
-def execution_parameters(server: Server) -> tuple[int, bytes]:
-    response = server.session.get(server.url("/execution-parameters"), timeout=10)
+PARAMETERS_DEADLINE = 10.0  # SageMaker calls it once before the invocations; 10 s is generous
+
+
+def execution_parameters(server: Server) -> tuple[int | str, bytes]:
+    """GET /execution-parameters: (status, body), or (why there is no answer, b"")."""
+    try:
+        response = exchange.exchange(server.session, "GET", server.url("/execution-parameters"),
+                                     deadline=PARAMETERS_DEADLINE, cap=exchange.PING_BODY_CAP)
+    except requests.Timeout:
+        return f"no complete answer within {PARAMETERS_DEADLINE:g} s", b""
+    except requests.RequestException as error:
+        return f"no answer ({type(error).__name__})", b""
+    if response.truncated:  # type: ignore[attr-defined]
+        return f"an answer over {exchange.PING_BODY_CAP} bytes (cut there)", b""
     return response.status_code, response.content
 
 
-def container_answer(status: int, body: bytes) -> dict[str, Any] | None:
+def container_answer(status: int | str, body: bytes) -> dict[str, Any] | None:
     """The container's /execution-parameters, if it answered 200 with a JSON object; else None (defaults)."""
     if status != 200:
         return None
@@ -133,18 +159,17 @@ def transform(server: Server, job: Job, data: bytes, container: dict[str, Any] |
     records = [filter_record(r, job.input_filter) for r in originals]
     payloads = split(records, parameters["BatchStrategy"], parameters["MaxPayloadInMB"])
     result = Transform(parameters, len(payloads), len(records))
-    headers = {"Content-Type": "text/csv", "Accept": "text/csv"}
 
     def send(numbered: tuple[int, list[bytes]]) -> bytes:
         number, payload = numbered
         try:
-            response = requests.post(server.url("/invocations"), data=b"".join(payload), headers=headers,
-                                     timeout=INVOCATION_TIMEOUT)
+            response = server.send(invocation(b"".join(payload), f"batch-payload-{number}"))
         except requests.RequestException as error:
             result.failures.append(f"payload {number}: no answer ({error})")
             return b""
-        if not response.ok:
-            result.failures.append(f"payload {number}: HTTP {response.status_code} {response.content[:200]!r}")
+        if not response.ok or response.truncated:  # type: ignore[attr-defined]
+            result.failures.append(f"payload {number}: HTTP {response.status_code} {response.content[:200]!r}"
+                                   + cut_note(response))
             return b""
         return response.content
 

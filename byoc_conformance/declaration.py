@@ -169,16 +169,40 @@ def locate(given: Path | None, cwd: Path) -> Path | None:
     return conventional if conventional.is_file() else None
 
 
+# What the harness reads of a declaration: a real one is a few KiB and a few levels deep (the API caps lists at
+# 8 channels and 100 hyperparameters, which checks judge; the schema stops lists at 1000).
+MAX_SPEC_BYTES = 4 * 1024 * 1024
+MAX_SPEC_DEPTH = 32
+
+
+def _depth(value: object) -> int:
+    """How deeply a JSON value nests, counted without recursion."""
+    deepest, stack = 0, [(value, 1)]
+    while stack:
+        item, depth = stack.pop()
+        deepest = max(deepest, depth)
+        children = item.values() if isinstance(item, dict) else item if isinstance(item, list) else ()
+        stack.extend((child, depth + 1) for child in children if isinstance(child, (dict, list)))
+    return deepest
+
+
 def load(path: Path | None) -> Declaration:
     """The declaration in `path` (None: the defaults). Raises SpecError naming the file and the JSON path."""
     if path is None:
         return DEFAULTS
     try:
+        if path.stat().st_size > MAX_SPEC_BYTES:
+            raise SpecError(f"the declaration {path} has {path.stat().st_size} bytes; the harness reads at most "
+                            f"{MAX_SPEC_BYTES}")
         document = json.loads(path.read_text(encoding="utf-8"))
     except OSError as error:
         raise SpecError(f"cannot read the declaration {path}: {error.strerror}") from None
     except (json.JSONDecodeError, UnicodeDecodeError) as error:
         raise SpecError(f"the declaration {path} is not valid JSON: {error}") from None
+    except RecursionError:
+        raise SpecError(f"the declaration {path} nests deeper than the harness reads") from None
+    if _depth(document) > MAX_SPEC_DEPTH:
+        raise SpecError(f"the declaration {path} nests deeper than {MAX_SPEC_DEPTH} levels")
     specs.validate(document, "declaration.schema.json", f"the declaration {path}")
     own = document.get(OWN_SECTION, {})
     training = document.get("TrainingSpecification")

@@ -5,9 +5,17 @@ from __future__ import annotations
 
 import contextlib
 import io
+import os
+import shutil
+import socket
+import subprocess
+import sys
 import tarfile
+import tempfile
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import docker
@@ -18,30 +26,77 @@ from docker.models.images import Image
 from docker.types import Mount
 
 RUN_LABEL = "byoc-conformance.run"
+PID_LABEL = "byoc-conformance.pid"  # the harness process, so that a later run can tell a dead run's leftovers
+HOST_LABEL = "byoc-conformance.host"
+# The one-line cleanup of everything any run left, for the README and the warning about leftovers.
+CLEANUP_COMMAND = ("docker rm -f $(docker ps -aq --filter label=byoc-conformance.run); "
+                   "docker volume rm $(docker volume ls -q --filter label=byoc-conformance.run); "
+                   "docker network rm $(docker network ls -q --filter label=byoc-conformance.run)")
 # How long one Docker API call may take; waits for containers set their own deadlines.
 API_TIMEOUT = 60
+KIB, MIB = 1024, 1024 * 1024
+# What the harness holds of a container's log: all of a short one; of a long one (kept whole on disk) its
+# first and last parts, which carry the start-up and the error.
+LOG_HEAD, LOG_TAIL = 64 * KIB, 1 * MIB
+FILE_CAP = 1 * MIB  # what is read of one file a container leaves (the failure file, /opt/ml/output's files)
+
+
+ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64"}  # the engine's `uname -m` as image platforms name it
 
 
 class HarnessError(Exception):
     """A problem with the harness's input or environment, reported as one line with no traceback."""
 
 
+@dataclass(frozen=True)
+class Limits:
+    """What one container of the run may use: memory (MiB, swap included) and processes."""
+
+    memory_mb: int = 8192
+    pids: int = 4096
+
+    def create_options(self) -> dict[str, Any]:
+        memory = f"{self.memory_mb}m"
+        return {"mem_limit": memory, "memswap_limit": memory, "pids_limit": self.pids}
+
+    def describe(self) -> dict[str, Any]:
+        return {"memory_mb": self.memory_mb, "pids": self.pids}
+
+
 class Engine:
-    def __init__(self, client: docker.DockerClient, run_id: str) -> None:
+    def __init__(self, client: docker.DockerClient, run_id: str, *, isolated: bool = True,
+                 limits: Limits | None = None) -> None:
         self.client = client
         self.run_id = run_id
+        # Serving on an internal network (no route out), reached at the container's own address; else on a
+        # bridge with the port published on 127.0.0.1, for engines whose container addresses this host
+        # cannot reach (Docker Desktop, remote engines).
+        self.isolated = isolated
+        self.resource_limits = limits or Limits()
+        self.platform = "linux/amd64"  # the engine's, as os/architecture
+        self.reaper: subprocess.Popen[bytes] | None = None
         self._names: Counter[str] = Counter()
+        # Logs, archives and models go to disk here, not into memory; removed when the run ends.
+        self.scratch = Path(tempfile.mkdtemp(prefix=f"byoc-conformance-{run_id}-"))
 
     @classmethod
-    def connect(cls, run_id: str) -> Engine:
+    def connect(cls, run_id: str, *, network: str = "auto", limits: Limits | None = None) -> Engine:
         try:
             client = docker.from_env(timeout=API_TIMEOUT)
             client.ping()
+            info = client.info()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
             raise HarnessError(
                 f"cannot reach a Docker engine ({error}); is it running, and is DOCKER_HOST right?"
             ) from None
-        return cls(client, run_id)
+        if network == "auto":
+            local = client.api.base_url.startswith("http+docker://localhost") and "Desktop" not in str(
+                info.get("OperatingSystem", ""))
+            network = "internal" if local else "published"
+        engine = cls(client, run_id, isolated=network == "internal", limits=limits)
+        machine = str(info.get("Architecture", ""))
+        engine.platform = f"{info.get('OSType', 'linux')}/{ARCHITECTURES.get(machine, machine)}"
+        return engine
 
     def version(self) -> str:
         return str(self.client.version().get("Version", "unknown"))
@@ -63,7 +118,8 @@ class Engine:
             ) from None
 
     def labels(self, role: str) -> dict[str, str]:
-        return {RUN_LABEL: self.run_id, "byoc-conformance.role": role}
+        return {RUN_LABEL: self.run_id, "byoc-conformance.role": role, PID_LABEL: str(os.getpid()),
+                HOST_LABEL: socket.gethostname()}
 
     def name(self, role: str) -> str:
         return f"byoc-{self.run_id}-{role}"
@@ -84,11 +140,33 @@ class Engine:
         return Mount(target, volume, type="volume", read_only=read_only, no_copy=True)
 
     def network(self) -> str:
-        """The run's own bridge network, created on first use; ports published from it reach 127.0.0.1."""
+        """The run's own bridge network, created on first use: internal (no route out) when isolated."""
         name = self.name("net")
         if not self.client.networks.list(names=[name]):
-            self.client.networks.create(name, driver="bridge", labels=self.labels("net"))
+            self.client.networks.create(name, driver="bridge", internal=self.isolated, labels=self.labels("net"))
         return name
+
+    def serving_network(self, port: int) -> dict[str, Any]:
+        """The create options that put a server on the run's network, its port published only if need be."""
+        options: dict[str, Any] = {"network": self.network()}
+        if not self.isolated:
+            options["ports"] = {f"{port}/tcp": ("127.0.0.1", None)}
+        return options
+
+    def address(self, container: Container, port: int) -> tuple[str, int] | None:
+        """Where this host reaches `port` of a running container, as the engine reports it; None before the
+        engine has it, or once the container has exited."""
+        container.reload()
+        settings = container.attrs.get("NetworkSettings") or {}
+        if not self.isolated:
+            published = (settings.get("Ports") or {}).get(f"{port}/tcp") or []
+            return ("127.0.0.1", int(published[0]["HostPort"])) if published else None
+        ip = ((settings.get("Networks") or {}).get(self.network()) or {}).get("IPAddress")
+        return (ip, port) if ip else None
+
+    def limits(self) -> dict[str, Any]:
+        """The resource limits of every container the run starts (the image is untrusted)."""
+        return self.resource_limits.create_options()
 
     def create_container(self, image: str, command: list[str], role: str, **options: Any) -> Container:
         return self.client.containers.create(image, command, name=self.new_name(role), labels=self.labels(role),
@@ -102,20 +180,40 @@ class Engine:
             with contextlib.suppress(docker.errors.NotFound):
                 self.client.volumes.get(name).remove(force=True)
 
+    def scratch_file(self, name: str) -> Path:
+        """A path in this run's scratch directory that nothing else uses."""
+        return self.scratch / self.new_name(f"file-{name}")
+
+    def close(self) -> None:
+        """The end of the run: its scratch directory goes, and so does the reaper it no longer needs."""
+        shutil.rmtree(self.scratch, ignore_errors=True)
+        if self.reaper is not None:
+            self.reaper.terminate()
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                self.reaper.wait(timeout=5)
+
     def sweep(self) -> int:
         """Remove everything this run created that is still there; returns how many objects."""
-        selector = {"label": f"{RUN_LABEL}={self.run_id}"}
-        removed = 0
-        for container in self.client.containers.list(all=True, filters=selector):
-            container.remove(force=True)
+        return remove_labelled(self.client, {"label": f"{RUN_LABEL}={self.run_id}"})
+
+    def start_reaper(self) -> None:
+        """A process that removes this run's objects and scratch if the harness dies without doing it."""
+        self.reaper = subprocess.Popen(
+            [sys.executable, "-m", "byoc_conformance.reaper", str(os.getpid()), self.run_id, str(self.scratch)],
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def remove_labelled(client: docker.DockerClient, selector: dict[str, Any]) -> int:
+    """Removes the containers, volumes and networks that match a label filter; returns how many."""
+    removed = 0
+    listed = [(container, {"force": True}) for container in client.containers.list(all=True, filters=selector)]
+    listed += [(volume, {"force": True}) for volume in client.volumes.list(filters=selector)]
+    listed += [(network, {}) for network in client.networks.list(filters=selector)]  # once their containers go
+    for item, options in listed:
+        with contextlib.suppress(docker.errors.NotFound):
+            item.remove(**options)
             removed += 1
-        for volume in self.client.volumes.list(filters=selector):
-            volume.remove(force=True)
-            removed += 1
-        for network in self.client.networks.list(filters=selector):
-            network.remove()
-            removed += 1
-        return removed
+    return removed
 
 
 def tar_of(files: dict[str, bytes], directories: tuple[str, ...] = ()) -> bytes:
@@ -133,23 +231,68 @@ def tar_of(files: dict[str, bytes], directories: tuple[str, ...] = ()) -> bytes:
     return buffer.getvalue()
 
 
-def read_archive(container: Container, path: str) -> bytes | None:
-    """`path` in a container as a tar archive (its top entry named after the last part of `path`), or None
-    if it does not exist."""
+def save_archive(container: Container, path: str, destination: Path) -> bool:
+    """Streams `path` in a container, as a tar archive (its top entry named after the last part of `path`), to
+    `destination`; False if it does not exist."""
     try:
-        stream, _ = container.get_archive(path)
+        stream, _ = container.get_archive(path, chunk_size=MIB)
     except docker.errors.NotFound:
-        return None
-    return b"".join(stream)
+        return False
+    with destination.open("wb") as file:
+        for chunk in stream:
+            file.write(chunk)
+    return True
 
 
-def files_in(archive: bytes) -> dict[str, bytes | None]:
-    """The files in an archive from read_archive, by path below its top entry (None: not a regular file)."""
-    with tarfile.open(fileobj=io.BytesIO(archive)) as tar:
-        files: dict[str, bytes | None] = {}
-        for member in tar.getmembers():
+def listing(archive: Path) -> dict[str, int | None]:
+    """The files in an archive from save_archive, by path below its top entry: their sizes (None: not a
+    regular file). Only the headers are read."""
+    with tarfile.open(archive) as tar:
+        return {_below_top(member.name): member.size if member.isfile() else None
+                for member in tar if not member.isdir()}
+
+
+def files_in(archive: Path, cap: int = FILE_CAP) -> dict[str, bytes | None]:
+    """The files in an archive from save_archive with the first `cap` bytes of each (None: not a regular file)."""
+    files: dict[str, bytes | None] = {}
+    with tarfile.open(archive) as tar:
+        for member in tar:
             if member.isdir():
                 continue
             extracted = tar.extractfile(member) if member.isfile() else None
-            files[member.name.partition("/")[2] or member.name] = extracted.read() if extracted else None
-        return files
+            files[_below_top(member.name)] = extracted.read(cap) if extracted else None
+    return files
+
+
+def _below_top(name: str) -> str:
+    return name.partition("/")[2] or name
+
+
+def save_logs(container: Container, destination: Path) -> str:
+    """Streams a container's whole log (stdout and stderr) to `destination` and returns what the harness keeps
+    of it in memory: all of it up to LOG_HEAD + LOG_TAIL bytes, else its first and last parts around a line
+    that says how much was left out."""
+    with destination.open("wb") as file:
+        for chunk in container.logs(stdout=True, stderr=True, stream=True, follow=False):
+            file.write(chunk)
+    return bounded_text(destination)
+
+
+def bounded_text(path: Path) -> str:
+    size = path.stat().st_size
+    with path.open("rb") as file:
+        if size <= LOG_HEAD + LOG_TAIL:
+            return file.read().decode("utf-8", "replace")
+        head = file.read(LOG_HEAD).rpartition(b"\n")[0]
+        file.seek(size - LOG_TAIL)
+        tail = file.read().partition(b"\n")[2]
+    left_out = size - len(head) - len(tail)
+    return (head.decode("utf-8", "replace") + f"\n[... {left_out} bytes of log left out here; the whole log had "
+            f"{size} bytes ...]\n" + tail.decode("utf-8", "replace"))
+
+
+def lines_of(path: Path) -> Iterator[str]:
+    """A file's lines, read as they are needed."""
+    with path.open("rb") as file:
+        while line := file.readline(LOG_HEAD):  # a line longer than this comes in parts
+            yield line.decode("utf-8", "replace")

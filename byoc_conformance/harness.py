@@ -3,6 +3,7 @@ check's verdict becomes a pytest outcome."""
 
 from __future__ import annotations
 
+import os
 import time
 import traceback
 import uuid
@@ -13,10 +14,11 @@ from typing import Any
 
 import pytest
 
-from . import __version__, declaration, metrics, report
+from . import __version__, declaration, metrics, model, reaper, report
 from .catalogue import Catalogue, coverage_problems, load_catalogue
-from .engine import Engine, HarnessError
-from .hosting import Hosting, Model, model_from_path, pack_model
+from .engine import CLEANUP_COMMAND, RUN_LABEL, Engine, HarnessError, Limits, remove_labelled
+from .hosting import Hosting
+from .model import Model
 from .plan import Plan
 from .registry import Check, Context, all_checks
 from .report import CheckResult
@@ -24,24 +26,56 @@ from .specs import SpecError
 from .training import TrainingRunner, TrainingRuns
 from .verdicts import Failed, Verdict, describe, reproduction
 
+MAX_BATCH_INPUT_MB = 1024.0
+
+
+def check_options(config: pytest.Config) -> None:
+    """The options no parser type can judge alone, checked before anything starts."""
+    image = config.getoption("image")
+    if not image.strip():
+        raise HarnessError("--image is empty: name the image to test, e.g. --image myrepo/algo:latest")
+    for option in ("byoc_report", "byoc_repro_dir"):
+        _check_output_directory(f"--{option.replace('_', '-')}", config.getoption(option))
+    batch_mb = config.getoption("byoc_batch_input_mb")
+    if batch_mb > MAX_BATCH_INPUT_MB:
+        raise HarnessError(f"--byoc-batch-input-mb {batch_mb:g}: at most {MAX_BATCH_INPUT_MB:g} (the input file "
+                           "is generated in memory)")
+
+
+def _check_output_directory(option: str, path: Path | None) -> None:
+    """A directory the harness will write into: it may not exist yet, but it must be one it can create."""
+    if path is None:
+        return
+    if path.exists() and not path.is_dir():
+        raise HarnessError(f"{option} {path}: exists and is not a directory")
+    existing = next(parent for parent in (path, *path.parents) if parent.exists())
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise HarnessError(f"{option} {path}: {existing} is not a directory the harness can write in")
+
 
 def start(config: pytest.Config) -> Harness:
     """Checks everything the run needs before any container starts; bad input is a pytest.UsageError."""
     image = config.getoption("image")
+    engine = None
     try:
+        check_options(config)
         catalogue = load_catalogue()
         problems = coverage_problems(catalogue, (entry.requirement_id for entry in all_checks()))
         if problems:
             raise HarnessError("the catalogue and the checks do not trace to each other:\n  " + "\n  ".join(problems))
         spec_path = declaration.locate(config.getoption("byoc_spec"), Path.cwd())
         declared = declaration.load(spec_path)
+        limits = Limits(memory_mb=config.getoption("byoc_memory_mb"), pids=config.getoption("byoc_pids"))
+        engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=config.getoption("byoc_network"), limits=limits)
+        engine.start_reaper()
         model_path = config.getoption("byoc_model")
-        given_model = model_from_path(model_path) if model_path else None
-        engine = Engine.connect(run_id=uuid.uuid4().hex[:8])
+        given_model = model.from_path(model_path, engine.scratch_file("given-model.tar.gz")) if model_path else None
         attrs = engine.image(image).attrs
         inference_image = config.getoption("byoc_inference_image") or image
         inference_attrs = engine.image(inference_image).attrs if inference_image != image else attrs
     except (HarnessError, SpecError) as error:
+        if engine is not None:
+            engine.close()
         raise pytest.UsageError(f"byoc-conformance: {error}") from None
     plan = Plan()  # the container runs the checks share, and their outcomes
     training = TrainingRuns(
@@ -56,13 +90,13 @@ def start(config: pytest.Config) -> Harness:
         plan=plan,
     )
 
-    def model() -> Model:
+    def served_model() -> Model:
         if given_model is not None:
             return Model(given_model)
-        return trained_model(training)
+        return trained_model(training, engine)
 
     hosting = Hosting(
-        engine, inference_image, (inference_attrs.get("Config") or {}).get("Labels") or {}, model,
+        engine, inference_image, (inference_attrs.get("Config") or {}).get("Labels") or {}, served_model,
         startup_timeout=config.getoption("byoc_startup_timeout"),
         examples=config.getoption("byoc_examples"),
         seed=config.getoption("byoc_seed"),
@@ -70,23 +104,47 @@ def start(config: pytest.Config) -> Harness:
         csv=declared.csv,
         speaks_csv=declared.speaks_csv,
         plan=plan,
+        invocation_timeout=config.getoption("byoc_invocation_timeout"),
     )
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared)
-    return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context)
+    notices = [notice for notice in (clear_leftovers(engine), platform_notice(engine, attrs)) if notice]
+    return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context, notices=notices)
+
+
+def clear_leftovers(engine: Engine) -> str | None:
+    """Removes what runs killed on this host left on the engine (their process is gone); names the rest."""
+    found = reaper.orphans(engine.client, engine.run_id)
+    dead = sorted(run for run, (is_dead, _) in found.items() if is_dead)
+    for run in dead:
+        remove_labelled(engine.client, {"label": f"{RUN_LABEL}={run}"})
+    others = sorted(set(found) - set(dead))
+    parts = [f"removed what {len(dead)} killed run(s) left on the engine ({', '.join(dead)})"] if dead else []
+    if others:
+        parts.append(f"objects of {len(others)} other run(s) are on the engine ({', '.join(others)}): running "
+                     f"elsewhere, or left behind; to remove every run's: {CLEANUP_COMMAND}")
+    return "; ".join(parts) or None
+
+
+def platform_notice(engine: Engine, attrs: dict[str, Any]) -> str | None:
+    image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"
+    if image_platform == engine.platform:
+        return None
+    return (f"the image is {image_platform} and the engine runs {engine.platform}: its programs run here only "
+            "if the engine emulates that platform (IMG-09 says what was observed)")
 
 
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def trained_model(training: TrainingRuns) -> Model:
+def trained_model(training: TrainingRuns, engine: Engine) -> Model:
     """SageMaker's handover: the good training run's /opt/ml/model, packed into model.tar.gz."""
     run = training.good
     if run.start_error or run.exit_code != 0 or run.model_archive is None:
         return Model(None, missing=f"training did not complete: {run.outcome()}")
     if not run.model_files:
         return Model(None, missing="training left /opt/ml/model empty")
-    return Model(pack_model(run.model_archive))
+    return Model(model.pack(run.model_archive, engine.scratch_file("model.tar.gz")))
 
 
 @dataclass
@@ -102,9 +160,10 @@ class Harness:
     results: list[CheckResult] = field(default_factory=list)
     started: str = field(default_factory=lambda: _now())
     final_report: dict[str, Any] | None = None
+    notices: list[str] = field(default_factory=list)  # for the header: leftovers of other runs, the platform
     bundle: Path | None = None  # report.json of the written bundle
 
-    def finish(self, config: pytest.Config) -> dict[str, Any]:
+    def finish(self, config: pytest.Config, interrupted: str | None = None) -> dict[str, Any]:
         """The report of the run, written as a bundle if --byoc-report was given."""
         planned = {entry.test_id: self.level(entry) for entry in all_checks()}
         attrs, declared = self.image_attrs, self.context.declaration
@@ -125,7 +184,9 @@ class Harness:
             "harness": {"version": __version__, "catalogue_version": self.catalogue.version,
                         "docker_engine": self.engine.version()},
             "run": {"id": self.engine.run_id, "started": self.started, "ended": _now(),
-                    "seed": self.context.hosting.seed, "options": options},
+                    "seed": self.context.hosting.seed, "options": options, "interrupted": interrupted,
+                    "limits": {**self.engine.resource_limits.describe(),
+                               "network": "internal" if self.engine.isolated else "published on 127.0.0.1"}},
             "declaration": {"source": str(declared.source) if declared.source else None,
                             "summary": declared.summary()},
             "metrics": self.metric_series(),
@@ -141,7 +202,7 @@ class Harness:
         definitions = self.context.declaration.metric_definitions
         if run is None or not definitions:
             return []
-        return [series.as_record() for series in metrics.extract(definitions, run.logs).values()]
+        return [series.as_record() for series in metrics.extract(definitions, run.log_lines()).values()]
 
     def level(self, entry: Check) -> str:
         return entry.level or self.catalogue[entry.requirement_id].level

@@ -4,11 +4,9 @@ on 127.0.0.1 only."""
 
 from __future__ import annotations
 
-import io
 import ipaddress
 import shlex
 import shutil
-import tarfile
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
@@ -19,10 +17,12 @@ from pathlib import Path
 import docker.errors
 import requests
 
+from . import exchange
 from .declaration import DEFAULT_CSV, CsvLayout
-from .engine import Engine, HarnessError
+from .engine import Engine, save_logs
+from .model import Model, extract_for_reproduction
 from .plan import Plan, planned
-from .verdicts import Inconclusive, Request
+from .verdicts import Failed, Inconclusive, Request
 
 PORT = 8080
 PING_TIMEOUT = 2.0  # SageMaker gives each /ping 2 s (SERVE-04)
@@ -31,34 +31,6 @@ STOP_GRACE = 30.0  # SIGTERM, then SIGKILL 30 s later (SERVE-13)
 POLL_INTERVAL = 0.1
 NO_ANSWER_IN_TIME = f"no answer within {PING_TIMEOUT:.0f} s"
 NO_CONNECTION = "no connection"  # refused or reset: nothing listening yet, so no evidence about /ping
-
-
-def pack_model(model_archive: bytes) -> bytes:
-    """/opt/ml/model (as Docker's archive API returns it) packed the way SageMaker packs it: model.tar.gz
-    with the directory's contents at its root. Sockets, devices and FIFOs do not survive packing."""
-    packed = io.BytesIO()
-    with tarfile.open(fileobj=io.BytesIO(model_archive)) as source, tarfile.open(fileobj=packed, mode="w:gz") as target:
-        for member in source.getmembers():
-            member.name = member.name.partition("/")[2]
-            if member.name and (member.isfile() or member.isdir() or member.issym()):
-                target.addfile(member, source.extractfile(member) if member.isfile() else None)
-    return packed.getvalue()
-
-
-def model_from_path(path: Path) -> bytes:
-    """--byoc-model: a model directory (packed here) or a model.tar.gz."""
-    if path.is_dir():
-        packed = io.BytesIO()
-        with tarfile.open(fileobj=packed, mode="w:gz") as target:
-            for child in sorted(path.iterdir()):
-                target.add(child, arcname=child.name)
-        return packed.getvalue()
-    try:
-        content = path.read_bytes()
-        with tarfile.open(fileobj=io.BytesIO(content), mode="r:gz"):
-            return content
-    except (OSError, tarfile.TarError) as error:
-        raise HarnessError(f"--byoc-model {path}: not a directory or a readable model.tar.gz ({error})") from None
 
 
 def invocation(body: bytes, name: str, content_type: str = "text/csv",
@@ -76,50 +48,40 @@ class Stop:
     seconds: float | None
 
 
-@dataclass
-class Model:
-    tar_gz: bytes | None
-    missing: str | None = None  # why there is none
-
-
 class Server:
-    """One `serve` container and the HTTP session the probes share with it."""
+    """One `serve` container and the HTTP session the probes share with it. Its address comes from the engine:
+    the container's own address on the run's internal network, or a port published on 127.0.0.1."""
 
-    def __init__(self, engine: Engine, image: str, model: bytes, role: str, *,
-                 environment: dict[str, str] | None = None, port: int = PORT, read_only: bool = True) -> None:
+    def __init__(self, engine: Engine, image: str, model: Path, role: str, *,
+                 environment: dict[str, str] | None = None, port: int = PORT, read_only: bool = True,
+                 model_volume: str | None = None, invocation_timeout: float = INVOCATION_TIMEOUT) -> None:
         self.engine, self.image, self.model, self.role = engine, image, model, role
         self.environment = environment or {}
         self.port, self.read_only = port, read_only
+        self.invocation_timeout = invocation_timeout
         self.label = f"`serve` container ({role})"
-        self.session = requests.Session()
-        self.host_port: int | None = None
+        self.session = exchange.session()
+        self.address: tuple[str, int] | None = None
         self.started = 0.0
         self.healthy_after: float | None = None
         self.exit_code: int | None = None
         self.start_error: str | None = None
         self.last_ping = "no answer yet"
         self.pings: Counter[str] = Counter()  # how each /ping of the start-up window went
+        self.unanswered: str | None = None  # the first request not answered in time: later ones are not sent
+        self.timed_out: Failed | None = None  # the verdict the probes give on it
         self.final_logs: str | None = None  # kept when the container is removed
-        self.volume = engine.volume(f"{role}-model")
-        self._fill_model_volume()
+        # A read-only server mounts the model volume the servers share; one that may write gets its own copy.
+        self.own_volume = None if (read_only and model_volume) else engine.volume(f"{role}-model")
+        if self.own_volume:
+            fill_model_volume(engine, image, self.own_volume, model)
         self.container = engine.create_container(
             image, ["serve"], role=role,
-            mounts=[engine.mount(self.volume, "/opt/ml/model", read_only=read_only)],
+            mounts=[engine.mount(self.own_volume or str(model_volume), "/opt/ml/model", read_only=read_only)],
             environment=self.environment,
-            network=engine.network(),
-            ports={f"{port}/tcp": ("127.0.0.1", None)},
+            **engine.serving_network(port),
+            **engine.limits(),
         )
-
-    def _fill_model_volume(self) -> None:
-        # Docker extracts a gzipped tar itself: the volume gets model.tar.gz unpacked, as SageMaker does it.
-        loader = self.engine.create_container(
-            self.image, ["serve"], role=f"{self.role}-model-loader",
-            mounts=[self.engine.mount(self.volume, "/opt/ml/model")],
-        )
-        try:
-            loader.put_archive("/opt/ml/model", self.model)
-        finally:
-            self.engine.remove(loader)
 
     def start(self, startup_timeout: float) -> Server:
         """Starts the container and polls /ping until it answers 200, the container exits, or the window ends."""
@@ -129,27 +91,33 @@ class Server:
             self.start_error = str(error.explanation or error)
             return self
         self.started = time.monotonic()
-        self.container.reload()
-        self.host_port = int(self.container.ports[f"{self.port}/tcp"][0]["HostPort"])
         while True:
-            try:
-                response = self.session.get(self.url("/ping"), timeout=PING_TIMEOUT)
-                self.last_ping = f"HTTP {response.status_code}"
-                self.pings[self.last_ping] += 1
-                if response.status_code == 200:
+            if self.address is None:
+                self.address = self.engine.address(self.container, self.port)
+            if self.address is not None:
+                self.last_ping, response = self.ping()
+                self.pings[NO_CONNECTION if self.last_ping.startswith("no answer (") else self.last_ping] += 1
+                if self.last_ping == "HTTP 200":
                     self.healthy_after = time.monotonic() - self.started
                     return self
-            except requests.Timeout:
-                self.last_ping = NO_ANSWER_IN_TIME
-                self.pings[self.last_ping] += 1
-            except requests.RequestException as error:
-                self.last_ping = f"no answer ({type(error).__name__})"
-                self.pings[NO_CONNECTION] += 1
-            if self.exited():
+            if self.exited():  # a container that exits at once has no address: its exit code is the outcome
                 return self
             if time.monotonic() - self.started > startup_timeout:
                 return self
             time.sleep(POLL_INTERVAL)
+
+    def ping(self) -> tuple[str, requests.Response | None]:
+        """GET /ping within SageMaker's 2 s: "HTTP <status>", or why there was no usable answer."""
+        try:
+            response = exchange.exchange(self.session, "GET", self.url("/ping"), deadline=PING_TIMEOUT,
+                                         cap=exchange.PING_BODY_CAP)
+        except requests.Timeout:
+            return NO_ANSWER_IN_TIME, None
+        except requests.RequestException as error:
+            return f"no answer ({type(error).__name__})", None
+        if response.truncated:  # type: ignore[attr-defined]
+            return f"HTTP {response.status_code} with a body over {exchange.PING_BODY_CAP} bytes (cut there)", response
+        return f"HTTP {response.status_code}", response
 
     def failed_pings(self) -> dict[str, int]:
         """The start-up pings that reached a server and were not answered 200 within 2 s: evidence against
@@ -164,18 +132,27 @@ class Server:
         return False
 
     def url(self, path: str) -> str:
-        return f"http://127.0.0.1:{self.host_port}{path}"
+        host, port = self.address or ("127.0.0.1", self.port)
+        return f"http://{host}:{port}{path}"
 
     def send(self, request: Request) -> requests.Response:
-        return self.session.post(self.url(request.path), data=request.body, headers=request.headers,
-                                 timeout=INVOCATION_TIMEOUT)
+        """The whole answer to `request` within the invocation deadline, its body read up to exchange.BODY_CAP.
+        After one request went unanswered in time, none is sent: each would wait the whole deadline again."""
+        if self.unanswered is not None:
+            raise exchange.DeadlineExceeded(f"not sent: {self.unanswered}")
+        try:
+            return exchange.exchange(self.session, request.method, self.url(request.path),
+                                     deadline=self.invocation_timeout, data=request.body, headers=request.headers)
+        except exchange.DeadlineExceeded as error:
+            self.unanswered = f"{request.name}: {error}"
+            raise
 
     @property
     def logs(self) -> str:
         if self.final_logs is not None:
             return self.final_logs
         try:
-            return str(self.container.logs(stdout=True, stderr=True).decode("utf-8", "replace"))
+            return save_logs(self.container, self.engine.scratch_file(f"{self.role}-log"))
         except docker.errors.NotFound:
             return ""
 
@@ -190,7 +167,7 @@ class Server:
 
     def remove(self) -> None:
         self.final_logs = self.logs
-        self.engine.remove(self.container, [self.volume])
+        self.engine.remove(self.container, [self.own_volume] if self.own_volume else [])
 
     def require_healthy(self) -> None:
         if self.healthy_after is None:
@@ -201,15 +178,28 @@ class Server:
         where = (repro_dir / self.role).resolve()
         shutil.rmtree(where, ignore_errors=True)
         (where / "model").mkdir(parents=True)
-        with tarfile.open(fileobj=io.BytesIO(self.model), mode="r:gz") as archive:
-            archive.extractall(where / "model", filter="tar")
+        left_out = extract_for_reproduction(self.model, where / "model")
         mode = ":ro" if self.read_only else ""
         environment = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.environment.items())
+        note = f"# left out of {where}/model, as they lead out of it: {', '.join(left_out)}\n" if left_out else ""
         return (
-            f"docker run -d --rm --name byoc-repro-{self.role} -p 127.0.0.1:{self.port}:{self.port}{environment} \\\n"
+            f"{note}docker run -d --rm --name byoc-repro-{self.role} -p 127.0.0.1:{self.port}:{self.port}"
+            f"{environment} \\\n"
             f"    -v {shlex.quote(f'{where}/model:/opt/ml/model{mode}')} {shlex.quote(self.image)} serve\n"
             f"until curl -fsS http://127.0.0.1:{self.port}/ping; do sleep 0.5; done"
         )
+
+
+def fill_model_volume(engine: Engine, image: str, volume: str, model: Path) -> None:
+    """Extracts model.tar.gz into a volume, as SageMaker extracts it into /opt/ml/model: Docker unpacks the
+    gzipped tar itself, streamed from disk."""
+    loader = engine.create_container(image, ["serve"], role="model-loader",
+                                     mounts=[engine.mount(volume, "/opt/ml/model")], **engine.limits())
+    try:
+        with model.open("rb") as archive:
+            loader.put_archive("/opt/ml/model", archive)
+    finally:
+        engine.remove(loader)
 
 
 class Hosting:
@@ -218,7 +208,8 @@ class Hosting:
 
     def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
                  startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
-                 csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, plan: Plan | None = None) -> None:
+                 csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, plan: Plan | None = None,
+                 invocation_timeout: float = INVOCATION_TIMEOUT) -> None:
         self.engine, self.image, self.image_labels = engine, image, image_labels
         self.plan = plan or Plan()
         self.csv = csv  # the declared CSV layout: /invocations payloads carry its feature columns
@@ -228,19 +219,31 @@ class Hosting:
         self.examples = examples  # generated payloads per property probe
         self.seed = seed  # hypothesis seed, shown in the header
         self.batch_input_mb = batch_input_mb  # size of the input file of the batch transform checks
+        self.invocation_timeout = invocation_timeout  # for the whole answer to one request
 
     @planned
     def model(self) -> Model:
         return self._model_source()
 
-    def _model_bytes(self) -> bytes:
+    def _model_archive(self) -> Path:
         if self.model.tar_gz is None:
             raise Inconclusive(f"no model to serve: {self.model.missing}")
         return self.model.tar_gz
 
     @planned
+    def model_volume(self) -> str:
+        """The model extracted once into a volume that every read-only server mounts."""
+        volume = self.engine.volume("model")
+        fill_model_volume(self.engine, self.image, volume, self._model_archive())
+        return volume
+
+    def _server(self, role: str, **options: object) -> Server:
+        return Server(self.engine, self.image, self._model_archive(), role, model_volume=self.model_volume,  # type: ignore[arg-type]
+                      invocation_timeout=self.invocation_timeout, **options)
+
+    @planned
     def shared(self) -> Server:
-        return Server(self.engine, self.image, self._model_bytes(), "serve").start(self.startup_timeout)
+        return self._server("serve").start(self.startup_timeout)
 
     def healthy(self) -> Server:
         """The shared server, once /ping answers 200; checks that need one are inconclusive without."""
@@ -260,8 +263,7 @@ class Hosting:
         # max(30 s, 3 t), not the whole start-up window, before it counts as not starting.
         healthy_after = self.shared.healthy_after
         window = min(self.startup_timeout, max(30.0, 3 * healthy_after)) if healthy_after else self.startup_timeout
-        server = Server(self.engine, self.image, self._model_bytes(), role, **options)  # type: ignore[arg-type]
-        return server.start(window)
+        return self._server(role, **options).start(window)
 
     @planned
     def stopped_by_sigterm(self) -> Stop:
@@ -293,12 +295,12 @@ class Hosting:
         its network namespace; None if the image cannot do that."""
         reader = self.engine.create_container(
             self.image, ["/proc/net/tcp", "/proc/net/tcp6"], role=f"{server.role}-sockets", entrypoint=["cat"],
-            network_mode=f"container:{server.container.id}",
+            network_mode=f"container:{server.container.id}", **self.engine.limits(),
         )
         try:
             reader.start()
             reader.wait(timeout=30)
-            table = reader.logs(stdout=True, stderr=False).decode("utf-8", "replace")
+            table = reader.logs(stdout=True, stderr=False, tail=10000).decode("utf-8", "replace")
         except (docker.errors.APIError, requests.RequestException):
             return None
         finally:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from .declaration import duplicate_names
@@ -47,14 +48,19 @@ def value_of(match: re.Match[str]) -> str:
     return match.group(1) if match.re.groups else match.group(0)
 
 
-def extract(definitions: list[dict[str, str]], logs: str) -> dict[str, Series]:
-    """Every match on every line counts: SageMaker's sampling rate is not documented (catalogue D.11)."""
+def extract(definitions: list[dict[str, str]], logs: str | Iterable[str]) -> dict[str, Series]:
+    """Every match on every line counts: SageMaker's sampling rate is not documented (catalogue D.11).
+    `logs` is the log's text or its lines (a long log is read from disk once, whatever the definitions)."""
     found = {}
-    lines = logs.splitlines()
+    patterns = []
     for definition in definitions:
         series = Series(definition["Name"], definition["Regex"])
         pattern, series.error = compile_regex(definition["Regex"])
-        for line in lines if pattern else ():
+        found[series.name] = series
+        if pattern:
+            patterns.append((pattern, series))
+    for line in logs.splitlines() if isinstance(logs, str) else logs:
+        for pattern, series in patterns:
             for match in pattern.finditer(line):
                 text = (value_of(match) or "").strip()
                 try:
@@ -62,7 +68,6 @@ def extract(definitions: list[dict[str, str]], logs: str) -> dict[str, Series]:
                 except ValueError:
                     number = math.nan
                 (series.values.append(number) if math.isfinite(number) else series.not_numbers.append(text))
-        found[series.name] = series
     return found
 
 

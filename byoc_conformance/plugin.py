@@ -5,6 +5,7 @@ Without --image it does nothing: no fixtures are used, nothing is collected, no 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import random
 import signal
 import threading
@@ -96,6 +97,25 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption("--byoc-product", metavar="NAME", help="product name for the report")
     group.addoption("--byoc-product-version", metavar="VERSION", help="product version for the report")
     group.addoption(
+        "--byoc-invocation-timeout", type=_seconds, default=70.0, metavar="SECONDS",
+        help="deadline for the whole answer to one request to /invocations (default: 70, the client timeout AWS "
+        "advises for the model's 60 s)",
+    )
+    group.addoption(
+        "--byoc-memory-mb", type=_count, default=8192, metavar="MB",
+        help="memory limit of each container the run starts, swap included (default: 8192)",
+    )
+    group.addoption(
+        "--byoc-pids", type=_count, default=4096, metavar="N",
+        help="process limit of each container the run starts (default: 4096)",
+    )
+    group.addoption(
+        "--byoc-network", choices=("auto", "internal", "published"), default="auto",
+        help="how servers are reached: 'internal', on a network with no route out, at the container's address; "
+        "'published', on a bridge with port 8080 published on 127.0.0.1, for engines whose container addresses "
+        "this host cannot reach (default 'auto': internal on a local Linux engine, else published)",
+    )
+    group.addoption(
         "--byoc-repro-dir", type=Path, default=Path("byoc-repro"), metavar="DIR",
         help="where the inputs of failing runs are saved for the reproduce commands (default: ./byoc-repro)",
     )
@@ -107,8 +127,11 @@ PREVIOUS_SIGTERM_HANDLER = pytest.StashKey[Any]()
 
 def pytest_configure(config: pytest.Config) -> None:
     image = config.getoption("image")
-    if not image:
+    if image is None:
         return
+    if getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
+        raise pytest.UsageError("byoc-conformance: the checks share containers in one process and cannot be "
+                                "spread over pytest-xdist workers; run without -n/--dist")
     from .harness import start  # imported only now: without --image the plugin stays light
 
     if config.getoption("byoc_seed") is None:
@@ -128,11 +151,6 @@ def _interrupt(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
-def pytest_unconfigure(config: pytest.Config) -> None:
-    if PREVIOUS_SIGTERM_HANDLER in config.stash:
-        signal.signal(signal.SIGTERM, config.stash[PREVIOUS_SIGTERM_HANDLER])
-
-
 def pytest_report_header(config: pytest.Config) -> list[str]:
     harness = config.stash.get(HARNESS, None)
     if harness is None:
@@ -145,6 +163,10 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"{attrs.get('Size', 0) / 1e6:.0f} MB)",
         f"generated payloads: {harness.context.hosting.examples} per probe, --byoc-seed={harness.context.hosting.seed}",
         f"declaration: {harness.context.declaration.summary()}",
+        f"limits: each container {harness.engine.resource_limits.memory_mb} MiB, "
+        f"{harness.engine.resource_limits.pids} processes; servers on "
+        + ("an internal network (no route out)" if harness.engine.isolated else "a bridge, port on 127.0.0.1"),
+        *(f"notice: {notice}" for notice in harness.notices),
     ]
 
 
@@ -193,6 +215,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         terminalreporter.write_line(f"warning (SHOULD): {warning}", yellow=True)
     if harness.bundle:
         terminalreporter.write_line(f"report: {harness.bundle}")
+    if report["run"].get("interrupted"):
+        terminalreporter.write_line(f"interrupted: {report['run']['interrupted']}", yellow=True)
     colour = {"CONFORMANT": "green", "NOT CONFORMANT": "red"}.get(report["verdict"], "yellow")
     terminalreporter.write_line(
         f"verdict: {report['verdict']} ({', '.join(f'{n} {s}' for s, n in report['counts'].items())}); "
@@ -203,9 +227,42 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     harness = session.config.stash.get(HARNESS, None)
     if harness is None:
         return
-    harness.engine.sweep()
-    if session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED, pytest.ExitCode.NO_TESTS_COLLECTED):
-        # The exit status is the gate's: a failed SHOULD alone passes the default gate, and a MUST that was
-        # inconclusive or did not run fails it, whatever pytest counted.
-        report = harness.finish(session.config)
-        session.exitstatus = pytest.ExitCode.OK if report["gate"] == "passed" else pytest.ExitCode.TESTS_FAILED
+    interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
+    with _deferred_interrupts() as deferred:  # a second Ctrl-C or SIGTERM waits for the cleanup to end
+        harness.engine.sweep()
+        if interrupted or session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
+                                                 pytest.ExitCode.NO_TESTS_COLLECTED):
+            # The exit status is the gate's: a failed SHOULD alone passes the default gate, and a MUST that was
+            # inconclusive or did not run fails it, whatever pytest counted. An interrupted run still reports
+            # what it judged (every check it did not reach is "not checked") and exits as interrupted.
+            report = harness.finish(session.config, interrupted="the run was interrupted (Ctrl-C or SIGTERM) "
+                                    f"after {len(harness.results)} checks" if interrupted else None)
+            if not interrupted:
+                session.exitstatus = pytest.ExitCode.OK if report["gate"] == "passed" else \
+                    pytest.ExitCode.TESTS_FAILED
+    if deferred:
+        session.exitstatus = pytest.ExitCode.INTERRUPTED
+
+
+@contextlib.contextmanager
+def _deferred_interrupts() -> Iterator[list[int]]:
+    """SIGINT and SIGTERM are noted, not obeyed, while the block runs (from the main thread only)."""
+    received: list[int] = []
+    if threading.current_thread() is not threading.main_thread():
+        yield received
+        return
+    previous = {signum: signal.signal(signum, lambda number, frame: received.append(number))
+                for signum in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield received
+    finally:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    if PREVIOUS_SIGTERM_HANDLER in config.stash:
+        signal.signal(signal.SIGTERM, config.stash[PREVIOUS_SIGTERM_HANDLER])
+    harness = config.stash.get(HARNESS, None)
+    if harness is not None:
+        harness.engine.close()

@@ -154,6 +154,8 @@ def markdown_summary(report: dict[str, Any], digest: str) -> str:
         f"Image `{image['reference']}` (`{image['id'][:19]}`), byoc-conformance {report['harness']['version']}, "
         f"catalogue {report['harness']['catalogue_version']}. Gate (`--byoc-fail-on {report['fail_on']}`): "
         f"**{report['gate']}**.",
+        *(["", f"**Interrupted:** {report['run']['interrupted']}; what it did not reach is not checked."]
+          if report["run"].get("interrupted") else []),
         "",
         "| " + " | ".join(STATUSES) + " |",
         "|" + "---:|" * len(STATUSES),
@@ -267,7 +269,10 @@ def html_report(report: dict[str, Any], digest: str) -> str:
         ("Platform", f"{image['os']}/{image['architecture']}, {image['size'] / 1e6:.0f} MB"),
         ("Harness", "byoc-conformance {version}, catalogue {catalogue_version}, Docker engine {docker_engine}"
                     .format(**report["harness"])),
-        ("Run", f"{run['started']} to {run['ended']}, seed {run['seed']}, run {run['id']}"),
+        ("Run", f"{run['started']} to {run['ended']}, seed {run['seed']}, run {run['id']}"
+                + (f"; INTERRUPTED: {run['interrupted']}" if run.get("interrupted") else "")),
+        ("Limits", "each container: {memory_mb} MiB memory, {pids} processes; servers' network: {network}"
+                   .format(**run["limits"]) if run.get("limits") else "not recorded"),
         ("Gate", f"--byoc-fail-on {report['fail_on']}: {report['gate']}"),
         ("Declaration", report.get("declaration", {}).get("summary", "not recorded")),
     ]

@@ -8,6 +8,7 @@ import re
 import shlex
 import shutil
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -20,7 +21,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from . import hyperparameters, opt_ml
 from .declaration import Declaration
-from .engine import Engine, files_in, read_archive, tar_of
+from .engine import Engine, files_in, lines_of, listing, save_archive, save_logs, tar_of
 from .plan import Plan, planned
 from .verdicts import NotApplicable
 
@@ -38,9 +39,10 @@ class TrainingRun:
     environment: dict[str, str]
     exit_code: int | None = None  # None: never started, or stopped by the harness at its deadline
     duration: float = 0.0  # seconds from start to exit (or to the deadline)
-    logs: str = ""
-    model_archive: bytes | None = None  # /opt/ml/model as a tar archive; None: it could not be read
-    failure: bytes | None = None  # /opt/ml/output/failure, None when absent
+    logs: str = ""  # bounded: the whole of a short log, the first and last parts of a long one
+    log_file: Path | None = None  # the whole log, on disk
+    model_archive: Path | None = None  # /opt/ml/model as a tar archive on disk; None: it could not be read
+    failure: bytes | None = None  # /opt/ml/output/failure (its first MiB), None when absent
     output_files: dict[str, bytes | None] = field(default_factory=dict)  # /opt/ml/output, if read (read_output)
     start_error: str | None = None
     killed_at_deadline: bool = False
@@ -48,8 +50,13 @@ class TrainingRun:
     disposition: Disposition | None = None  # how PID 1 treated SIGTERM when it was sent; None: unknown
 
     @property
-    def model_files(self) -> dict[str, bytes | None] | None:
-        return None if self.model_archive is None else files_in(self.model_archive)
+    def model_files(self) -> dict[str, int | None] | None:
+        """The files in /opt/ml/model and their sizes (None: not a regular file); None if it could not be read."""
+        return None if self.model_archive is None else listing(self.model_archive)
+
+    def log_lines(self) -> Iterable[str]:
+        """Every line of the log, read from disk as needed."""
+        return lines_of(self.log_file) if self.log_file else self.logs.splitlines()
 
     def outcome(self) -> str:
         if self.start_error:
@@ -145,6 +152,7 @@ class TrainingRunner:
             # resourceconfig.json and retry for minutes when they cannot.
             extra_hosts={opt_ml.CURRENT_HOST: "127.0.0.1"},
             network_mode="none",
+            **self.engine.limits(),
         )
         try:
             container.put_archive("/opt/ml/input", tar_of(run.training_input.files(), run.training_input.directories()))
@@ -171,16 +179,21 @@ class TrainingRunner:
             return False
         return True
 
-    @staticmethod
-    def _collect(run: TrainingRun, container: Container, read_output: bool = False) -> None:
-        """What the run left: logs, /opt/ml/model, the failure file and, if asked, all of /opt/ml/output."""
-        run.logs = container.logs(stdout=True, stderr=True).decode("utf-8", "replace")
-        run.model_archive = read_archive(container, "/opt/ml/model")
-        failure = read_archive(container, "/opt/ml/output/failure")
-        run.failure = next(iter(files_in(failure).values()), None) if failure else None
-        if read_output:  # all of it (it may hold large artifacts) only where the metrics are judged
-            output = read_archive(container, "/opt/ml/output")
-            run.output_files = files_in(output) if output else {}
+    def _collect(self, run: TrainingRun, container: Container, read_output: bool = False) -> None:
+        """What the run left, streamed to disk: logs, /opt/ml/model, the failure file and, if asked, /opt/ml/output."""
+        def scratch(what: str) -> Path:
+            return self.engine.scratch_file(f"{run.slug}-{what}")
+
+        run.log_file = scratch("log")
+        run.logs = save_logs(container, run.log_file)
+        model = scratch("model.tar")
+        run.model_archive = model if save_archive(container, "/opt/ml/model", model) else None
+        failure = scratch("failure.tar")
+        run.failure = next(iter(files_in(failure).values()), None) if save_archive(
+            container, "/opt/ml/output/failure", failure) else None
+        output = scratch("output.tar")
+        if read_output and save_archive(container, "/opt/ml/output", output):  # only where metrics are judged
+            run.output_files = files_in(output)
 
     def run(
         self,

@@ -9,7 +9,7 @@ import requests
 
 from .. import opt_ml
 from ..batch import MIB, Job, Transform, container_answer, execution_parameters, transform
-from ..hosting import PING_TIMEOUT, Hosting, Server, invocation
+from ..hosting import Hosting, Server, invocation
 from ..plan import planned_for
 from ..registry import Context, check
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
@@ -70,7 +70,7 @@ def _parameter_problems(body: bytes) -> list[str]:
     return problems
 
 
-def _require_answer(status: int) -> None:
+def _require_answer(status: int | str) -> None:
     if status == 404:
         raise NotApplicable("GET /execution-parameters answered 404: the job's settings and the defaults apply")
 
@@ -81,6 +81,8 @@ def execution_parameters_valid(ctx: Context) -> str:
     _require_answer(status)
     expected = ('200 with {"MaxConcurrentTransforms": <int>, "BatchStrategy": "MULTI_RECORD" or "SINGLE_RECORD", '
                 '"MaxPayloadInMB": <int>}, or 404 when the container has no preference')
+    if isinstance(status, str):
+        raise Failed(f"GET /execution-parameters: {status}", expected=expected, run=server, request=PARAMETERS_REQUEST)
     if status != 200:
         raise Failed(f"GET /execution-parameters answered HTTP {status}", expected=expected, run=server,
                      request=PARAMETERS_REQUEST)
@@ -199,10 +201,10 @@ def bad_record(ctx: Context) -> str:
     expected = "a 4xx for a payload with a bad record (SageMaker fails that file), and the server stays up"
     try:
         response = server.send(request)
-        ping = server.session.get(server.url("/ping"), timeout=PING_TIMEOUT).status_code
     except requests.RequestException as error:
         raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
-    if not 400 <= response.status_code < 500 or ping != 200:
+    ping, _ = server.ping()
+    if not 400 <= response.status_code < 500 or ping != "HTTP 200":
         raise Failed(f"HTTP {response.status_code} for the bad record; /ping then answered {ping}",
                      expected=expected, run=server, request=request)
     return f"HTTP {response.status_code} for the bad record; /ping still 200"

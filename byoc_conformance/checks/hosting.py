@@ -15,7 +15,8 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ..declaration import CSV, media_type
-from ..hosting import INVOCATION_TIMEOUT, PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
+from ..exchange import cut_note
+from ..hosting import PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
 from ..payloads import Payload, example_csv, invalid_payloads, large_csv, valid_csv
 from ..plan import planned_for
 from ..registry import Context, check
@@ -33,9 +34,15 @@ def _invocation(payload: Payload, name: str, extra_headers: dict[str, str] | Non
 
 
 def _answer(server: Server, request: Request, expected: str) -> requests.Response:
-    """The server's answer; no answer at all fails the check."""
+    """The server's answer; no answer at all fails the check. A server that left one request unanswered at
+    the deadline is not asked again: every later probe fails with that first request as the evidence."""
     try:
         return server.send(request)
+    except requests.Timeout as error:
+        if server.timed_out is None:
+            server.timed_out = Failed(f"no complete answer within {server.invocation_timeout:g} s ({error})",
+                                      expected=expected, run=server, request=request)
+        raise server.timed_out from None
     except requests.RequestException as error:
         raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
 
@@ -75,7 +82,7 @@ def _explore(hosting: Hosting, strategy: st.SearchStrategy[Payload], probe: Call
 
 def _excerpt(response: requests.Response) -> str:
     body = response.content
-    return repr(body if len(body) <= 200 else body[:200] + b"...")
+    return repr(body if len(body) <= 200 else body[:200] + b"...") + cut_note(response)
 
 
 @check("SERVE-05", "healthy-within-startup-window")
@@ -128,15 +135,14 @@ def ping_answers_in_time(ctx: Context) -> str:
     times = []
     for attempt in range(1, REPEATED_PINGS + 1):
         started = time.monotonic()
-        try:
-            response = server.session.get(server.url("/ping"), timeout=PING_TIMEOUT)
-        except requests.RequestException as error:
-            raise Failed(f"ping {attempt} of {REPEATED_PINGS} got no answer within {PING_TIMEOUT:.0f} s ({error})",
-                         expected=f"every /ping answers 200 within {PING_TIMEOUT:.0f} s", run=server,
-                         request=Request("ping", "GET", "/ping")) from None
+        outcome, response = server.ping()
         times.append(time.monotonic() - started)
-        if response.status_code != 200:
-            raise Failed(f"ping {attempt} of {REPEATED_PINGS} answered HTTP {response.status_code}",
+        if response is None:
+            raise Failed(f"ping {attempt} of {REPEATED_PINGS}: {outcome}",
+                         expected=f"every /ping answers 200 within {PING_TIMEOUT:.0f} s", run=server,
+                         request=Request("ping", "GET", "/ping"))
+        if outcome != "HTTP 200":
+            raise Failed(f"ping {attempt} of {REPEATED_PINGS} answered {outcome}",
                          expected="every /ping answers 200", run=server, request=Request("ping", "GET", "/ping"))
     return (f"{REPEATED_PINGS} pings answered 200: p50 {statistics.median(times) * 1000:.1f} ms, "
             f"max {max(times) * 1000:.1f} ms")
@@ -145,10 +151,9 @@ def ping_answers_in_time(ctx: Context) -> str:
 @check("SERVE-04", "ping-body-empty", level="SHOULD")
 def ping_body_empty(ctx: Context) -> str:
     server = ctx.hosting.healthy()
-    try:
-        response = server.session.get(server.url("/ping"), timeout=PING_TIMEOUT)
-    except requests.RequestException as error:
-        raise Inconclusive(f"/ping gave no answer to look at ({error}); see the other SERVE-04 checks") from None
+    outcome, response = server.ping()
+    if response is None:
+        raise Inconclusive(f"/ping gave no answer to look at ({outcome}); see the other SERVE-04 checks")
     if response.content:
         raise Failed(f"/ping answered with a body: {_excerpt(response)}",
                      expected="200 with an empty body, the documented minimum", request=Request("ping", "GET", "/ping"))
@@ -252,8 +257,7 @@ def concurrent_requests(ctx: Context) -> str:
 
     def send_one(_: int) -> str | None:
         try:
-            response = requests.post(server.url("/invocations"), data=payload.body, headers=request.headers,
-                                     timeout=INVOCATION_TIMEOUT)
+            response = server.send(request)
         except requests.RequestException as error:
             return f"no answer: {error}"
         return None if response.ok else f"HTTP {response.status_code} {_excerpt(response)}"
@@ -302,12 +306,9 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, in
         except Failed as raised:
             failure = raised
         failure = crash[0] if crash else failure
-        try:
-            after = f"HTTP {server.session.get(server.url('/ping'), timeout=PING_TIMEOUT).status_code}"
-        except requests.RequestException as error:
-            after = f"no answer ({type(error).__name__})"
-            if server.exited():
-                after += f"; the container exited with code {server.exit_code}"
+        after, response = server.ping()
+        if response is None and server.exited():
+            after += f"; the container exited with code {server.exit_code}"
         return failure, after, server, len(answered)
 
 

@@ -52,7 +52,7 @@ def _where_else(run: TrainingRun, series: metrics.Series) -> str:
 
 def _emitted(definitions: list[dict[str, str]], run: TrainingRun, expected: str) -> str:
     """The series each definition yields from the run's logs; a definition that yields no number fails."""
-    series = metrics.extract(definitions, run.logs).values()
+    series = metrics.extract(definitions, run.log_lines()).values()
     missing = [s for s in series if not s.values]
     if missing:
         raise Failed("; ".join(s.summary() + _where_else(run, s) for s in missing), expected=expected, run=run)

@@ -70,7 +70,7 @@ def model_written(ctx: Context) -> str:
             expected="the model artifacts in /opt/ml/model, which SageMaker packs into model.tar.gz",
             run=run,
         )
-    size = sum(len(content or b"") for content in run.model_files.values())
+    size = sum(content or 0 for content in run.model_files.values())
     names = ", ".join(sorted(run.model_files)[:5]) + (", ..." if len(run.model_files) > 5 else "")
     return f"{len(run.model_files)} file(s), {size} bytes in /opt/ml/model: {names}"
 

@@ -1,6 +1,7 @@
 """The checks' judgement, on fake runs and image configs. Every check is also proven on real images by
 tests/integration/test_samples.py."""
 
+import tempfile
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -15,9 +16,11 @@ from byoc_conformance.training import Disposition, TrainingRun
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe, reproduction
 
 
-def model_archive(files: dict[str, bytes]) -> bytes:
-    """/opt/ml/model as Docker's archive API returns it: everything below a top entry `model`."""
-    return tar_of({f"model/{path}": content for path, content in files.items()}, ("model",))
+def model_archive(files: dict[str, bytes]) -> Path:
+    """/opt/ml/model as Docker's archive API returns it, saved to disk: everything below a top entry `model`."""
+    path = Path(tempfile.mkdtemp(prefix="byoc-test-")) / "model.tar"
+    path.write_bytes(tar_of({f"model/{name}": content for name, content in files.items()}, ("model",)))
+    return path
 
 
 def run(**fields) -> TrainingRun:

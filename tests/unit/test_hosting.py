@@ -1,10 +1,12 @@
 import io
+import re
 import tarfile
 
 import pytest
 
 from byoc_conformance.engine import HarnessError, tar_of
-from byoc_conformance.hosting import model_from_path, pack_model, parse_listening
+from byoc_conformance import model
+from byoc_conformance.hosting import parse_listening
 
 PROC_NET_TCP = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -21,18 +23,76 @@ def test_listening_sockets_are_read_from_proc_net_tcp():
     assert parse_listening(PROC_NET_TCP) == [("0.0.0.0", 8080), ("127.0.0.1", 8000), ("::", 9090), ("::1", 8081)]
 
 
-def test_the_model_is_packed_with_the_directory_contents_at_the_root():
-    archive = tar_of({"model/model.json": b"{}", "model/sub/weights.bin": b"\x00"}, ("model", "model/sub"))
-    with tarfile.open(fileobj=io.BytesIO(pack_model(archive)), mode="r:gz") as packed:
+def _tar(path, members):
+    """A tar (gzipped if the name says so) of (TarInfo, content) pairs."""
+    with tarfile.open(path, "w:gz" if path.name.endswith(".gz") else "w") as archive:
+        for info, content in members:
+            info.size = len(content or b"")
+            archive.addfile(info, io.BytesIO(content) if content else None)
+    return path
+
+
+def _member(name, kind=tarfile.REGTYPE, link=""):
+    info = tarfile.TarInfo(name)
+    info.type, info.linkname, info.mode = kind, link, 0o755 if kind == tarfile.DIRTYPE else 0o644
+    return info
+
+
+def test_the_model_is_packed_with_the_directory_contents_at_the_root(tmp_path):
+    archive = tmp_path / "model.tar"
+    archive.write_bytes(tar_of({"model/model.json": b"{}", "model/sub/weights.bin": b"\x00"}, ("model", "model/sub")))
+    with tarfile.open(model.pack(archive, tmp_path / "model.tar.gz")) as packed:
         assert sorted(packed.getnames()) == ["model.json", "sub", "sub/weights.bin"]
+
+
+def test_packing_keeps_hard_links_and_symlinks_as_links_and_leaves_out_special_files(tmp_path):
+    archive = _tar(tmp_path / "model.tar", [
+        (_member("model", tarfile.DIRTYPE), None), (_member("model/model.json"), b"{}"),
+        (_member("model/copy.json", tarfile.LNKTYPE, "model/model.json"), None),
+        (_member("model/passwd", tarfile.SYMTYPE, "/etc/passwd"), None),
+        (_member("model/pipe", tarfile.FIFOTYPE), None)])
+    with tarfile.open(model.pack(archive, tmp_path / "model.tar.gz")) as packed:
+        members = {m.name: m for m in packed.getmembers()}
+    assert sorted(members) == ["copy.json", "model.json", "passwd"]
+    assert members["copy.json"].islnk() and members["copy.json"].linkname == "model.json"
+    assert members["passwd"].issym() and members["passwd"].linkname == "/etc/passwd"
 
 
 def test_byoc_model_takes_a_directory_or_a_tar_gz(tmp_path):
     (tmp_path / "model").mkdir()
     (tmp_path / "model" / "model.json").write_text("{}")
-    packed = model_from_path(tmp_path / "model")
-    (tmp_path / "model.tar.gz").write_bytes(packed)
-    assert model_from_path(tmp_path / "model.tar.gz") == packed
+    packed = model.from_path(tmp_path / "model", tmp_path / "packed.tar.gz")
+    assert model.from_path(packed, tmp_path / "unused") == packed
     (tmp_path / "junk").write_text("not a tarball")
     with pytest.raises(HarnessError, match="--byoc-model .*junk: not a directory or a readable model.tar.gz"):
-        model_from_path(tmp_path / "junk")
+        model.from_path(tmp_path / "junk", tmp_path / "unused")
+
+
+@pytest.mark.parametrize(("member", "problem"), [
+    (_member("../evil"), "would be extracted outside /opt/ml/model"),
+    (_member("/etc/cron.d/evil"), "would be extracted outside /opt/ml/model"),
+    (_member("a/../../evil"), "would be extracted outside /opt/ml/model"),
+    (_member("copy", tarfile.LNKTYPE, "../../etc/shadow"), "is a hard link to '../../etc/shadow', outside"),
+    (_member("dev", tarfile.CHRTYPE), "is a device file or FIFO"),
+])
+def test_a_byoc_model_archive_that_would_leave_the_model_directory_is_refused(tmp_path, member, problem):
+    archive = _tar(tmp_path / "model.tar.gz", [(_member("model.json"), b"{}"), (member, None)])
+    with pytest.raises(HarnessError, match=re.escape(problem)):
+        model.from_path(archive, tmp_path / "unused")
+
+
+def test_a_byoc_model_over_the_size_limit_is_refused_from_its_headers(tmp_path, monkeypatch):
+    monkeypatch.setattr(model, "MAX_BYTES", 1000)
+    archive = _tar(tmp_path / "model.tar.gz", [(_member("weights.bin"), b"\x00" * 2000)])
+    with pytest.raises(HarnessError, match="more than .* files or"):
+        model.from_path(archive, tmp_path / "unused")
+
+
+def test_the_reproduction_copy_of_a_model_has_no_link_leading_out_of_it(tmp_path):
+    archive = _tar(tmp_path / "model.tar.gz", [
+        (_member("model.json"), b"{}"), (_member("current.json", tarfile.SYMTYPE, "model.json"), None),
+        (_member("passwd", tarfile.SYMTYPE, "/etc/passwd"), None),
+        (_member("up", tarfile.SYMTYPE, "../../x"), None)])
+    left_out = model.extract_for_reproduction(archive, tmp_path / "out")
+    assert sorted(left_out) == ["passwd -> /etc/passwd", "up -> ../../x"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["current.json", "model.json"]

@@ -1,0 +1,133 @@
+"""HTTP exchanges with a container that end on time and in bounded memory.
+
+requests' timeouts bound each socket read, not the exchange: a server that sends one byte a second holds a
+client for ever, and an endless body fills its memory. Here every exchange has a total deadline over
+connect, headers and body (at the deadline the socket is shut down under the client), and the body is read
+up to a cap; the response says whether it was cut."""
+
+from __future__ import annotations
+
+import contextlib
+import socket
+import threading
+from typing import Any
+
+import requests
+import requests.adapters
+from urllib3.connection import HTTPConnection
+from urllib3.connectionpool import HTTPConnectionPool
+
+KIB, MIB = 1024, 1024 * 1024
+BODY_CAP = 8 * MIB  # above InvokeEndpoint's 6 MB response limit, so an oversized answer is seen as such
+PING_BODY_CAP = 64 * KIB  # a /ping answer has nothing to say beyond its status
+CHUNK = 64 * KIB
+
+
+class DeadlineExceeded(requests.Timeout):
+    """No complete answer (headers and body) within the exchange's deadline."""
+
+
+class _Exchange:
+    """The sockets one exchange uses, and whether its deadline has passed."""
+
+    def __init__(self) -> None:
+        self.sockets: list[socket.socket] = []
+        self.expired = False
+        self.lock = threading.Lock()
+
+    def watch(self, sock: socket.socket | None) -> None:
+        if sock is None:
+            return
+        with self.lock:
+            self.sockets.append(sock)
+            if self.expired:
+                self._cut(sock)
+
+    def expire(self) -> None:
+        with self.lock:
+            self.expired = True
+            for sock in self.sockets:
+                self._cut(sock)
+
+    @staticmethod
+    def _cut(sock: socket.socket) -> None:
+        # shutdown, not close: a read blocked in another thread returns at once, and the socket stays valid
+        with contextlib.suppress(OSError):
+            sock.shutdown(socket.SHUT_RDWR)
+
+
+_current = threading.local()  # the exchange running on this thread, if any
+
+
+class _WatchedConnection(HTTPConnection):
+    """A connection that hands its socket to the exchange running on its thread, new or reused."""
+
+    def connect(self) -> None:
+        super().connect()
+        self._watched()
+
+    def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
+        self._watched()
+        super().request(*args, **kwargs)
+
+    def _watched(self) -> None:
+        exchange = getattr(_current, "exchange", None)
+        if exchange is not None:
+            exchange.watch(self.sock)
+
+
+class _WatchedPool(HTTPConnectionPool):
+    ConnectionCls = _WatchedConnection
+
+
+class _Adapter(requests.adapters.HTTPAdapter):
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {**self.poolmanager.pool_classes_by_scheme, "http": _WatchedPool}
+
+
+def session(connections: int = 32) -> requests.Session:
+    """A session whose exchanges can be cut at their deadline; `connections` kept open per host."""
+    client = requests.Session()
+    client.mount("http://", _Adapter(pool_connections=4, pool_maxsize=connections))
+    return client
+
+
+def exchange(client: requests.Session, method: str, url: str, *, deadline: float, cap: int = BODY_CAP,
+             **options: Any) -> requests.Response:
+    """One request and its whole answer within `deadline` seconds, the body read up to `cap` bytes.
+
+    Raises DeadlineExceeded (a requests.Timeout) at the deadline, other requests errors as requests does.
+    The response's `.content` holds at most `cap` bytes; `.truncated` says whether there was more."""
+    watch = _Exchange()
+    timer = threading.Timer(deadline, watch.expire)
+    timer.daemon = True
+    _current.exchange = watch
+    timer.start()
+    try:
+        response = client.request(method, url, stream=True, timeout=(deadline, deadline), **options)
+        body, truncated = bytearray(), False
+        try:
+            for chunk in response.iter_content(CHUNK):
+                body += chunk
+                if len(body) > cap:
+                    del body[cap:]
+                    truncated = True
+                    break
+        finally:
+            response.close()  # an unfinished body closes the connection; it is not reused
+    except requests.RequestException as error:
+        if watch.expired:
+            raise DeadlineExceeded(f"no complete answer within {deadline:g} s") from None
+        raise error from None
+    finally:
+        timer.cancel()
+        _current.exchange = None
+    response._content, response._content_consumed = bytes(body), True
+    response.truncated = truncated  # type: ignore[attr-defined]
+    return response
+
+
+def cut_note(response: requests.Response) -> str:
+    """' (body cut at N bytes)' for a response whose body was longer than its cap, else ''."""
+    return f" (body cut at {len(response.content)} bytes)" if getattr(response, "truncated", False) else ""

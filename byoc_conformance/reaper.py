@@ -1,0 +1,65 @@
+"""Removes what a run left when the run itself could not: `python -m byoc_conformance.reaper PID RUN_ID SCRATCH`
+waits for the harness process PID to end, however it ends (kill -9, the OOM killer), then removes the Docker
+objects labelled with RUN_ID and the scratch directory. The harness starts one per run, in a session of its
+own, so that the Ctrl-C meant for the harness does not reach it."""
+
+from __future__ import annotations
+
+import contextlib
+import shutil
+import socket
+import sys
+import time
+
+import docker
+import docker.errors
+import requests.exceptions
+
+from .engine import HOST_LABEL, PID_LABEL, RUN_LABEL, remove_labelled
+
+POLL = 0.5  # seconds between looks at the harness
+
+
+def alive(pid: int) -> bool:
+    """Whether the process runs (a zombie, dead but not yet waited for by its parent, does not)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rpartition(")")[2].split()[0] not in ("Z", "X")
+    except FileNotFoundError:
+        return False
+    except OSError:
+        return True
+
+
+def orphans(client: docker.DockerClient, own_run: str) -> dict[str, tuple[bool, int]]:
+    """The runs, other than `own_run`, whose objects are still on the engine: run ID -> (whether the run's
+    process is known to be dead: it ran on this host and its PID is gone, how many containers it has)."""
+    runs: dict[str, tuple[bool, int]] = {}
+    for container in client.containers.list(all=True, filters={"label": RUN_LABEL}):
+        labels = container.labels
+        run = labels.get(RUN_LABEL, "")
+        if run == own_run:
+            continue
+        pid = labels.get(PID_LABEL, "")
+        dead = labels.get(HOST_LABEL) == socket.gethostname() and pid.isdigit() and not alive(int(pid))
+        was_dead, count = runs.get(run, (dead, 0))
+        runs[run] = (was_dead and dead, count + 1)
+    for volume in client.volumes.list(filters={"label": RUN_LABEL}):
+        run = (volume.attrs.get("Labels") or {}).get(RUN_LABEL, "")
+        if run != own_run and run not in runs:
+            runs[run] = (False, 0)  # volumes carry no process to ask: listed, never removed on a guess
+    return runs
+
+
+def main(argv: list[str]) -> int:
+    pid, run_id, scratch = int(argv[0]), argv[1], argv[2]
+    while alive(pid):
+        time.sleep(POLL)
+    with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
+        remove_labelled(docker.from_env(timeout=60), {"label": f"{RUN_LABEL}={run_id}"})
+    shutil.rmtree(scratch, ignore_errors=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))
