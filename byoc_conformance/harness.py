@@ -106,7 +106,8 @@ def start(config: pytest.Config) -> Harness:
         plan=plan,
         invocation_timeout=config.getoption("byoc_invocation_timeout"),
     )
-    context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared)
+    context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared,
+                      image_platform=f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}")
     notices = [notice for notice in (clear_leftovers(engine), platform_notice(engine, attrs)) if notice]
     return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context, notices=notices)
 

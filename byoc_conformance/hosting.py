@@ -111,6 +111,8 @@ class Server:
         try:
             response = exchange.exchange(self.session, "GET", self.url("/ping"), deadline=PING_TIMEOUT,
                                          cap=exchange.PING_BODY_CAP)
+        except requests.ConnectTimeout:  # no connection (the container is gone, say): nothing to judge /ping by
+            return "no answer (ConnectTimeout)", None
         except requests.Timeout:
             return NO_ANSWER_IN_TIME, None
         except requests.RequestException as error:

@@ -22,6 +22,7 @@ class Context:
     training: TrainingRuns
     hosting: Hosting
     declaration: Declaration = DEFAULTS  # the vendor's CreateAlgorithm declaration, or the defaults
+    image_platform: str = "linux/amd64"  # as the image's configuration says, os/architecture
 
 
 # A check returns a one-line summary of its evidence when the requirement is met; otherwise it raises

@@ -11,6 +11,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 import docker.errors
@@ -49,7 +50,7 @@ class TrainingRun:
     signal_at: float | None = None  # seconds after start when SIGTERM was sent
     disposition: Disposition | None = None  # how PID 1 treated SIGTERM when it was sent; None: unknown
 
-    @property
+    @cached_property  # read from the archive's headers once: a model may have a million files
     def model_files(self) -> dict[str, int | None] | None:
         """The files in /opt/ml/model and their sizes (None: not a regular file); None if it could not be read."""
         return None if self.model_archive is None else listing(self.model_archive)

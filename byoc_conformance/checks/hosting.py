@@ -192,6 +192,9 @@ def valid_csv_answered(ctx: Context) -> str:
     def judge(payload: Payload, response: requests.Response) -> str | None:
         if not 200 <= response.status_code < 300:
             return f"HTTP {response.status_code} for valid CSV ({payload.rows} rows); body {_excerpt(response)}"
+        if len(response.content) > INVOKE_ENDPOINT_LIMIT:
+            return (f"an answer of over {INVOKE_ENDPOINT_LIMIT} bytes, InvokeEndpoint's response limit, to "
+                    f"{payload.rows} rows: {_excerpt(response)}")
         if response.elapsed.total_seconds() > 60:
             return f"answered after {response.elapsed.total_seconds():.1f} s; SageMaker gives up after 60 s"
         return None

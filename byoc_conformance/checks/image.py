@@ -28,6 +28,12 @@ def _inspect_command(ctx: Context) -> str:
 
 
 NOT_STARTED = {126: "126, not executable", 127: "127, command not found"}  # the codes of sh and of Docker
+EXEC_FORMAT = "exec format error"  # the kernel's word for a program built for another platform
+SAGEMAKER_PLATFORMS = ("linux/amd64", "linux/arm64")
+
+
+def _cannot_execute(run: TrainingRun | Server) -> bool:
+    return EXEC_FORMAT in (run.start_error or "") or EXEC_FORMAT in run.logs[-4096:]
 
 
 @check("IMG-01", "train-and-serve-reachable")
@@ -61,6 +67,8 @@ def train_and_serve_reachable(ctx: Context) -> str:
 
 def _not_reached(program: str, run: TrainingRun | Server) -> tuple[str | None, str | None]:
     """(why the argument did not start the program, or None; what shows that it did, or None)."""
+    if _cannot_execute(run):  # the argument may well reach the program; the platform is IMG-09's verdict
+        return None, None
     if run.start_error:
         return f"`docker run IMAGE {program}` could not start: {run.start_error}", None
     code = run.exit_code
@@ -140,3 +148,28 @@ def no_tini(ctx: Context) -> str:
                      run=stop.server)
     return (f"inference-only image: {inits[0]} passes `serve` on (healthy after {server.healthy_after:.1f} s) and "
             f"SIGTERM on (exited {stop.seconds:.2f} s after it)")
+
+
+@check("IMG-09", "runs-on-the-engine-platform")
+def runs_on_the_engine_platform(ctx: Context) -> str:
+    """The image's platform is one SageMaker runs, and its programs execute on this engine's platform."""
+    platform, engine = ctx.image_platform, ctx.engine.platform
+    if platform not in SAGEMAKER_PLATFORMS:
+        raise Failed(f"the image is {platform}", expected=f"an image for {' or '.join(SAGEMAKER_PLATFORMS)}, the "
+                     "platforms of SageMaker's instances", reproduce=f"docker image inspect --format "
+                     f"'{{{{.Os}}}}/{{{{.Architecture}}}}' {ctx.image}")
+    ran = []
+    for program in _programs(ctx):
+        try:
+            run = ctx.training.good if program == "train" else ctx.hosting.shared
+        except Inconclusive:
+            continue
+        if _cannot_execute(run):
+            raise Failed(f"`{program}` could not execute on this {engine} engine ({EXEC_FORMAT}); the image says it "
+                         f"is {platform}", run=run, expected=f"programs that run on instances of the engine's "
+                         f"platform, {engine} (certify an image for another platform on an engine of that platform)")
+        if _not_reached(program, run)[1]:
+            ran.append(program)
+    if not ran:
+        raise Inconclusive(f"no program of this {platform} image was seen to run on the {engine} engine")
+    return f"{platform} image; {' and '.join(f'`{p}`' for p in ran)} ran on this {engine} engine"

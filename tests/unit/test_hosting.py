@@ -4,8 +4,8 @@ import tarfile
 
 import pytest
 
-from byoc_conformance.engine import HarnessError, tar_of
 from byoc_conformance import model
+from byoc_conformance.engine import HarnessError, tar_of
 from byoc_conformance.hosting import parse_listening
 
 PROC_NET_TCP = """\
