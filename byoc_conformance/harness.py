@@ -115,7 +115,7 @@ def start(config: pytest.Config) -> Harness:
 def clear_leftovers(engine: Engine) -> str | None:
     """Removes what runs killed on this host left on the engine (their process is gone); names the rest."""
     found = reaper.orphans(engine.client, engine.run_id)
-    dead = sorted(run for run, (is_dead, _) in found.items() if is_dead)
+    dead = sorted(run for run, is_dead in found.items() if is_dead)
     for run in dead:
         remove_labelled(engine.client, {"label": f"{RUN_LABEL}={run}"})
     others = sorted(set(found) - set(dead))

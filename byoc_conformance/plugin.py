@@ -5,7 +5,7 @@ Without --image it does nothing: no fixtures are used, nothing is collected, no 
 from __future__ import annotations
 
 import argparse
-import contextlib
+import os
 import random
 import signal
 import threading
@@ -122,7 +122,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 
 
 HARNESS = pytest.StashKey["Harness"]()
-PREVIOUS_SIGTERM_HANDLER = pytest.StashKey[Any]()
+PREVIOUS_HANDLERS = pytest.StashKey[dict[int, Any]]()
+INTERRUPTS = pytest.StashKey["Interrupts"]()
+
+
+class Interrupts:
+    """Ctrl-C and SIGTERM during a run. The first stops the checks, as Ctrl-C does in pytest (a CI runner
+    cancels with SIGTERM: it unwinds the same way, so the run's containers are removed). Any later one, or
+    one during the cleanup, is noted and not obeyed: the cleanup ends first, then the run exits as interrupted."""
+
+    def __init__(self) -> None:
+        self.received: list[int] = []
+        self.cleaning = False
+
+    def __call__(self, signum: int, frame: object) -> None:
+        self.received.append(signum)
+        if len(self.received) == 1 and not self.cleaning:
+            raise KeyboardInterrupt
+        os.write(2, b"\nbyoc-conformance: removing this run's containers before it exits\n")
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -141,14 +158,11 @@ def pytest_configure(config: pytest.Config) -> None:
     if config.args_source != pytest.Config.ArgsSource.ARGS:
         config.args[:] = []
     config.args.append(str(SUITE))
-    # A CI runner cancels with SIGTERM: unwind as for Ctrl-C, so that the run's containers are removed.
-    # (Only the main thread may set handlers; pytest run from a thread keeps its default.)
+    # Only the main thread may set handlers; pytest run from a thread keeps its defaults.
+    interrupts = config.stash[INTERRUPTS] = Interrupts()
     if threading.current_thread() is threading.main_thread():
-        config.stash[PREVIOUS_SIGTERM_HANDLER] = signal.signal(signal.SIGTERM, _interrupt)
-
-
-def _interrupt(signum: int, frame: object) -> None:
-    raise KeyboardInterrupt
+        config.stash[PREVIOUS_HANDLERS] = {signum: signal.signal(signum, interrupts)
+                                           for signum in (signal.SIGINT, signal.SIGTERM)}
 
 
 def pytest_report_header(config: pytest.Config) -> list[str]:
@@ -228,41 +242,25 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     if harness is None:
         return
     interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
-    with _deferred_interrupts() as deferred:  # a second Ctrl-C or SIGTERM waits for the cleanup to end
-        harness.engine.sweep()
-        if interrupted or session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
-                                                 pytest.ExitCode.NO_TESTS_COLLECTED):
-            # The exit status is the gate's: a failed SHOULD alone passes the default gate, and a MUST that was
-            # inconclusive or did not run fails it, whatever pytest counted. An interrupted run still reports
-            # what it judged (every check it did not reach is "not checked") and exits as interrupted.
-            report = harness.finish(session.config, interrupted="the run was interrupted (Ctrl-C or SIGTERM) "
-                                    f"after {len(harness.results)} checks" if interrupted else None)
-            if not interrupted:
-                session.exitstatus = pytest.ExitCode.OK if report["gate"] == "passed" else \
-                    pytest.ExitCode.TESTS_FAILED
-    if deferred:
+    interrupts = session.config.stash[INTERRUPTS]
+    interrupts.cleaning = True  # from here on a Ctrl-C or SIGTERM waits for the cleanup to end
+    harness.engine.sweep()
+    if interrupted or session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
+                                             pytest.ExitCode.NO_TESTS_COLLECTED):
+        # The exit status is the gate's: a failed SHOULD alone passes the default gate, and a MUST that was
+        # inconclusive or did not run fails it, whatever pytest counted. An interrupted run still reports what
+        # it judged (every check it did not reach is "not checked") and exits as interrupted.
+        report = harness.finish(session.config, interrupted="the run was interrupted (Ctrl-C or SIGTERM) "
+                                f"after {len(harness.results)} checks" if interrupted else None)
+        if not interrupted:
+            session.exitstatus = pytest.ExitCode.OK if report["gate"] == "passed" else pytest.ExitCode.TESTS_FAILED
+    if interrupts.received:
         session.exitstatus = pytest.ExitCode.INTERRUPTED
 
 
-@contextlib.contextmanager
-def _deferred_interrupts() -> Iterator[list[int]]:
-    """SIGINT and SIGTERM are noted, not obeyed, while the block runs (from the main thread only)."""
-    received: list[int] = []
-    if threading.current_thread() is not threading.main_thread():
-        yield received
-        return
-    previous = {signum: signal.signal(signum, lambda number, frame: received.append(number))
-                for signum in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        yield received
-    finally:
-        for signum, handler in previous.items():
-            signal.signal(signum, handler)
-
-
 def pytest_unconfigure(config: pytest.Config) -> None:
-    if PREVIOUS_SIGTERM_HANDLER in config.stash:
-        signal.signal(signal.SIGTERM, config.stash[PREVIOUS_SIGTERM_HANDLER])
+    for signum, handler in config.stash.get(PREVIOUS_HANDLERS, {}).items():
+        signal.signal(signum, handler)
     harness = config.stash.get(HARNESS, None)
     if harness is not None:
         harness.engine.close()

@@ -31,23 +31,20 @@ def alive(pid: int) -> bool:
         return True
 
 
-def orphans(client: docker.DockerClient, own_run: str) -> dict[str, tuple[bool, int]]:
-    """The runs, other than `own_run`, whose objects are still on the engine: run ID -> (whether the run's
-    process is known to be dead: it ran on this host and its PID is gone, how many containers it has)."""
-    runs: dict[str, tuple[bool, int]] = {}
-    for container in client.containers.list(all=True, filters={"label": RUN_LABEL}):
-        labels = container.labels
-        run = labels.get(RUN_LABEL, "")
+def orphans(client: docker.DockerClient, own_run: str) -> dict[str, bool]:
+    """The runs, other than `own_run`, whose containers, volumes or networks are still on the engine: run ID ->
+    whether its process is known to be dead (it ran on this host, and no process has its PID any more)."""
+    labelled = {"label": RUN_LABEL}
+    found = [c.labels for c in client.containers.list(all=True, filters=labelled)]
+    found += [v.attrs.get("Labels") or {} for v in client.volumes.list(filters=labelled)]
+    found += [n.attrs.get("Labels") or {} for n in client.networks.list(filters=labelled)]
+    runs: dict[str, bool] = {}
+    for labels in found:
+        run, pid = labels.get(RUN_LABEL, ""), labels.get(PID_LABEL, "")
         if run == own_run:
             continue
-        pid = labels.get(PID_LABEL, "")
         dead = labels.get(HOST_LABEL) == socket.gethostname() and pid.isdigit() and not alive(int(pid))
-        was_dead, count = runs.get(run, (dead, 0))
-        runs[run] = (was_dead and dead, count + 1)
-    for volume in client.volumes.list(filters={"label": RUN_LABEL}):
-        run = (volume.attrs.get("Labels") or {}).get(RUN_LABEL, "")
-        if run != own_run and run not in runs:
-            runs[run] = (False, 0)  # volumes carry no process to ask: listed, never removed on a guess
+        runs[run] = runs.get(run, True) and dead  # one object that cannot be shown dead keeps the run
     return runs
 
 
