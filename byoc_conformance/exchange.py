@@ -117,7 +117,9 @@ def exchange(client: requests.Session, method: str, url: str, *, deadline: float
         finally:
             response.close()  # an unfinished body closes the connection; it is not reused
     except requests.RequestException as error:
-        if watch.expired:
+        # Cut at the deadline after connecting: a slow answer. Before (no socket yet), the error is the
+        # connection's own, a ConnectTimeout say: nothing was listening to judge.
+        if watch.expired and watch.sockets:
             raise DeadlineExceeded(f"no complete answer within {deadline:g} s") from None
         raise error from None
     finally:

@@ -172,3 +172,12 @@ def test_bad_harness_input_is_one_line_and_exit_4_before_anything_starts(options
     assert completed.returncode == pytest.ExitCode.USAGE_ERROR, output
     assert message in output and "Traceback" not in output, output
     assert leftovers(docker_client) == []
+
+
+def test_servers_can_be_reached_on_a_published_port_instead(docker_client, sample_images, tmp_path):
+    run = run_suite("byoc-samples/reference", tmp_path, REFERENCE_SPEC, "--byoc-network=published",
+                    "-k", "SERVE-05 or SERVE-07 or BATCH-05", "--byoc-report=bundle")
+    assert run.ids_with("passed") == {"SERVE-05", "SERVE-07", "BATCH-05"} and not run.ids_with("failed"), run.output
+    assert "servers on a bridge, port on 127.0.0.1" in run.output
+    limits = json.loads((tmp_path / "bundle" / "report.json").read_text())["run"]["limits"]
+    assert limits == {"memory_mb": 8192, "pids": 4096, "network": "published on 127.0.0.1"}

@@ -90,3 +90,14 @@ def test_a_malformed_declaration_is_one_clear_error_before_any_container(pyteste
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
     missing = pytester.runpytest_subprocess("--image", "algo:latest", "--byoc-spec", "nowhere.json")
     missing.stderr.fnmatch_lines(["ERROR: byoc-conformance: cannot read the declaration nowhere.json: *"])
+
+
+def test_spreading_the_checks_over_xdist_workers_is_one_clear_error(pytester: pytest.Pytester):
+    # pytest-xdist's option, as xdist declares it (the plugin itself is not a dependency)
+    pytester.makeconftest("def pytest_addoption(parser):\n"
+                          "    parser.getgroup('xdist')._addoption('-n', '--numprocesses', dest='numprocesses')\n")
+    result = pytester.runpytest_subprocess("--image", "algo:latest", "-n", "2")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines(["ERROR: byoc-conformance: the checks share containers in one process and cannot "
+                                 "be spread over pytest-xdist workers; run without -n/--dist"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()

@@ -1,0 +1,79 @@
+"""HTTP exchanges with a total deadline and a body cap, against misbehaving servers on loopback."""
+
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+import pytest
+import requests
+
+from byoc_conformance import exchange
+
+
+class Misbehaving(BaseHTTPRequestHandler):
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        try:
+            if self.path == "/trickle-headers":  # status line and headers one byte at a time
+                for byte in b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok":
+                    self.wfile.write(bytes([byte]))
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            elif self.path == "/trickle-body":
+                self.send_response(200)
+                self.send_header("Content-Length", "100")
+                self.end_headers()
+                for _ in range(100):
+                    self.wfile.write(b"a")
+                    self.wfile.flush()
+                    time.sleep(0.2)
+            elif self.path == "/endless":
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                chunk = b"x" * 65536
+                while True:
+                    self.wfile.write(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+            else:
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"ok")
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+
+
+@pytest.fixture(scope="module")
+def server():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Misbehaving)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+
+
+@pytest.mark.parametrize("path", ["/trickle-headers", "/trickle-body"])
+def test_a_trickling_server_meets_the_deadline_whatever_it_trickles(server, path):
+    with pytest.raises(exchange.DeadlineExceeded, match="no complete answer within 1 s"):
+        exchange.exchange(exchange.session(), "GET", server + path, deadline=1)
+
+
+def test_an_endless_body_is_cut_at_the_cap(server):
+    response = exchange.exchange(exchange.session(), "GET", server + "/endless", deadline=5, cap=1_000_000)
+    assert response.status_code == 200 and len(response.content) == 1_000_000 and response.truncated
+    assert exchange.cut_note(response) == " (body cut at 1000000 bytes)"
+
+
+def test_a_plain_answer_is_whole_and_the_session_goes_on_after_a_cut(server):
+    client = exchange.session()
+    with pytest.raises(exchange.DeadlineExceeded):
+        exchange.exchange(client, "GET", server + "/trickle-body", deadline=0.5)
+    response = exchange.exchange(client, "GET", server + "/ok", deadline=5)
+    assert (response.status_code, response.content, response.truncated) == (200, b"ok", False)
+
+
+def test_no_connection_is_not_a_deadline(server):
+    with pytest.raises(requests.ConnectionError) as raised:
+        exchange.exchange(exchange.session(), "GET", "http://127.0.0.1:9/", deadline=2)
+    assert not isinstance(raised.value, exchange.DeadlineExceeded)
