@@ -76,6 +76,7 @@ class Engine:
         self.platform = "linux/amd64"  # the engine's, as os/architecture
         self.reaper: subprocess.Popen[bytes] | None = None
         self._names: Counter[str] = Counter()
+        self._network: str | None = None  # its name, once created
         # Logs, archives and models go to disk here, not into memory; removed when the run ends.
         self.scratch = Path(tempfile.mkdtemp(prefix=f"byoc-conformance-{run_id}-"))
 
@@ -141,10 +142,11 @@ class Engine:
 
     def network(self) -> str:
         """The run's own bridge network, created on first use: internal (no route out) when isolated."""
-        name = self.name("net")
-        if not self.client.networks.list(names=[name]):
-            self.client.networks.create(name, driver="bridge", internal=self.isolated, labels=self.labels("net"))
-        return name
+        if self._network is None:
+            self._network = self.name("net")
+            self.client.networks.create(self._network, driver="bridge", internal=self.isolated,
+                                        labels=self.labels("net"))
+        return self._network
 
     def serving_network(self, port: int) -> dict[str, Any]:
         """The create options that put a server on the run's network, its port published only if need be."""

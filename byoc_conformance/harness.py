@@ -106,9 +106,10 @@ def start(config: pytest.Config) -> Harness:
         plan=plan,
         invocation_timeout=config.getoption("byoc_invocation_timeout"),
     )
+    image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared,
-                      image_platform=f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}")
-    notices = [notice for notice in (clear_leftovers(engine), platform_notice(engine, attrs)) if notice]
+                      image_platform=image_platform)
+    notices = [notice for notice in (clear_leftovers(engine), platform_notice(engine, image_platform)) if notice]
     return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context, notices=notices)
 
 
@@ -126,8 +127,7 @@ def clear_leftovers(engine: Engine) -> str | None:
     return "; ".join(parts) or None
 
 
-def platform_notice(engine: Engine, attrs: dict[str, Any]) -> str | None:
-    image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"
+def platform_notice(engine: Engine, image_platform: str) -> str | None:
     if image_platform == engine.platform:
         return None
     return (f"the image is {image_platform} and the engine runs {engine.platform}: its programs run here only "

@@ -22,7 +22,7 @@ from .declaration import DEFAULT_CSV, CsvLayout
 from .engine import Engine, save_logs
 from .model import Model, extract_for_reproduction
 from .plan import Plan, planned
-from .verdicts import Failed, Inconclusive, Request
+from .verdicts import Inconclusive, Request
 
 PORT = 8080
 PING_TIMEOUT = 2.0  # SageMaker gives each /ping 2 s (SERVE-04)
@@ -68,8 +68,9 @@ class Server:
         self.start_error: str | None = None
         self.last_ping = "no answer yet"
         self.pings: Counter[str] = Counter()  # how each /ping of the start-up window went
-        self.unanswered: str | None = None  # the first request not answered in time: later ones are not sent
-        self.timed_out: Failed | None = None  # the verdict the probes give on it
+        # The first request not answered in time, and how: later ones are not sent.
+        self.unanswered: tuple[Request, str] | None = None
+        self.log_file = engine.scratch_file(f"{role}-log")  # the whole log, rewritten each time it is read
         self.final_logs: str | None = None  # kept when the container is removed
         # A read-only server mounts the model volume the servers share; one that may write gets its own copy.
         self.own_volume = None if (read_only and model_volume) else engine.volume(f"{role}-model")
@@ -141,12 +142,12 @@ class Server:
         """The whole answer to `request` within the invocation deadline, its body read up to exchange.BODY_CAP.
         After one request went unanswered in time, none is sent: each would wait the whole deadline again."""
         if self.unanswered is not None:
-            raise exchange.DeadlineExceeded(f"not sent: {self.unanswered}")
+            raise exchange.DeadlineExceeded(f"not sent: {self.unanswered[0].name}: {self.unanswered[1]}")
         try:
             return exchange.exchange(self.session, request.method, self.url(request.path),
                                      deadline=self.invocation_timeout, data=request.body, headers=request.headers)
         except exchange.DeadlineExceeded as error:
-            self.unanswered = f"{request.name}: {error}"
+            self.unanswered = request, str(error)
             raise
 
     @property
@@ -154,7 +155,7 @@ class Server:
         if self.final_logs is not None:
             return self.final_logs
         try:
-            return save_logs(self.container, self.engine.scratch_file(f"{self.role}-log"))
+            return save_logs(self.container, self.log_file)
         except docker.errors.NotFound:
             return ""
 

@@ -192,9 +192,10 @@ class TrainingRunner:
         failure = scratch("failure.tar")
         run.failure = next(iter(files_in(failure).values()), None) if save_archive(
             container, "/opt/ml/output/failure", failure) else None
-        output = scratch("output.tar")
-        if read_output and save_archive(container, "/opt/ml/output", output):  # only where metrics are judged
-            run.output_files = files_in(output)
+        if read_output:  # only where the metrics are judged
+            output = scratch("output.tar")
+            if save_archive(container, "/opt/ml/output", output):
+                run.output_files = files_in(output)
 
     def run(
         self,

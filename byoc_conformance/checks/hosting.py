@@ -39,10 +39,9 @@ def _answer(server: Server, request: Request, expected: str) -> requests.Respons
     try:
         return server.send(request)
     except requests.Timeout as error:
-        if server.timed_out is None:
-            server.timed_out = Failed(f"no complete answer within {server.invocation_timeout:g} s ({error})",
-                                      expected=expected, run=server, request=request)
-        raise server.timed_out from None
+        first, why = server.unanswered or (request, str(error))
+        raise Failed(f"no complete answer within {server.invocation_timeout:g} s ({why})", expected=expected,
+                     run=server, request=first) from None
     except requests.RequestException as error:
         raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
 

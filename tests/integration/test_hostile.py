@@ -42,8 +42,9 @@ def test_a_hostile_image_gets_its_verdict_in_bounded_time_and_memory(case, docke
     assert leftovers(docker_client) == [], run.output
 
 
-def _foreign_platform_image(docker_client, tmp_path) -> str:
-    """An image that says it is linux/arm64, whose `train` and `serve` are AArch64 ELF files (headers only)."""
+def _foreign_platform_image(docker_client, tmp_path, architecture: str = "arm64") -> str:
+    """An image that says it is linux/<architecture>, whose `train` and `serve` are AArch64 ELF files (headers
+    only)."""
     elf = b"\x7fELF\x02\x01\x01" + bytes(9) + (2).to_bytes(2, "little") + (183).to_bytes(2, "little") + bytes(44)
     layer = io.BytesIO()
     with tarfile.open(fileobj=layer, mode="w") as archive:
@@ -51,7 +52,7 @@ def _foreign_platform_image(docker_client, tmp_path) -> str:
             info = tarfile.TarInfo(f"usr/bin/{name}")
             info.size, info.mode = len(elf), 0o755
             archive.addfile(info, io.BytesIO(elf))
-    config = json.dumps({"architecture": "arm64", "os": "linux", "config": {"Env": ["PATH=/usr/bin"]},
+    config = json.dumps({"architecture": architecture, "os": "linux", "config": {"Env": ["PATH=/usr/bin"]},
                          "rootfs": {"type": "layers", "diff_ids": []}, "history": []})
     image = io.BytesIO()
     with tarfile.open(fileobj=image, mode="w") as archive:
@@ -65,10 +66,11 @@ def _foreign_platform_image(docker_client, tmp_path) -> str:
         config = config.replace('"diff_ids": []', f'"diff_ids": ["{diff_id}"]')
         add("layer.tar", layer_bytes)
         add("config.json", config.encode())
-        add("manifest.json", json.dumps([{"Config": "config.json", "RepoTags": ["byoc-test/foreign-arm64:latest"],
-                                          "Layers": ["layer.tar"]}]).encode())
+        tag = f"byoc-test/foreign-{architecture}:latest"
+        manifest = [{"Config": "config.json", "RepoTags": [tag], "Layers": ["layer.tar"]}]
+        add("manifest.json", json.dumps(manifest).encode())
     docker_client.images.load(image.getvalue())
-    return "byoc-test/foreign-arm64:latest"
+    return tag
 
 
 def test_an_image_for_another_platform_fails_img_09_naming_both_platforms(docker_client, tmp_path):
@@ -82,6 +84,17 @@ def test_an_image_for_another_platform_fails_img_09_naming_both_platforms(docker
         in run.output
     assert "notice: the image is linux/arm64 and the engine runs linux/amd64" in run.output
     assert ("IMG-01", "inconclusive") in run.statuses, run.output  # whether the argument arrives is not seen
+
+
+def test_an_image_for_a_platform_sagemaker_does_not_run_fails_img_09(docker_client, tmp_path):
+    image = _foreign_platform_image(docker_client, tmp_path, "s390x")
+    try:
+        run = run_suite(image, tmp_path, "-k", "IMG-09", timeout=300)
+    finally:
+        docker_client.images.remove(image, force=True)
+    assert run.ids_with("failed") == {"IMG-09"}, run.output
+    assert "observed: the image is linux/s390x" in run.output
+    assert "expected: an image for linux/amd64 or linux/arm64" in run.output
 
 
 def _wait_for_running(docker_client, role: str, process: subprocess.Popen, seconds: float = 60) -> None:
