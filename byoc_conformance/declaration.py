@@ -95,6 +95,7 @@ class Hyperparameter:
     minimum: str | None = None
     maximum: str | None = None
     values: tuple[str, ...] = ()
+    tunable: bool = False
 
 
 @dataclass(frozen=True)
@@ -159,6 +160,7 @@ def parse_hyperparameter(spec: dict[str, Any]) -> Hyperparameter:
         spec["Name"], spec["Type"], bool(spec.get("IsRequired")), spec.get("DefaultValue"),
         numeric["MinValue"] if numeric else None, numeric["MaxValue"] if numeric else None,
         tuple(ranges.get("CategoricalParameterRangeSpecification", {}).get("Values", ())),
+        bool(spec.get("IsTunable")),
     )
 
 

@@ -4,6 +4,7 @@ that nothing outlives the run, whether it ends normally, fails or is interrupted
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import os
 import shutil
@@ -298,3 +299,21 @@ def lines_of(path: Path) -> Iterator[str]:
     with path.open("rb") as file:
         while line := file.readline(LOG_HEAD):  # a line longer than this comes in parts
             yield line.decode("utf-8", "replace")
+
+
+def content_digest(archive: Path) -> str:
+    """A digest of what an archive from save_archive holds: each entry's path, kind and content, in order of
+    path, so that two runs that left the same files compare equal."""
+    entries = []
+    with tarfile.open(archive) as tar:
+        for member in tar:
+            if member.isdir():
+                continue
+            digest = hashlib.sha256()
+            extracted = tar.extractfile(member) if member.isfile() else None
+            while extracted and (chunk := extracted.read(1 << 20)):
+                digest.update(chunk)
+            if not member.isfile():
+                digest.update(f"{member.type!r}:{member.linkname}".encode())
+            entries.append(f"{_below_top(member.name)}\0{digest.hexdigest()}")
+    return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from . import __version__, declaration, metrics, model, reaper, report
+from . import __version__, declaration, metrics, model, reaper, report, script
 from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .engine import CLEANUP_COMMAND, RUN_LABEL, Engine, HarnessError, Limits, remove_labelled
 from .hosting import Hosting
@@ -23,7 +23,7 @@ from .plan import Plan
 from .registry import Check, Context, all_checks
 from .report import CheckResult
 from .specs import SpecError
-from .training import TrainingRunner, TrainingRuns
+from .training import Command, TrainingRunner, TrainingRuns
 from .verdicts import Failed, Verdict, describe, reproduction
 
 MAX_BATCH_INPUT_MB = 1024.0
@@ -40,6 +40,26 @@ def check_options(config: pytest.Config) -> None:
     if batch_mb > MAX_BATCH_INPUT_MB:
         raise HarnessError(f"--byoc-batch-input-mb {batch_mb:g}: at most {MAX_BATCH_INPUT_MB:g} (the input file "
                            "is generated in memory)")
+
+
+def script_options(config: pytest.Config) -> tuple[script.Script | None, Command]:
+    """The user's code and the training command, checked before anything starts (HarnessError otherwise)."""
+    entry_point = config.getoption("byoc_entry_point")
+    others = [f"--byoc-{name.replace('_', '-')}" for name in ("source_dir", "dependencies", "serving_entry_point")
+              if config.getoption(f"byoc_{name}")]
+    try:
+        if entry_point is None and others:
+            raise script.ScriptError(f"{others[0]} needs --byoc-entry-point: name the script to run")
+        code = script.Script.from_options(
+            entry_point, config.getoption("byoc_source_dir"), config.getoption("byoc_dependencies"),
+            config.getoption("byoc_serving_entry_point")) if entry_point is not None else None
+        command = Command(script.command_list("--byoc-container-entrypoint",
+                                              config.getoption("byoc_container_entrypoint")),
+                          script.command_list("--byoc-container-arguments",
+                                              config.getoption("byoc_container_arguments")))
+    except script.ScriptError as error:
+        raise HarnessError(str(error)) from None
+    return code, command
 
 
 def _check_output_directory(option: str, path: Path | None) -> None:
@@ -59,6 +79,7 @@ def start(config: pytest.Config) -> Harness:
     engine = None
     try:
         check_options(config)
+        code, command = script_options(config)
         catalogue = load_catalogue()
         problems = coverage_problems(catalogue, (entry.requirement_id for entry in all_checks()))
         if problems:
@@ -79,7 +100,8 @@ def start(config: pytest.Config) -> Harness:
         raise pytest.UsageError(f"byoc-conformance: {error}") from None
     plan = Plan()  # the container runs the checks share, and their outcomes
     training = TrainingRuns(
-        TrainingRunner(engine, image),
+        TrainingRunner(engine, image, command=command, code=code, specs=declared.hyperparameters,
+                       image_environment=_environment(attrs)),
         config.getoption("byoc_train_timeout"),
         declared,
         seed=config.getoption("byoc_seed"),
@@ -91,9 +113,11 @@ def start(config: pytest.Config) -> Harness:
     )
 
     def served_model() -> Model:
-        if given_model is not None:
-            return Model(given_model)
-        return trained_model(training, engine)
+        served = Model(given_model) if given_model is not None else trained_model(training, engine)
+        if code is None or served.tar_gz is None:
+            return served
+        # As the SDK deploys a script-mode model: the code travels in model.tar.gz, under code/.
+        return Model(script.with_code(served.tar_gz, code, engine.scratch_file("model-with-code.tar.gz")))
 
     hosting = Hosting(
         engine, inference_image, (inference_attrs.get("Config") or {}).get("Labels") or {}, served_model,
@@ -105,12 +129,18 @@ def start(config: pytest.Config) -> Harness:
         speaks_csv=declared.speaks_csv,
         plan=plan,
         invocation_timeout=config.getoption("byoc_invocation_timeout"),
+        environment=code.serving_environment() if code else None,
     )
     image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared,
                       image_platform=image_platform)
     notices = [notice for notice in (clear_leftovers(engine), platform_notice(engine, image_platform)) if notice]
     return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context, notices=notices)
+
+
+def _environment(attrs: dict[str, Any]) -> dict[str, str]:
+    """The image's ENV as a mapping."""
+    return dict(item.partition("=")[::2] for item in (attrs.get("Config") or {}).get("Env") or [])
 
 
 def clear_leftovers(engine: Engine) -> str | None:

@@ -212,8 +212,9 @@ class Hosting:
     def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
                  startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
                  csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, plan: Plan | None = None,
-                 invocation_timeout: float = INVOCATION_TIMEOUT) -> None:
+                 invocation_timeout: float = INVOCATION_TIMEOUT, environment: dict[str, str] | None = None) -> None:
         self.engine, self.image, self.image_labels = engine, image, image_labels
+        self.environment = environment or {}  # the model's environment: in script mode, what the SDK sets
         self.plan = plan or Plan()
         self.csv = csv  # the declared CSV layout: /invocations payloads carry its feature columns
         self.speaks_csv = speaks_csv  # text/csv is among the declared request and response types
@@ -240,9 +241,10 @@ class Hosting:
         fill_model_volume(self.engine, self.image, volume, self._model_archive())
         return volume
 
-    def _server(self, role: str, **options: object) -> Server:
+    def _server(self, role: str, environment: dict[str, str] | None = None, **options: object) -> Server:
         return Server(self.engine, self.image, self._model_archive(), role, model_volume=self.model_volume,  # type: ignore[arg-type]
-                      invocation_timeout=self.invocation_timeout, **options)
+                      invocation_timeout=self.invocation_timeout,
+                      environment={**self.environment, **(environment or {})}, **options)
 
     @planned
     def shared(self) -> Server:

@@ -10,6 +10,7 @@ from . import specs
 from .declaration import DEFAULT_CSV, DEFAULTS, CsvLayout, Declaration
 
 CURRENT_HOST = "algo-1"
+CODE_FILE = "code/sourcedir.tar.gz"  # below /opt/ml/input: script.SUBMIT_PATH
 
 
 @dataclass(frozen=True)
@@ -19,6 +20,7 @@ class TrainingInput:
     channels: dict[str, dict[str, bytes]]
     hyperparameters: dict[str, str] = field(default_factory=dict)
     content_types: dict[str, str] = field(default_factory=dict)
+    code: bytes | None = None  # script mode: sourcedir.tar.gz, at script.SUBMIT_PATH
 
     def config_files(self) -> dict[str, dict]:
         inputdataconfig = {
@@ -54,11 +56,14 @@ class TrainingInput:
             files[f"config/{name}"] = json.dumps(document, indent=2).encode()
         for channel, channel_files in self.channels.items():
             files.update({f"data/{channel}/{path}": content for path, content in channel_files.items()})
+        if self.code is not None:
+            files[CODE_FILE] = self.code
         return files
 
     def directories(self) -> tuple[str, ...]:
         # Channel directories exist even when empty, as in File mode.
-        return ("config", "data", *(f"data/{channel}" for channel in self.channels))
+        return ("config", "data", *(f"data/{channel}" for channel in self.channels),
+                *(("code",) if self.code is not None else ()))
 
 
 def training_csv(layout: CsvLayout = DEFAULT_CSV, rows: int = 120, seed: int = 0) -> bytes:

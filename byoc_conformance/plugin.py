@@ -119,6 +119,29 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--byoc-repro-dir", type=Path, default=Path("byoc-repro"), metavar="DIR",
         help="where the inputs of failing runs are saved for the reproduce commands (default: ./byoc-repro)",
     )
+    script = parser.getgroup("byoc-script", "SageMaker BYOC conformance: script mode on a framework image "
+                             "(named after the SDK's estimator arguments)")
+    script.addoption(
+        "--byoc-entry-point", metavar="PATH",
+        help="the training script, relative to --byoc-source-dir (or a file when there is none): packed into "
+        "sourcedir.tar.gz and named in sagemaker_program; hyperparameters are then JSON-encoded as the SDK does",
+    )
+    script.addoption("--byoc-source-dir", type=Path, metavar="DIR",
+                     help="the directory packed with the entry point (the toolkit installs its requirements.txt)")
+    script.addoption("--byoc-dependencies", type=Path, action="append", metavar="PATH",
+                     help="a directory or file added to the top of sourcedir.tar.gz (repeatable)")
+    script.addoption(
+        "--byoc-serving-entry-point", metavar="PATH",
+        help="the inference script in --byoc-source-dir (default: the entry point, as the SDK deploys it); the "
+        "served model.tar.gz carries the source in code/, named by SAGEMAKER_PROGRAM",
+    )
+    script.addoption(
+        "--byoc-container-entrypoint", metavar="COMMAND",
+        help="AlgorithmSpecification.ContainerEntrypoint for every training run: a JSON list or shell words; "
+        "replaces the image's ENTRYPOINT and drops `train`",
+    )
+    script.addoption("--byoc-container-arguments", metavar="ARGS",
+                     help="AlgorithmSpecification.ContainerArguments for every training run, in place of `train`")
 
 
 HARNESS = pytest.StashKey["Harness"]()
@@ -180,8 +203,20 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"limits: each container {harness.engine.resource_limits.memory_mb} MiB, "
         f"{harness.engine.resource_limits.pids} processes; servers on "
         + ("an internal network (no route out)" if harness.engine.isolated else "a bridge, port on 127.0.0.1"),
+        *_job_lines(harness),
         *(f"notice: {notice}" for notice in harness.notices),
     ]
+
+
+def _job_lines(harness: Harness) -> list[str]:
+    runner = harness.context.training.runner
+    lines = []
+    if runner.script:
+        lines.append(f"script mode: {runner.script.describe()}, as sourcedir.tar.gz for training and code/ in "
+                     "model.tar.gz for hosting")
+    if runner.command.entrypoint is not None or runner.command.arguments is not None:
+        lines.append(f"training command: {runner.command.describe()} (ContainerEntrypoint/ContainerArguments)")
+    return lines
 
 
 def pytest_pycollect_makemodule(module_path: Path, parent: pytest.Collector) -> pytest.Module | None:

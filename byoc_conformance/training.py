@@ -1,9 +1,11 @@
 """Training jobs run as SageMaker runs them (IMG-01, TRAIN-01..20): `docker run IMAGE train` with the single
-argument `train`, a fresh /opt/ml tree, hostname algo-1, no network and no AWS credentials."""
+argument `train` (or the job's ContainerEntrypoint and ContainerArguments), a fresh /opt/ml tree, hostname algo-1,
+no network and no AWS credentials; in script mode, with the user's code as the SDK delivers it (SCRIPT-01)."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import re
 import shlex
 import shutil
@@ -20,15 +22,42 @@ import requests.exceptions
 from docker.models.containers import Container
 from hypothesis import HealthCheck, Phase, given, settings
 
-from . import hyperparameters, opt_ml
-from .declaration import Declaration
-from .engine import Engine, files_in, lines_of, listing, save_archive, save_logs, tar_of
+from . import hyperparameters, opt_ml, script
+from .declaration import Declaration, Hyperparameter
+from .engine import Engine, content_digest, files_in, lines_of, listing, save_archive, save_logs, tar_of
 from .plan import Plan, planned
 from .verdicts import NotApplicable
 
 # /opt/ml/input, /opt/ml/model and /opt/ml/output are mounted one by one, never /opt/ml as a whole:
 # images built on the SageMaker training toolkit keep their code in /opt/ml/code.
 MOUNTED = ("/opt/ml/input", "/opt/ml/model", "/opt/ml/output")
+
+
+@dataclass(frozen=True)
+class Command:
+    """What the container is started with (TRAIN-01): `train` by default; AlgorithmSpecification's
+    ContainerEntrypoint replaces the image's ENTRYPOINT and drops `train`, ContainerArguments replace `train`."""
+
+    entrypoint: list[str] | None = None
+    arguments: list[str] | None = None
+
+    @property
+    def args(self) -> list[str]:
+        if self.arguments is not None:
+            return self.arguments
+        return [] if self.entrypoint is not None else ["train"]
+
+    def describe(self) -> str:
+        if self.entrypoint is None and self.arguments is None:
+            return "train"
+        program = [shlex.quote(item) for item in self.entrypoint] if self.entrypoint else ["ENTRYPOINT"]
+        return " ".join([*program, *map(shlex.quote, self.args)])
+
+    def docker_run(self, options: list[str], image: str) -> list[str]:
+        """The `docker run` lines: --entrypoint takes one program, the rest of ContainerEntrypoint follows the image."""
+        first, rest = (self.entrypoint[0], self.entrypoint[1:]) if self.entrypoint else (None, [])
+        entrypoint = [f"--entrypoint {shlex.quote(first)}"] if first else []
+        return [*entrypoint, *options, shlex.join([image, *rest, *self.args])]
 
 
 @dataclass
@@ -50,21 +79,32 @@ class TrainingRun:
     signal_at: float | None = None  # seconds after start when SIGTERM was sent
     disposition: Disposition | None = None  # how PID 1 treated SIGTERM when it was sent; None: unknown
 
+    command: Command = field(default_factory=Command)
+    # Files the harness adds to the container's own filesystem (the environment probe of an image with its code
+    # baked in): container path -> content.
+    image_files: dict[str, bytes] = field(default_factory=dict)
+
     @cached_property  # read from the archive's headers once: a model may have a million files
     def model_files(self) -> dict[str, int | None] | None:
         """The files in /opt/ml/model and their sizes (None: not a regular file); None if it could not be read."""
         return None if self.model_archive is None else listing(self.model_archive)
+
+    @cached_property
+    def model_digest(self) -> str | None:
+        """A digest of /opt/ml/model's names and contents (TRAIN-23); None if it could not be read."""
+        return None if self.model_archive is None else content_digest(self.model_archive)
 
     def log_lines(self) -> Iterable[str]:
         """Every line of the log, read from disk as needed."""
         return lines_of(self.log_file) if self.log_file else self.logs.splitlines()
 
     def outcome(self) -> str:
+        program = f"`{self.command.describe()}`"
         if self.start_error:
-            return f"`train` could not start: {self.start_error}"
+            return f"{program} could not start: {self.start_error}"
         if self.killed_at_deadline:
-            return f"`train` was still running after {self.duration:.1f} s and was stopped by the harness"
-        return f"`train` exited with code {self.exit_code} after {self.duration:.1f} s"
+            return f"{program} was still running after {self.duration:.1f} s and was stopped by the harness"
+        return f"{program} exited with code {self.exit_code} after {self.duration:.1f} s"
 
     def reproduce(self, repro_dir: Path) -> str:
         """Saves this run's /opt/ml/input under repro_dir and returns the `docker run` that repeats the run."""
@@ -77,13 +117,19 @@ class TrainingRun:
             (where / "input" / directory).mkdir(parents=True, exist_ok=True)
         (where / "model").mkdir()
         (where / "output" / "data").mkdir(parents=True)
+        added = []
+        for number, (path, content) in enumerate(self.image_files.items(), 1):
+            (where / f"added-{number}").write_bytes(content)
+            added.append(f"-v {shlex.quote(f'{where}/added-{number}:{path}')}")
         name = f"byoc-repro-{self.slug}"
         lines = [
             f"docker run --rm --name {name} --network none"
             f" --hostname {opt_ml.CURRENT_HOST} --add-host {opt_ml.CURRENT_HOST}:127.0.0.1",
-            " ".join(f"-e {shlex.quote(f'{k}={v}')}" for k, v in self.environment.items()),
-            *(f"-v {shlex.quote(f'{where}/{Path(m).name}:{m}')}" for m in MOUNTED),
-            f"{shlex.quote(self.image)} train",
+            *self.command.docker_run([
+                " ".join(f"-e {shlex.quote(f'{k}={v}')}" for k, v in self.environment.items()),
+                *(f"-v {shlex.quote(f'{where}/{Path(m).name}:{m}')}" for m in MOUNTED),
+                *added,
+            ], self.image),
         ]
         command = " \\\n    ".join(lines)
         if self.signal_at is None:
@@ -136,15 +182,25 @@ def pid1_disposition(container: Container) -> Disposition | None:
 
 
 class TrainingRunner:
-    def __init__(self, engine: Engine, image: str) -> None:
+    """Runs one training job of the image: the command it is started with and, in script mode, the user's code
+    and the hyperparameters as the SDK writes them."""
+
+    def __init__(self, engine: Engine, image: str, *, command: Command | None = None,
+                 code: script.Script | None = None, specs: list[Hyperparameter] | None = None,
+                 image_environment: dict[str, str] | None = None) -> None:
         self.engine = engine
         self.image = image
+        self.command = command or Command()
+        self.script = code
+        self.specs = specs or []  # the declared hyperparameters, for their JSON encoding in script mode
+        self.image_environment = image_environment or {}  # the image's ENV, where baked-in code is named
 
     def _create(self, run: TrainingRun) -> tuple[Container, list[str]]:
         volumes = {target: self.engine.volume(f"train-{run.slug}{target.replace('/', '-')}") for target in MOUNTED}
         container = self.engine.create_container(
             self.image,
-            ["train"],
+            run.command.args,
+            entrypoint=run.command.entrypoint,
             role=f"train-{run.slug}",
             mounts=[self.engine.mount(volume, target) for target, volume in volumes.items()],
             environment=run.environment,
@@ -158,18 +214,44 @@ class TrainingRunner:
         try:
             container.put_archive("/opt/ml/input", tar_of(run.training_input.files(), run.training_input.directories()))
             container.put_archive("/opt/ml/output", tar_of({}, ("data",)))
+            if run.image_files:
+                container.put_archive("/", tar_of({path.lstrip("/"): content
+                                                    for path, content in run.image_files.items()}))
         except BaseException:
             self.engine.remove(container, volumes.values())
             raise
         return container, list(volumes.values())
 
-    def _new_run(self, slug: str, label: str, training_input: opt_ml.TrainingInput) -> TrainingRun:
+    def _new_run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *,
+                 probe: bool = False) -> TrainingRun:
         job_name = f"byoc-conformance-{self.engine.run_id}-{slug}"
         environment = {
             "TRAINING_JOB_NAME": job_name,
             "TRAINING_JOB_ARN": f"arn:aws:sagemaker:us-east-1:000000000000:training-job/{job_name}",
         }
-        return TrainingRun(slug, label, self.image, training_input, environment)
+        image_files: dict[str, bytes] = {}
+        if self.script:
+            program, extra = self.script.entry_point, {}
+            if probe:
+                program, extra = script.PROBE_NAME, {script.PROBE_NAME: script.probe_source(self.script.entry_point)}
+            training_input = dataclasses.replace(
+                training_input, code=self.script.sourcedir(extra),
+                hyperparameters=self.script.hyperparameters(training_input.hyperparameters, self.specs, job_name,
+                                                            program))
+        elif probe:  # code baked into the image: the probe goes next to it and is named in its place
+            baked = self.baked_program
+            if baked is None:
+                raise NotApplicable("no script: neither --byoc-entry-point nor the image's SAGEMAKER_PROGRAM names one")
+            directory = self.image_environment.get(script.SUBMIT_DIR_ENV, "/opt/ml/code")
+            image_files[f"{directory.rstrip('/')}/{script.PROBE_NAME}"] = script.probe_source(baked)
+            environment[script.USER_PROGRAM_ENV] = script.PROBE_NAME
+        return TrainingRun(slug, label, self.image, training_input, environment, command=self.command,
+                           image_files=image_files)
+
+    @property
+    def baked_program(self) -> str | None:
+        """The entry point an image that extends a framework image names in its ENV, with its code inside."""
+        return self.image_environment.get(script.USER_PROGRAM_ENV) or None
 
     @staticmethod
     def _start(run: TrainingRun, container: Container) -> bool:
@@ -205,8 +287,9 @@ class TrainingRunner:
         *,
         deadline: float,
         read_output: bool = False,
+        probe: bool = False,
     ) -> TrainingRun:
-        run = self._new_run(slug, label, training_input)
+        run = self._new_run(slug, label, training_input, probe=probe)
         container, volumes = self._create(run)
         try:
             if not self._start(run, container):
@@ -301,6 +384,17 @@ def _exit_code(container: Container) -> int | None:
     return None
 
 
+@dataclass
+class Effects:
+    """The runs of TRAIN-23 (see TrainingRuns.hyperparameter_effects)."""
+
+    base: dict[str, str]
+    first: TrainingRun
+    again: TrainingRun
+    changed: dict[str, tuple[str, TrainingRun]]  # hyperparameter -> (its other value, the run)
+    untried: int = 0
+
+
 class TrainingRuns:
     """The training runs the checks share: each starts on first use and runs once per session. Every run but
     the hyperparameter ones is given the declaration's required hyperparameters only."""
@@ -319,10 +413,10 @@ class TrainingRuns:
         self.required_hyperparameters = hyperparameters.required_set(declaration.hyperparameters)
 
     def _run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *, bad_input: bool = False,
-             read_output: bool = False) -> TrainingRun:
+             read_output: bool = False, probe: bool = False) -> TrainingRun:
         if self.disabled:
             raise NotApplicable(self.disabled)
-        return self.runner.run(slug, label, training_input, read_output=read_output,
+        return self.runner.run(slug, label, training_input, read_output=read_output, probe=probe,
                                deadline=self.bad_input_deadline if bad_input else self.timeout)
 
     @planned
@@ -414,6 +508,39 @@ class TrainingRuns:
                               bad_input=True))
             for number, probe in enumerate(found[: self.hyperparameter_probes], 1)
         ]
+
+    @planned
+    def environment_probe(self) -> TrainingRun:
+        """Good input with every declared hyperparameter at its default, the entry point started through the
+        harness's probe, which records the environment the toolkit gives it (SCRIPT-01)."""
+        if self.runner.script is None and self.runner.baked_program is None:
+            raise NotApplicable("no script: neither --byoc-entry-point nor the image's SAGEMAKER_PROGRAM names one")
+        values = {**hyperparameters.defaults(self.declaration.hyperparameters), **self.required_hyperparameters}
+        return self._run("environment-probe", "training run of the entry point through the environment probe",
+                         opt_ml.good_input(self.declaration, values), probe=True)
+
+    @planned
+    def hyperparameter_effects(self) -> Effects:
+        """TRAIN-23: a run with every hyperparameter at its default, the same run again (the model must come out
+        the same, or no difference can be told from noise), and per tunable hyperparameter a run that changes only
+        it to the valid value farthest from its default."""
+        if self.disabled:
+            raise NotApplicable(self.disabled)
+        defaults, alternatives = hyperparameters.tunable_alternatives(self.declaration.hyperparameters)
+        if not alternatives:
+            raise NotApplicable("the declaration has no tunable hyperparameter with a second valid value")
+        base = {**defaults, **self.required_hyperparameters}
+        tried = dict(list(alternatives.items())[: self.hyperparameter_probes])
+
+        def run(slug: str, label: str, values: dict[str, str]) -> TrainingRun:
+            return self._run(slug, label, opt_ml.good_input(self.declaration, values))
+
+        first = run("effect-base", "training run with every hyperparameter at its default", base)
+        again = run("effect-base-again", "the same training run again", base)
+        changed = {name: (value, run(f"effect-{number}", f"training run with only {name}={value} changed",
+                                     {**base, name: value}))
+                   for number, (name, value) in enumerate(tried.items(), 1)}
+        return Effects(base, first, again, changed, untried=len(alternatives) - len(tried))
 
     @property
     def untried_probes(self) -> int:

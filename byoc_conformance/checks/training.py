@@ -288,3 +288,32 @@ def missing_required_channel_rejected(ctx: Context) -> str:
                          expected="a non-zero exit and a failure file: the channel is declared IsRequired",
                          run=run)
     return f"runs without {', '.join(repr(n) for n in required)} each exited non-zero with a failure file"
+
+
+@check("TRAIN-23", "tunable-hyperparameters-change-the-model")
+def tunable_hyperparameters_change_the_model(ctx: Context) -> str:
+    _declared_hyperparameters(ctx)
+    effects = ctx.training.hyperparameter_effects
+    for run in (effects.first, effects.again, *(r for _, r in effects.changed.values())):
+        _require_started(run)
+        if run.exit_code != 0 or run.model_digest is None:
+            raise Inconclusive(f"with hyperparameters.json {_values(run)}: {run.outcome()}, so there is no model "
+                               "to compare (TRAIN-04 judges the values)", run=run)
+    if effects.first.model_digest != effects.again.model_digest:
+        raise Inconclusive("two runs with the same input left different models in /opt/ml/model (a timestamp or an "
+                           "unseeded random state?), so a change a hyperparameter makes cannot be told from that",
+                           run=effects.again)
+    same = [name for name, (_, run) in effects.changed.items() if run.model_digest == effects.first.model_digest]
+    if same:
+        name = same[0]
+        value, run = effects.changed[name]
+        raise Failed(
+            f"/opt/ml/model came out byte for byte the same with {name}={effects.base[name]!r} and {name}={value!r}"
+            + (f" (so did it for {', '.join(same[1:])})" if same[1:] else ""),
+            expected="a hyperparameter declared tunable changes what training produces: a tuning job searches it, "
+            "and two runs that differ only in it, at the ends of its declared range, leave different models",
+            run=run)
+    untried = f" ({effects.untried} more left untried: --byoc-hyperparameter-probes)" if effects.untried else ""
+    return (f"{len(effects.changed)} tunable hyperparameter(s) each changed the model, against two identical runs "
+            f"that left the same model: " + ", ".join(f"{name} {effects.base[name]!r} -> {value!r}"
+                                                      for name, (value, _) in effects.changed.items()) + untried)
