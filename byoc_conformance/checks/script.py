@@ -27,9 +27,12 @@ def _argument(argv: list[str], name: str) -> str | None:
 
 
 def _same(shown: str | None, value: Any) -> bool:
-    """A value as the toolkit passes it on (str() of the decoded JSON), compared with what the harness wrote."""
+    """A value as the toolkit passes it on (str() of the decoded JSON, or JSON for a list or a mapping),
+    compared with what the harness wrote."""
     if shown is None:
         return False
+    if not isinstance(value, (str, int, float)):
+        return script.decoded(shown) == value
     if isinstance(value, (int, float)) and not isinstance(value, bool):
         try:
             return float(shown) == float(value)
@@ -61,11 +64,15 @@ def differences(record: dict[str, Any], run: TrainingRun) -> list[str]:
         if parsed != value:
             wrong.append(f"{variable}={shown} (expected {json.dumps(value) if not isinstance(value, str) else value})")
     for name, value in given.items():
-        if not _same(environment.get(f"SM_HP_{name.upper()}"), value) and \
-                script.decoded(environment.get(f"SM_HP_{name.upper()}", "\0")) != value:
-            wrong.append(f"SM_HP_{name.upper()}={environment.get(f'SM_HP_{name.upper()}')} (expected {value})")
-        if not _same(_argument(argv, name), value):
-            wrong.append(f"--{name} {_argument(argv, name)} on the command line (expected {value})")
+        variable = f"SM_HP_{name.upper()}"
+        if variable not in environment:
+            wrong.append(f"{variable} is not set")
+        elif not _same(environment[variable], value):
+            wrong.append(f"{variable}={environment[variable]} (expected {value})")
+        shown = _argument(argv, name)
+        if not _same(shown, value):
+            wrong.append(f"--{name} {shown if shown is not None else '(absent)'} on the command line "
+                         f"(expected {value})")
     cpus = environment.get("SM_NUM_CPUS", "")
     if not cpus.isdigit() or int(cpus) < 1:
         wrong.append(f"SM_NUM_CPUS={cpus or '(not set)'} (expected a whole number above 0)")

@@ -169,11 +169,19 @@ def test_what_a_dead_run_left_is_removed_by_the_next_run_and_said(docker_client,
     (("--byoc-spec=deep.json",), "deep.json nests deeper than"),
     (("--byoc-model=escaping.tar.gz",), "'../outside' would be extracted outside /opt/ml/model"),
     (("--byoc-memory-mb=0",), "'0' is not a whole number above 0"),
+    (("--byoc-entry-point=train.py", "--byoc-source-dir=code"), "--byoc-entry-point train.py: no such file in "
+                                                                 "--byoc-source-dir code"),
+    (("--byoc-source-dir=code",), "--byoc-source-dir needs --byoc-entry-point"),
+    (("--byoc-entry-point=../taken", "--byoc-source-dir=code"), "name it relative to --byoc-source-dir"),
+    (("--byoc-container-arguments=[]",), "--byoc-container-arguments: 0 items; SageMaker takes 1 to 100"),
+    (("--byoc-container-entrypoint=[\"python3\", 1]",), "not a list of strings"),
 ], ids=["empty-image", "report-is-a-file", "repro-dir-is-a-file", "batch-input-too-big", "deep-spec",
-        "escaping-model", "no-memory"])
+        "escaping-model", "no-memory", "entry-point-missing", "source-dir-alone", "entry-point-escapes",
+        "no-container-arguments", "entrypoint-not-strings"])
 def test_bad_harness_input_is_one_line_and_exit_4_before_anything_starts(options, message, docker_client,
                                                                          sample_images, tmp_path):
     (tmp_path / "taken").write_text("a file")
+    (tmp_path / "code").mkdir()
     (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
     with tarfile.open(tmp_path / "escaping.tar.gz", "w:gz") as archive:
         info = tarfile.TarInfo("../outside")
