@@ -61,9 +61,15 @@ def run_suite(image: str, where: Path, *options: str, timeout: float = 600, meas
 
 
 def sample_options(sample: str) -> list[str]:
-    """The options a sample is judged with: the declaration its expected.json names, if any."""
-    listed = json.loads((SAMPLES / sample / "expected.json").read_text())
-    return [f"--byoc-spec={(SAMPLES / sample / listed['declaration']).resolve()}"] if "declaration" in listed else []
+    """The options a sample is judged with: the declaration its expected.json names, if any, and in script mode
+    the entry point and source directory ({"script": {"entry_point": ..., "source_dir": ...}})."""
+    directory = SAMPLES / sample
+    listed = json.loads((directory / "expected.json").read_text())
+    options = [f"--byoc-spec={(directory / listed['declaration']).resolve()}"] if "declaration" in listed else []
+    if "script" in listed:
+        options += [f"--byoc-entry-point={listed['script']['entry_point']}",
+                    f"--byoc-source-dir={(directory / listed['script']['source_dir']).resolve()}"]
+    return options
 
 
 @contextmanager

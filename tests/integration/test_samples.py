@@ -10,7 +10,7 @@ import subprocess
 
 import pytest
 
-from ..suite_runs import SAMPLES, run_suite
+from ..suite_runs import SAMPLES, run_suite, sample_options
 
 pytestmark = pytest.mark.docker
 SAMPLE_NAMES = sorted(path.parent.name for path in SAMPLES.glob("*/expected.json"))
@@ -25,9 +25,9 @@ REFERENCE_SPEC = f"--byoc-spec={SAMPLES / 'reference' / 'byoc-spec.json'}"
 def test_sample_fails_exactly_its_listed_requirements(sample, sample_images, tmp_path):
     listed = json.loads((SAMPLES / sample / "expected.json").read_text())
     expected = set(listed["failed"])
-    # Samples of declaration-driven checks run with the reference's declaration; the others without any.
-    spec = [f"--byoc-spec={(SAMPLES / sample / listed['declaration']).resolve()}"] if "declaration" in listed else []
-    run = run_suite(f"byoc-samples/{sample}", tmp_path, WINDOW, *spec)
+    # Samples of declaration-driven checks run with the declaration they name (and script-mode samples with their
+    # script); the others without any.
+    run = run_suite(f"byoc-samples/{sample}", tmp_path, WINDOW, *sample_options(sample))
     assert run.statuses, run.output
     assert run.ids_with("failed") == expected, run.output
     # The exit status is the gate's: 1 for a MUST failed or inconclusive; a failed SHOULD alone passes.
