@@ -121,13 +121,24 @@ _NOT_A_CAUSE = [re.compile(pattern, re.IGNORECASE) for pattern in (
 )]
 
 
+# The training toolkit's failure text: the script's captured stderr, from the failing source line on, between
+# `ErrorMessage "` and the closing quote (each line after the first indented by one space).
+_TOOLKIT_MESSAGE = re.compile(r'ErrorMessage "(.*?)"[ \t]*(?:\n\s*Command |\n?\Z)', re.DOTALL)
+_SOURCE_LINE = re.compile(r"(raise|assert|return|sys\.exit|exit)\b.*|File \".*\", line \d+.*")
+
+
 def cause_line(text: str) -> str | None:
-    """The first line of a failure text that states a cause, or None if it holds none."""
-    for line in text.splitlines():
-        if not line.strip() or line[0].isspace():  # blank, or a frame or source line of a traceback
-            continue
-        if not any(pattern.fullmatch(line.strip()) for pattern in _NOT_A_CAUSE):
-            return line.strip()
+    """The first line of a failure text that states a cause, or None if it holds none. In the toolkit's form only
+    its ErrorMessage counts, where a source line (`raise ValueError()`) or a bare exception name is no cause."""
+    toolkit = _TOOLKIT_MESSAGE.search(text)
+    if toolkit:
+        lines = [line.strip() for line in toolkit.group(1).splitlines()]
+    else:  # a frame or source line of a traceback is indented
+        lines = [line.strip() for line in text.splitlines() if line.strip() and not line[0].isspace()]
+    for line in lines:
+        if line and not _SOURCE_LINE.fullmatch(line) and \
+                not any(pattern.fullmatch(line) for pattern in _NOT_A_CAUSE):
+            return line
     return None
 
 

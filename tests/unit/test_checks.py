@@ -127,6 +127,9 @@ def test_empty_model_dir_fails():
          "stack frames, wrapper lines and empty fields only"),
         (TOOLKIT_FAILURE, "no cause"),
         (b"Training failed.\nexit code 1\n", "no cause"),
+        # The toolkit with the script's stderr captured, from a `raise ValueError()` with no message.
+        (b'ExecuteUserScriptError:\nExitCode 1\nErrorMessage "raise ValueError()\n ValueError\n"\n'
+         b'Command "/opt/venv/bin/python -- train.py"\n', "no cause"),
     ],
 )
 def test_failure_file_that_does_not_state_the_cause_fails(failure, verdict):
@@ -136,7 +139,10 @@ def test_failure_file_that_does_not_state_the_cause_fails(failure, verdict):
 
 @pytest.mark.parametrize("text, cause", [
     (b"framework error: \nExecuteUserScriptError:\nExitCode 1\nErrorMessage \"TypeError: int + str\"\n",
-     "ErrorMessage \"TypeError: int + str\""),
+     "TypeError: int + str"),
+    (b'ExecuteUserScriptError:\nExitCode 1\nErrorMessage "raise ValueError(f\"{where}: not a number\") from None\n'
+     b" ValueError\n training channel, t.csv line 2: 'abc' is not a number\"\nCommand \"python -- train.py\"\n",
+     "training channel, t.csv line 2: 'abc' is not a number"),
     (b"Traceback (most recent call last):\n  File \"t.py\", line 3, in <module>\nKeyError: 'label'\n",
      "KeyError: 'label'"),
 ])
