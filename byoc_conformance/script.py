@@ -18,6 +18,7 @@ from .declaration import Hyperparameter
 # Where the harness puts sourcedir.tar.gz in a training container, in place of the S3 URI the SDK uploads it to.
 # The training toolkit treats a local tar file as it treats the downloaded object: extracted into /opt/ml/code.
 SUBMIT_PATH = "/opt/ml/input/code/sourcedir.tar.gz"
+CODE_DIR = "/opt/ml/code"  # where the training toolkit extracts the source, and where baked-in code lives
 SERVING_CODE_DIR = "/opt/ml/model/code"  # where the SDK's repacked model.tar.gz puts the code
 REGION = "us-east-1"
 LOG_LEVEL = 20  # the SDK's default container_log_level, logging.INFO

@@ -242,8 +242,8 @@ class TrainingRunner:
             baked = self.baked_program
             if baked is None:
                 raise NotApplicable("no script: neither --byoc-entry-point nor the image's SAGEMAKER_PROGRAM names one")
-            directory = self.image_environment.get(script.SUBMIT_DIR_ENV, "/opt/ml/code")
-            image_files[f"{directory.rstrip('/')}/{script.PROBE_NAME}"] = script.probe_source(baked)
+            # The training toolkit runs baked-in code from /opt/ml/code whatever SAGEMAKER_SUBMIT_DIRECTORY says.
+            image_files[f"{script.CODE_DIR}/{script.PROBE_NAME}"] = script.probe_source(baked)
             environment[script.USER_PROGRAM_ENV] = script.PROBE_NAME
         return TrainingRun(slug, label, self.image, training_input, environment, command=self.command,
                            image_files=image_files)

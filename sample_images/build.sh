@@ -44,6 +44,16 @@ fi
 build() {
   local name=$1
   [ -f "$here/$name/Dockerfile" ] || { echo "build.sh: no sample named '$name'" >&2; exit 1; }
+  # A sample FROM another sample (ARG BASE=byoc-samples/<other>) needs that one first.
+  local parent
+  parent=$(sed -n 's|^ARG BASE=byoc-samples/\([^:[:space:]]*\).*|\1|p' "$here/$name/Dockerfile")
+  if [ -n "$parent" ] && [ "$parent" != "$name" ] && ! have_image "byoc-samples/$parent"; then
+    build "$parent"
+  fi
+  # A sample with Python dependencies fetches them on the host (the build may not reach a package index).
+  if [ -x "$here/$name/fetch-wheels.sh" ]; then
+    "$here/$name/fetch-wheels.sh"
+  fi
   echo "build.sh: byoc-samples/$name"
   local output
   if ! output=$(docker build -t "byoc-samples/$name:latest" "$here/$name" 2>&1); then

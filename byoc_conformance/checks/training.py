@@ -310,6 +310,9 @@ def tunable_hyperparameters_change_the_model(ctx: Context) -> str:
         if run.exit_code != 0 or run.model_digest is None:
             raise Inconclusive(f"with hyperparameters.json {_values(run)}: {run.outcome()}, so there is no model "
                                "to compare (TRAIN-04 judges the values)", run=run)
+        if not run.model_files:
+            raise Inconclusive(f"with hyperparameters.json {_values(run)}: /opt/ml/model was left empty, so there is "
+                               "no model to compare (TRAIN-13 judges that)", run=run)
     if effects.first.model_digest != effects.again.model_digest:
         raise Inconclusive("two runs with the same input left different models in /opt/ml/model (a timestamp or an "
                            "unseeded random state?), so a change a hyperparameter makes cannot be told from that",
