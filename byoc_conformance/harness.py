@@ -164,6 +164,13 @@ def platform_notice(engine: Engine, image_platform: str) -> str | None:
             "if the engine emulates that platform (IMG-09 says what was observed)")
 
 
+def _plain(value: Any) -> Any:
+    """An option's value as JSON holds it: paths as strings, repeated options as lists."""
+    if isinstance(value, (list, tuple)):
+        return [_plain(item) for item in value]
+    return value if isinstance(value, (int, float, bool)) or value is None else str(value)
+
+
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -205,8 +212,8 @@ class Harness:
         }
         if self.context.hosting.image != self.image:
             image["inference_image"] = self.context.hosting.image
-        options = {name: value if isinstance(value, (int, float, bool)) or value is None else str(value)
-                   for name, value in vars(config.option).items() if name == "image" or name.startswith("byoc_")}
+        options = {name: _plain(value) for name, value in vars(config.option).items()
+                   if name == "image" or name.startswith("byoc_")}
         self.final_report = report.build(self.catalogue, planned, self.results, fail_on=options["byoc_fail_on"],
                                          metadata={
             "product": {"vendor": options["byoc_vendor"], "name": options["byoc_product"],

@@ -95,8 +95,7 @@ def main():
     criterion = categorical("criterion", args.criterion, ("gini", "entropy"))
 
     x, y = read_channel("training", args.train)
-    model = RandomForestClassifier(max_depth=max_depth, n_estimators=n_estimators, criterion=criterion,
-                                   random_state=0, n_jobs=1)
+    model = build_model(max_depth, n_estimators, criterion)
     model.fit(x, y)
     print(f"train_accuracy={model.score(x, y):.4f};")
     if args.validation:
@@ -104,8 +103,18 @@ def main():
         if vx.shape[1] != x.shape[1]:
             raise ValueError(f"validation channel: {vx.shape[1]} features, training has {x.shape[1]}")
         print(f"validation_accuracy={model.score(vx, vy):.4f};")
-    joblib.dump(model, os.path.join(args.model_dir, "model.joblib"))
-    print(f"model saved to {args.model_dir}/model.joblib")
+    save(model, args.model_dir)
+
+
+def build_model(max_depth, n_estimators, criterion):
+    # A fixed random_state: the same data and hyperparameters give the same model, byte for byte.
+    return RandomForestClassifier(max_depth=max_depth, n_estimators=n_estimators, criterion=criterion,
+                                  random_state=0, n_jobs=1)
+
+
+def save(model, model_dir):
+    joblib.dump(model, os.path.join(model_dir, "model.joblib"))
+    print(f"model saved to {model_dir}/model.joblib")
 
 
 def model_fn(model_dir):

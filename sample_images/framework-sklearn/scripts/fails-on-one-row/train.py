@@ -1,126 +1,17 @@
-"""BROKEN SAMPLE (SERVE-07): its predict_fn fails on a request of a single row.
+"""BROKEN SAMPLE (SERVE-07, BATCH-05): its predict_fn fails (HTTP 500) on a request of a single row, as code that
+assumes a batch does; single-record batch transform sends one row per request, so it fails there too.
 
-An iris-style scikit-learn script for SageMaker script mode (after AWS's iris example).
-
-Training (`python train.py --max_depth 5 ...`, run by the framework's `train`): a random forest on
-label-first CSV (label 0, 1 or 2 in column 0, features after it) from the `training` channel, scored on
-the optional `validation` channel; the model goes to SM_MODEL_DIR/model.joblib.
-Serving: model_fn loads it; the framework's defaults parse CSV/JSON, predict and encode the answer.
-"""
-import argparse
-import csv
-import math
-import os
-import sys
-
-import joblib
-import numpy as np
-from sklearn.ensemble import RandomForestClassifier
-
-CLASSES = 3
-
-
-def integer(name, value, low, high):
-    try:
-        number = float(value)
-    except ValueError:
-        raise ValueError(f"{name} must be an integer between {low} and {high}, got {value!r}") from None
-    if not number.is_integer() or not low <= number <= high:
-        raise ValueError(f"{name} must be an integer between {low} and {high}, got {value!r}")
-    return int(number)
-
-
-def categorical(name, value, allowed):
-    if value not in allowed:
-        raise ValueError(f"{name} must be one of {', '.join(allowed)}, got {value!r}")
-    return value
-
-
-def read_channel(name, directory):
-    """Label-first numeric CSV from every file of the channel: (features, labels)."""
-    if not directory or not os.path.isdir(directory):
-        raise ValueError(f"the {name} channel is missing (no directory {directory})")
-    rows, width = [], None
-    for file in sorted(os.listdir(directory)):
-        path = os.path.join(directory, file)
-        if file.startswith(".") or not os.path.isfile(path):
-            continue
-        with open(path, newline="") as f:
-            for number, row in enumerate(csv.reader(f), 1):
-                if not row or not any(field.strip() for field in row):
-                    continue
-                where = f"{name} channel, {file} line {number}"
-                try:
-                    values = [float(field) for field in row]
-                except ValueError:
-                    bad = next(field for field in row if not _is_number(field))
-                    raise ValueError(f"{where}: {bad!r} is not a number") from None
-                if not all(math.isfinite(v) for v in values):
-                    raise ValueError(f"{where}: not a finite number")
-                width = width or len(values)
-                if len(values) != width or width < 2:
-                    raise ValueError(f"{where}: {len(values)} fields, expected {width} (label then features)")
-                label = values[0]
-                if not label.is_integer() or not 0 <= label < CLASSES:
-                    raise ValueError(f"{where}: label {row[0]!r} is not a class 0-{CLASSES - 1}")
-                rows.append(values)
-    if not rows:
-        raise ValueError(f"the {name} channel ({directory}) has no data rows")
-    data = np.array(rows)
-    return data[:, 1:], data[:, 0].astype(int)
-
-
-def _is_number(field):
-    try:
-        float(field)
-        return True
-    except ValueError:
-        return False
-
-
-def main():
-    parser = argparse.ArgumentParser()
-    # Hyperparameters arrive as `--name value`; they are validated here, naming the one at fault.
-    parser.add_argument("--max_depth", default="5")
-    parser.add_argument("--n_estimators", default="10")
-    parser.add_argument("--criterion", default="gini")
-    parser.add_argument("--model-dir", default=os.environ.get("SM_MODEL_DIR", "/opt/ml/model"))
-    parser.add_argument("--train", default=os.environ.get("SM_CHANNEL_TRAINING"))
-    parser.add_argument("--validation", default=os.environ.get("SM_CHANNEL_VALIDATION"))
-    # Unknown arguments (sagemaker_* entries, _tuning_objective_metric, ...) are ignored.
-    args, unknown = parser.parse_known_args()
-    if unknown:
-        print(f"ignoring unknown arguments: {' '.join(unknown)}")
-
-    max_depth = integer("max_depth", args.max_depth, 1, 20)
-    n_estimators = integer("n_estimators", args.n_estimators, 1, 100)
-    criterion = categorical("criterion", args.criterion, ("gini", "entropy"))
-
-    x, y = read_channel("training", args.train)
-    model = RandomForestClassifier(max_depth=max_depth, n_estimators=n_estimators, criterion=criterion,
-                                   random_state=0, n_jobs=1)
-    model.fit(x, y)
-    print(f"train_accuracy={model.score(x, y):.4f};")
-    if args.validation:
-        vx, vy = read_channel("validation", args.validation)
-        if vx.shape[1] != x.shape[1]:
-            raise ValueError(f"validation channel: {vx.shape[1]} features, training has {x.shape[1]}")
-        print(f"validation_accuracy={model.score(vx, vy):.4f};")
-    joblib.dump(model, os.path.join(args.model_dir, "model.joblib"))
-    print(f"model saved to {args.model_dir}/model.joblib")
-
-
-def model_fn(model_dir):
-    """Serving: load the model that training saved."""
-    return joblib.load(os.path.join(model_dir, "model.joblib"))
+Training and model_fn are the iris script's, which travels beside it: --byoc-dependencies scripts/iris (the SDK's
+`dependencies` argument) puts it at iris/ in the source archive."""
+from iris import train as iris
+from iris.train import model_fn  # noqa: F401  (serving)
 
 
 def predict_fn(input_data, model):
-    """BROKEN: a request of one row fails (HTTP 500), as when code assumes a batch."""
-    if input_data.shape[0] == 1:
+    if input_data.shape[0] == 1:  # BROKEN
         raise RuntimeError("expected a batch of rows")
     return model.predict(input_data)
 
 
 if __name__ == "__main__":
-    main()
+    iris.main()
