@@ -265,3 +265,41 @@ def test_tini_in_an_inference_only_image_is_judged_by_what_it_passes_on():
     assert "passes `serve` on" in image.no_tini(served(tini, disabled="--byoc-model given"))
     with pytest.raises(Failed, match="still running 30 s after SIGTERM"):
         image.no_tini(served(tini, disabled="--byoc-model given", stop_seconds=None))
+
+
+def _effects_context(first: bytes, again: bytes, changed: bytes | None, *, changed_exit: int = 0):
+    from byoc_conformance.declaration import Declaration
+    from byoc_conformance.training import Effects
+
+    def model(content: bytes | None):
+        return model_archive({} if content is None else {"model.bin": content})
+
+    effects = Effects({"depth": "5"}, run(model_archive=model(first)), run(model_archive=model(again)),
+                      {"depth": ("20", run(model_archive=model(changed), exit_code=changed_exit))})
+    declared = Declaration(None, training={"SupportedHyperParameters": [{
+        "Name": "depth", "Type": "Integer", "IsTunable": True, "DefaultValue": "5",
+        "Range": {"IntegerParameterRangeSpecification": {"MinValue": "1", "MaxValue": "20"}}}]})
+    ctx = context()
+    ctx.training.hyperparameter_effects = effects
+    ctx.declaration = declared
+    return ctx
+
+
+def test_a_tunable_hyperparameter_that_changes_the_model_passes():
+    assert "depth '5' -> '20'" in training.tunable_hyperparameters_change_the_model(_effects_context(b"a", b"a", b"b"))
+
+
+def test_a_tunable_hyperparameter_that_leaves_the_model_unchanged_fails():
+    with pytest.raises(Failed, match="byte for byte the same with depth='5' and depth='20'"):
+        training.tunable_hyperparameters_change_the_model(_effects_context(b"a", b"a", b"a"))
+
+
+@pytest.mark.parametrize(("first", "again", "changed", "changed_exit", "why"), [
+    (b"a", b"b", b"c", 0, "two runs with the same input left different models"),
+    (b"a", b"a", None, 0, "/opt/ml/model was left empty"),
+    (b"a", b"a", b"b", 1, "so there is no model to compare"),
+])
+def test_no_model_or_no_reproducible_model_leaves_train_23_inconclusive(first, again, changed, changed_exit, why):
+    with pytest.raises(Inconclusive, match=why):
+        training.tunable_hyperparameters_change_the_model(
+            _effects_context(first, again, changed, changed_exit=changed_exit))

@@ -174,3 +174,39 @@ def test_the_model_digest_follows_names_and_contents(tmp_path):
     assert same == archive("b.tar", {"n.bin": b"2", "m.bin": b"1"})
     assert same != archive("c.tar", {"m.bin": b"1", "n.bin": b"3"})
     assert same != archive("d.tar", {"m.bin": b"1", "o.bin": b"2"})
+
+
+def test_a_script_mode_run_carries_the_source_and_the_sdk_hyperparameters(source):
+    from types import SimpleNamespace
+
+    from byoc_conformance.training import TrainingRunner
+
+    code = script.Script.from_options("train.py", source / "src")
+    runner = TrainingRunner(SimpleNamespace(run_id="r1"), "img", code=code, specs=SPECS)  # type: ignore[arg-type]
+    run = runner._new_run("good-input", "good", opt_ml.good_input(hyperparameters={"criterion": "gini"}))
+    files = run.training_input.files()
+    assert set(_names(files[opt_ml.CODE_FILE])) == {"train.py", "serve.py", "lib/util.py"}
+    hps = run.training_input.hyperparameters
+    assert hps["criterion"] == '"gini"' and hps["sagemaker_program"] == '"train.py"'
+    assert hps["sagemaker_job_name"] == '"byoc-conformance-r1-good-input"'
+    probed = runner._new_run("environment-probe", "probe", opt_ml.good_input(), probe=True)
+    assert probed.training_input.hyperparameters["sagemaker_program"] == json.dumps(script.PROBE_NAME)
+    assert script.PROBE_NAME in _names(probed.training_input.code)
+    assert probed.image_files == {} and "SAGEMAKER_PROGRAM" not in probed.environment
+
+
+def test_a_probe_of_baked_in_code_sits_beside_it_and_is_named_in_its_place():
+    from types import SimpleNamespace
+
+    from byoc_conformance.training import TrainingRunner
+    from byoc_conformance.verdicts import NotApplicable
+
+    runner = TrainingRunner(SimpleNamespace(run_id="r1"), "img",  # type: ignore[arg-type]
+                            image_environment={"SAGEMAKER_PROGRAM": "fit.py"})
+    run = runner._new_run("environment-probe", "probe", opt_ml.good_input(), probe=True)
+    assert run.environment["SAGEMAKER_PROGRAM"] == script.PROBE_NAME
+    assert b"TARGET = 'fit.py'" in run.image_files[f"/opt/ml/code/{script.PROBE_NAME}"]
+    assert run.training_input.code is None and "sagemaker_program" not in run.training_input.hyperparameters
+    with pytest.raises(NotApplicable, match="no script"):
+        TrainingRunner(SimpleNamespace(run_id="r1"), "img")._new_run(  # type: ignore[arg-type]
+            "environment-probe", "probe", opt_ml.good_input(), probe=True)
