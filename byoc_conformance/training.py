@@ -137,6 +137,7 @@ class TrainingRun:
         return f"{command} &\nsleep {self.signal_at:.1f}; docker kill --signal TERM {name}; time wait"
 
 
+SIGNAL_AT = 0.4  # TRAIN-17's SIGTERM goes out this far into the good run's duration
 SIGTERM_BIT = 1 << (15 - 1)  # SIGTERM in the signal masks of /proc/<pid>/status and ps
 POLL = 0.05  # seconds between looks at a container that is being signalled
 
@@ -388,10 +389,10 @@ def _exit_code(container: Container) -> int | None:
 class Effects:
     """The runs of TRAIN-23 (see TrainingRuns.hyperparameter_effects)."""
 
-    base: dict[str, str]
-    first: TrainingRun
-    again: TrainingRun
-    changed: dict[str, tuple[str, TrainingRun]]  # hyperparameter -> (its other value, the run)
+    base: dict[str, str]  # the good run's hyperparameters
+    first: TrainingRun  # the good run
+    again: TrainingRun  # TRAIN-17's unsignalled twin: the same input
+    changed: dict[str, tuple[str, TrainingRun]]  # hyperparameter -> (the value set, the run)
     untried: int = 0
 
 
@@ -521,24 +522,22 @@ class TrainingRuns:
 
     @planned
     def hyperparameter_effects(self) -> Effects:
-        """TRAIN-23: a run with every hyperparameter at its default, the same run again (the model must come out
-        the same, or no difference can be told from noise), and per tunable hyperparameter a run that changes only
-        it to the valid value farthest from its default."""
+        """TRAIN-23: the good-input run, its unsignalled twin of TRAIN-17 (the same input run again, so the model
+        must come out the same, or no difference can be told from noise), and per tunable hyperparameter a run
+        that sets only it, to the valid value farthest from its declared default."""
         if self.disabled:
             raise NotApplicable(self.disabled)
-        defaults, alternatives = hyperparameters.tunable_alternatives(self.declaration.hyperparameters)
+        _, alternatives = hyperparameters.tunable_alternatives(self.declaration.hyperparameters)
         if not alternatives:
             raise NotApplicable("the declaration has no tunable hyperparameter with a second valid value")
-        base = {**defaults, **self.required_hyperparameters}
+        base = self.required_hyperparameters
         tried = dict(list(alternatives.items())[: self.hyperparameter_probes])
-
-        def run(slug: str, label: str, values: dict[str, str]) -> TrainingRun:
-            return self._run(slug, label, opt_ml.good_input(self.declaration, values))
-
-        first = run("effect-base", "training run with every hyperparameter at its default", base)
-        again = run("effect-base-again", "the same training run again", base)
-        changed = {name: (value, run(f"effect-{number}", f"training run with only {name}={value} changed",
-                                     {**base, name: value}))
+        first = self.good
+        if first.exit_code != 0 or not first.model_files:  # nothing to compare with: the check says so
+            return Effects(base, first, first, {}, untried=len(alternatives))
+        _, again = self.signalled(SIGNAL_AT * first.duration)
+        changed = {name: (value, self._run(f"effect-{number}", f"training run with only {name}={value} set",
+                                           opt_ml.good_input(self.declaration, {**base, name: value})))
                    for number, (name, value) in enumerate(tried.items(), 1)}
         return Effects(base, first, again, changed, untried=len(alternatives) - len(tried))
 

@@ -6,11 +6,10 @@ import json
 import re
 
 from ..registry import Context, check
-from ..training import TrainingRun
+from ..training import SIGNAL_AT, Effects, TrainingRun
 from ..verdicts import Failed, Inconclusive, NotApplicable
 
 FAILURE_REASON_CHARS = 1024  # DescribeTrainingJob.FailureReason keeps this many characters
-SIGTERM_AT = 0.4  # the signal goes out this far into the good run's duration
 # The signalled run must end this much before its twin: at least SIGTERM_MIN_MARGIN seconds and SIGTERM_MARGIN
 # of the time the twin still ran after the signal. Both runs share the machine's load, so the margins hold under it.
 SIGTERM_MIN_MARGIN = 0.3
@@ -159,7 +158,7 @@ def sigterm_stops_training(ctx: Context) -> str:
     if baseline.exit_code != 0:
         raise Inconclusive(f"training on good input does not complete ({baseline.outcome()}; see TRAIN-15), so "
                            "there is no run to stop", run=baseline)
-    signal_at = SIGTERM_AT * baseline.duration
+    signal_at = SIGNAL_AT * baseline.duration
     run, twin = ctx.training.signalled(signal_at=signal_at)
     _require_started(run)
     _require_started(twin)
@@ -322,12 +321,16 @@ def tunable_hyperparameters_change_the_model(ctx: Context) -> str:
         name = same[0]
         value, run = effects.changed[name]
         raise Failed(
-            f"/opt/ml/model came out byte for byte the same with {name}={effects.base[name]!r} and {name}={value!r}"
+            f"/opt/ml/model came out byte for byte the same with {name}={value!r} as with {_given(effects, name)}"
             + (f" (so did it for {', '.join(same[1:])})" if same[1:] else ""),
             expected="a hyperparameter declared tunable changes what training produces: a tuning job searches it, "
-            "and two runs that differ only in it, at the ends of its declared range, leave different models",
+            "and a run that sets it to the far end of its declared range leaves a different model",
             run=run)
     untried = f" ({effects.untried} more left untried: --byoc-hyperparameter-probes)" if effects.untried else ""
-    return (f"{len(effects.changed)} tunable hyperparameter(s) each changed the model, against two identical runs "
-            f"that left the same model: " + ", ".join(f"{name} {effects.base[name]!r} -> {value!r}"
-                                                      for name, (value, _) in effects.changed.items()) + untried)
+    return (f"{len(effects.changed)} tunable hyperparameter(s) each changed the model, against two runs of the good "
+            f"input that left the same model: " + ", ".join(f"{name}={value!r}"
+                                                            for name, (value, _) in effects.changed.items()) + untried)
+
+
+def _given(effects: Effects, name: str) -> str:
+    return f"{name}={effects.base[name]!r}" if name in effects.base else f"{name} left to the image's default"
