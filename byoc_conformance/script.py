@@ -47,7 +47,7 @@ class Script:
     @classmethod
     def from_options(cls, entry_point: str, source_dir: Path | None, dependencies: list[Path] | None = None,
                      serving_entry_point: str | None = None) -> Script:
-        """Validated as the SDK validates them, before anything starts (ScriptError otherwise)."""
+        """The options, checked before anything starts (ScriptError otherwise)."""
         files: dict[str, Path] = {}
         if source_dir is not None:
             if not source_dir.is_dir():
