@@ -39,16 +39,17 @@ def test_sample_fails_exactly_its_listed_requirements(sample, sample_images, tmp
 
 def test_the_reference_image_passes_every_check_outright_with_its_declaration(sample_images, tmp_path):
     run = run_suite("byoc-samples/reference", tmp_path, WINDOW, REFERENCE_SPEC)
-    # PIPE-02 applies: the reference carries the accept-bind-to-port label
-    assert {status for _, status in run.statuses} == {"passed"}, run.output
+    # PIPE-02 applies: the reference carries the accept-bind-to-port label. Only SCRIPT-01 does not: no script.
+    assert {status for _, status in run.statuses} == {"passed", "not applicable"}, run.output
+    assert run.ids_with("not applicable") == {"SCRIPT-01"}, run.output
     assert f"declaration: {SAMPLES / 'reference' / 'byoc-spec.json'}: 2 channel(s), 3 hyperparameter(s)" in run.output
 
 
 def test_without_a_declaration_only_the_declaration_driven_checks_are_not_applicable(sample_images, tmp_path):
     run = run_suite("byoc-samples/reference", tmp_path, WINDOW)
     assert "declaration: none (no --byoc-spec, no byoc-spec.json here)" in run.output
-    assert run.ids_with("not applicable") == {"TRAIN-04", "TRAIN-06", "METRIC-01", "METRIC-02", "METRIC-03",
-                                              "METRIC-05", "MKT-03", "SERVE-10"}, run.output
+    assert run.ids_with("not applicable") == {"TRAIN-04", "TRAIN-06", "TRAIN-23", "METRIC-01", "METRIC-02",
+                                              "METRIC-03", "METRIC-05", "MKT-03", "SERVE-10", "SCRIPT-01"}, run.output
     assert run.ids_with("passed") >= {"TRAIN-05", "SERVE-10", "SERVE-11"}  # these need no declaration
     assert run.exit_code == 0, run.output
 
