@@ -41,13 +41,16 @@ if ! have_image "$debian_base"; then
   docker pull -q "$debian_base" >/dev/null 2>&1 || bootstrap_debian
 fi
 
+declare -A built=()
 build() {
   local name=$1
+  [ -z "${built[$name]:-}" ] || return 0
   [ -f "$here/$name/Dockerfile" ] || { echo "build.sh: no sample named '$name'" >&2; exit 1; }
-  # A sample FROM another sample (ARG BASE=byoc-samples/<other>) needs that one first.
+  # A sample FROM another sample (ARG BASE=byoc-samples/<other>) is built after that one in the same run, so it
+  # never starts FROM a stale image of it.
   local parent
   parent=$(sed -n 's|^ARG BASE=byoc-samples/\([^:[:space:]]*\).*|\1|p' "$here/$name/Dockerfile")
-  if [ -n "$parent" ] && [ "$parent" != "$name" ] && ! have_image "byoc-samples/$parent"; then
+  if [ -n "$parent" ] && [ "$parent" != "$name" ]; then
     build "$parent"
   fi
   # A sample with Python dependencies fetches them on the host (the build may not reach a package index).
@@ -60,6 +63,7 @@ build() {
     echo "$output" >&2
     exit 1
   fi
+  built[$name]=1
 }
 
 # Every sample starts FROM byoc-samples/base (python3), and the broken ones FROM the reference.
