@@ -135,23 +135,22 @@ def defaults(specs: list[Hyperparameter]) -> dict[str, str]:
     return {spec.name: spec.default for spec in specs if spec.default is not None}
 
 
-def tunable_alternatives(specs: list[Hyperparameter]) -> tuple[dict[str, str], dict[str, str]]:
-    """TRAIN-23: the base set (every declared hyperparameter at its default, or the simplest valid value) and, for
-    each hyperparameter declared tunable, the valid value farthest from its base value (the far end of a numeric
-    range, another category)."""
-    base = {spec.name: fixed_value(spec) for spec in specs}
+def tunable_alternatives(specs: list[Hyperparameter]) -> dict[str, str]:
+    """TRAIN-23: for each hyperparameter declared tunable, the valid value farthest from its default (or the
+    simplest valid value): the far end of a numeric range, another category."""
     alternatives = {}
     for spec in specs:
         if not spec.tunable:
             continue
         numeric = bounds(spec)
-        current = _number(base[spec.name])
+        default = fixed_value(spec)
+        current = _number(default)
         if spec.type in ("Integer", "Continuous") and numeric and numeric[0] < numeric[1]:
             far = numeric[0] if current is not None and current - numeric[0] > numeric[1] - current else numeric[1]
             alternatives[spec.name] = str(int(far)) if spec.type == "Integer" else \
                 (spec.minimum if far == numeric[0] else spec.maximum)
         else:
-            other = next((value for value in spec.values if value != base[spec.name]), None)
+            other = next((value for value in spec.values if value != default), None)
             if other is not None:
                 alternatives[spec.name] = other
-    return base, alternatives  # type: ignore[return-value]
+    return alternatives  # type: ignore[return-value]

@@ -10,7 +10,7 @@ from . import specs
 from .declaration import DEFAULT_CSV, DEFAULTS, CsvLayout, Declaration
 
 CURRENT_HOST = "algo-1"
-CODE_FILE = "code/sourcedir.tar.gz"  # below /opt/ml/input: script.SUBMIT_PATH
+CODE_FILE = "code/sourcedir.tar.gz"  # script mode's source archive, below /opt/ml/input
 
 
 @dataclass(frozen=True)

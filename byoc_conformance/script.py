@@ -10,14 +10,17 @@ import json
 import os
 import shlex
 import tarfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from .declaration import Hyperparameter
+from .opt_ml import CODE_FILE
 
 # Where the harness puts sourcedir.tar.gz in a training container, in place of the S3 URI the SDK uploads it to.
 # The training toolkit treats a local tar file as it treats the downloaded object: extracted into /opt/ml/code.
-SUBMIT_PATH = "/opt/ml/input/code/sourcedir.tar.gz"
+SUBMIT_PATH = f"/opt/ml/input/{CODE_FILE}"
 CODE_DIR = "/opt/ml/code"  # where the training toolkit extracts the source, and where baked-in code lives
 SERVING_CODE_DIR = "/opt/ml/model/code"  # where the SDK's repacked model.tar.gz puts the code
 REGION = "us-east-1"
@@ -40,7 +43,6 @@ class Script:
 
     entry_point: str  # relative to source_dir, or a file name when there is no source_dir
     source_dir: Path | None = None
-    dependencies: tuple[Path, ...] = ()
     serving_entry_point: str = ""
     files: dict[str, Path] = field(default_factory=dict, compare=False)  # archive name -> file on the host
 
@@ -76,12 +78,16 @@ class Script:
         if size > MAX_SOURCE_BYTES:
             raise ScriptError(f"the source ({len(files)} files, {size / 2**20:.0f} MiB) is over "
                               f"{MAX_SOURCE_BYTES // 2**20} MiB")
-        return cls(name, source_dir, tuple(dependencies or ()), serving, files)
+        return cls(name, source_dir, serving, files)
+
+    @cached_property  # packed once for every run of the session (cached_property writes past the frozen check)
+    def packed(self) -> bytes:
+        return self.sourcedir()
 
     def sourcedir(self, extra: dict[str, bytes] | None = None) -> bytes:
         """sourcedir.tar.gz as the SDK packs it: the source directory's contents (or the entry point alone) and
         the dependencies at the top level; `extra` adds files (the harness's environment probe)."""
-        return _gzipped_tar(self.files, extra or {}, prefix="")
+        return _gzipped_tar(self.files, extra or {})
 
     def hyperparameters(self, values: dict[str, str], specs: list[Hyperparameter], job_name: str,
                         program: str | None = None) -> dict[str, str]:
@@ -184,7 +190,7 @@ else:
 '''.encode()
 
 
-def probe_record(lines) -> dict | None:  # type: ignore[no-untyped-def]
+def probe_record(lines: Iterable[str]) -> dict | None:
     """The probe's record in a run's log lines, if it ran."""
     for line in lines:
         start = line.find(PROBE_MARKER)
@@ -226,13 +232,13 @@ def _tree(directory: Path, prefix: str) -> dict[str, Path]:
     return files
 
 
-def _gzipped_tar(files: dict[str, Path], extra: dict[str, bytes], prefix: str) -> bytes:
+def _gzipped_tar(files: dict[str, Path], extra: dict[str, bytes]) -> bytes:
     buffer = io.BytesIO()
     with tarfile.open(fileobj=buffer, mode="w:gz", compresslevel=6) as archive:
         for name, path in files.items():
-            archive.add(path, arcname=prefix + name, recursive=False)
+            archive.add(path, arcname=name, recursive=False)
         for name, content in extra.items():
-            info = tarfile.TarInfo(prefix + name)
+            info = tarfile.TarInfo(name)
             info.size, info.mode = len(content), 0o644
             archive.addfile(info, io.BytesIO(content))
     return buffer.getvalue()

@@ -232,11 +232,12 @@ class TrainingRunner:
         }
         image_files: dict[str, bytes] = {}
         if self.script:
-            program, extra = self.script.entry_point, {}
+            program, code = self.script.entry_point, self.script.packed
             if probe:
-                program, extra = script.PROBE_NAME, {script.PROBE_NAME: script.probe_source(self.script.entry_point)}
+                program = script.PROBE_NAME
+                code = self.script.sourcedir({program: script.probe_source(self.script.entry_point)})
             training_input = dataclasses.replace(
-                training_input, code=self.script.sourcedir(extra),
+                training_input, code=code,
                 hyperparameters=self.script.hyperparameters(training_input.hyperparameters, self.specs, job_name,
                                                             program))
         elif probe:  # code baked into the image: the probe goes next to it and is named in its place
@@ -514,8 +515,6 @@ class TrainingRuns:
     def environment_probe(self) -> TrainingRun:
         """Good input with every declared hyperparameter at its default, the entry point started through the
         harness's probe, which records the environment the toolkit gives it (SCRIPT-01)."""
-        if self.runner.script is None and self.runner.baked_program is None:
-            raise NotApplicable("no script: neither --byoc-entry-point nor the image's SAGEMAKER_PROGRAM names one")
         values = {**hyperparameters.defaults(self.declaration.hyperparameters), **self.required_hyperparameters}
         return self._run("environment-probe", "training run of the entry point through the environment probe",
                          opt_ml.good_input(self.declaration, values), probe=True)
@@ -527,7 +526,7 @@ class TrainingRuns:
         that sets only it, to the valid value farthest from its declared default."""
         if self.disabled:
             raise NotApplicable(self.disabled)
-        _, alternatives = hyperparameters.tunable_alternatives(self.declaration.hyperparameters)
+        alternatives = hyperparameters.tunable_alternatives(self.declaration.hyperparameters)
         if not alternatives:
             raise NotApplicable("the declaration has no tunable hyperparameter with a second valid value")
         base = self.required_hyperparameters

@@ -57,9 +57,14 @@ build() {
   if [ -x "$here/$name/fetch-wheels.sh" ]; then
     "$here/$name/fetch-wheels.sh"
   fi
+  # A sample may build from another folder (`# context: <path>` in its Dockerfile, relative to the sample), so that
+  # it takes files from there rather than a copy of them.
+  local context
+  context=$(sed -n 's|^# context: \(.*\)$|\1|p' "$here/$name/Dockerfile")
   echo "build.sh: byoc-samples/$name"
   local output
-  if ! output=$(docker build -t "byoc-samples/$name:latest" "$here/$name" 2>&1); then
+  if ! output=$(docker build -t "byoc-samples/$name:latest" -f "$here/$name/Dockerfile" \
+                "$here/$name/${context:-.}" 2>&1); then
     echo "$output" >&2
     exit 1
   fi

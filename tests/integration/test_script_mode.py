@@ -44,14 +44,6 @@ def test_each_script_fails_exactly_its_listed_requirements(script, sample_images
                                           "METRIC-01", "SERVE-05", "SERVE-07", "SERVE-10", "BATCH-05"}, run.output
 
 
-def test_the_extended_image_carries_the_same_iris_script_as_the_script_samples():
-    # A build context cannot reach outside its folder, so framework-sklearn-extended keeps a copy.
-    copy, original = SAMPLES / "framework-sklearn-extended" / "iris", FRAMEWORK / "scripts" / "iris"
-    names = sorted(path.name for path in original.iterdir() if path.name != "expected.json")
-    assert sorted(path.name for path in copy.iterdir()) == names
-    assert all((copy / name).read_bytes() == (original / name).read_bytes() for name in names)
-
-
 def test_an_image_without_the_toolkit_never_starts_the_script_and_fails_script_01(sample_images, tmp_path):
     run = run_suite("byoc-samples/reference", tmp_path, REFERENCE_SPEC, "-k", "SCRIPT-01",
                     "--byoc-entry-point=train.py", f"--byoc-source-dir={FRAMEWORK / 'scripts' / 'iris'}")
