@@ -77,6 +77,7 @@ class TrainingRun:
     start_error: str | None = None
     killed_at_deadline: bool = False
     signal_at: float | None = None  # seconds after start when SIGTERM was sent
+    signal_due: float | None = None  # when it was due: it waits from then for PID 1 to handle it (TRAIN-17)
     disposition: Disposition | None = None  # how PID 1 treated SIGTERM when it was sent; None: unknown
 
     command: Command = field(default_factory=Command)
@@ -137,7 +138,8 @@ class TrainingRun:
         return f"{command} &\nsleep {self.signal_at:.1f}; docker kill --signal TERM {name}; time wait"
 
 
-SIGNAL_AT = 0.4  # TRAIN-17's SIGTERM goes out this far into the good run's duration
+SIGNAL_AT = 0.4  # TRAIN-17's SIGTERM is due this far into the good run's duration,
+SIGNAL_LATEST = 0.7  # and goes out at the latest this far, if PID 1 has not installed its handler by then
 SIGTERM_BIT = 1 << (15 - 1)  # SIGTERM in the signal masks of /proc/<pid>/status and ps
 POLL = 0.05  # seconds between looks at a container that is being signalled
 
@@ -307,12 +309,15 @@ class TrainingRunner:
         finally:
             self.engine.remove(container, volumes)
 
-    def signalled_with_twin(self, training_input: opt_ml.TrainingInput, *, signal_at: float,
+    def signalled_with_twin(self, training_input: opt_ml.TrainingInput, *, signal_at: float, latest: float,
                             deadline: float) -> tuple[TrainingRun, TrainingRun]:
         """Two runs of the same input started together, so that they share the machine's load: one is sent
-        SIGTERM `signal_at` seconds in (PID 1's disposition is read then), the twin is left alone. The
-        signalled run is stopped once the twin has ended, or both at the deadline."""
+        SIGTERM, the twin is left alone. The signal is due `signal_at` seconds in; from then it waits until PID 1
+        catches, blocks or waits for SIGTERM, but not past `latest`: a program installs its handler a moment into
+        its start-up, and a signal sent before that is dropped by the kernel, at a moment that depends on the
+        machine's load. The signalled run is stopped once the twin has ended, or both at the deadline."""
         signalled = self._new_run("sigterm", "training run sent SIGTERM", training_input)
+        signalled.signal_due = signal_at
         twin = self._new_run("sigterm-twin", "unsignalled twin of the SIGTERM run", training_input)
         created = []
         try:
@@ -330,13 +335,13 @@ class TrainingRunner:
                 if signalled.signal_at is None and id(signalled) in running and \
                         time.monotonic() - started >= signal_at:
                     before = pid1_disposition(container)
-                    with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
-                        container.kill("SIGTERM")
-                        signalled.signal_at = time.monotonic() - started
-                    # Read before and after: a handler installed in between still counts, and after the signal
-                    # PID 1 may be gone already.
-                    readings = [d for d in (before, pid1_disposition(container)) if d]
-                    signalled.disposition = next((d for d in readings if d.receives), next(iter(readings), None))
+                    if (before and before.receives) or time.monotonic() - started >= latest:
+                        with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
+                            container.kill("SIGTERM")
+                            signalled.signal_at = time.monotonic() - started
+                        # What PID 1 did with the signal is what it showed just before; read after only when
+                        # that could not be read (PID 1 may be gone by then).
+                        signalled.disposition = before or pid1_disposition(container)
                 for key, (run, each) in list(running.items()):
                     code = _exit_code(each)
                     if code is not None:
@@ -447,13 +452,15 @@ class TrainingRuns:
         return self._run("corrupt-csv", f"training run with a corrupt CSV file in the {channel.name!r} channel",
                          opt_ml.corrupt_csv_input(self.declaration, self.required_hyperparameters), bad_input=True)
 
-    def signalled(self, signal_at: float) -> tuple[TrainingRun, TrainingRun]:
-        """The SIGTERM run and its unsignalled twin (see TrainingRunner.signalled_with_twin)."""
+    def signalled(self) -> tuple[TrainingRun, TrainingRun]:
+        """The SIGTERM run and its unsignalled twin (see TrainingRunner.signalled_with_twin), timed from the good
+        run's duration."""
         if self.disabled:
             raise NotApplicable(self.disabled)
+        duration = self.good.duration
         return self.plan.once("signalled", lambda: self.runner.signalled_with_twin(
             opt_ml.good_input(self.declaration, self.required_hyperparameters),
-            signal_at=signal_at, deadline=self.bad_input_deadline,
+            signal_at=SIGNAL_AT * duration, latest=SIGNAL_LATEST * duration, deadline=self.bad_input_deadline,
         ))
 
     @planned
@@ -534,7 +541,7 @@ class TrainingRuns:
         first = self.good
         if first.exit_code != 0 or not first.model_files:  # nothing to compare with: the check says so
             return Effects(base, first, first, {}, untried=len(alternatives))
-        _, again = self.signalled(SIGNAL_AT * first.duration)
+        _, again = self.signalled()
         changed = {name: (value, self._run(f"effect-{number}", f"training run with only {name}={value} set",
                                            opt_ml.good_input(self.declaration, {**base, name: value})))
                    for number, (name, value) in enumerate(tried.items(), 1)}

@@ -6,7 +6,7 @@ import json
 import re
 
 from ..registry import Context, check
-from ..training import SIGNAL_AT, Effects, TrainingRun
+from ..training import Effects, TrainingRun
 from ..verdicts import Failed, Inconclusive, NotApplicable
 
 FAILURE_REASON_CHARS = 1024  # DescribeTrainingJob.FailureReason keeps this many characters
@@ -158,15 +158,14 @@ def sigterm_stops_training(ctx: Context) -> str:
     if baseline.exit_code != 0:
         raise Inconclusive(f"training on good input does not complete ({baseline.outcome()}; see TRAIN-15), so "
                            "there is no run to stop", run=baseline)
-    signal_at = SIGNAL_AT * baseline.duration
-    run, twin = ctx.training.signalled(signal_at=signal_at)
+    run, twin = ctx.training.signalled()
     _require_started(run)
     _require_started(twin)
     expected = ("PID 1 catches SIGTERM (or blocks or waits for it), and `train` then ends sooner than an "
                 f"unsignalled twin run of the same input started with it (by max({SIGTERM_MIN_MARGIN} s, "
                 f"{SIGTERM_MARGIN:.0%} of the twin's time left)); SageMaker sends SIGKILL 120 s after SIGTERM")
     if run.signal_at is None:
-        raise Inconclusive(f"{run.outcome()}, before SIGTERM was due {signal_at:.1f} s in", run=run)
+        raise Inconclusive(f"{run.outcome()}, before SIGTERM was sent (due {run.signal_due:.1f} s in)", run=run)
     disposition = run.disposition
     seen = f"{disposition.describe()}; " if disposition else "PID 1's signal handling could not be read; "
     if disposition and not disposition.receives:  # decisive, whatever the twin shows or the timing says
@@ -178,7 +177,9 @@ def sigterm_stops_training(ctx: Context) -> str:
     left = twin.duration - run.signal_at
     margin = max(SIGTERM_MIN_MARGIN, SIGTERM_MARGIN * left)
     ended = "was still running when" if run.killed_at_deadline else f"ended {run.duration:.2f} s in, against"
-    compared = f"SIGTERM sent {run.signal_at:.2f} s in; it {ended} the twin's {twin.duration:.2f} s"
+    waited = f" (due {run.signal_due:.2f} s in, before PID 1 handled it)" \
+        if run.signal_due is not None and run.signal_at - run.signal_due > 0.1 else ""
+    compared = f"SIGTERM sent {run.signal_at:.2f} s in{waited}; it {ended} the twin's {twin.duration:.2f} s"
     if not run.killed_at_deadline and run.duration <= twin.duration - margin:
         return f"{seen}{compared}: it stopped {run.duration - run.signal_at:.2f} s after the signal " \
                f"(exit code {run.exit_code})"

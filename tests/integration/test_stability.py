@@ -28,3 +28,16 @@ def test_verdicts_hold_under_load(sample, sample_images, tmp_path):
             seen.append(run.statuses)
             assert run.ids_with("failed") == expected, run.output
     assert all(statuses == seen[0] for statuses in seen), seen
+
+
+def test_sigterm_waits_for_a_handler_installed_during_start_up(sample_images, tmp_path):
+    # The framework sample's `train` installs its SIGTERM handler about 0.7 s into a 2 s run, near the moment
+    # TRAIN-17's signal is due: sent before it, the kernel would drop the signal and the verdict would depend on
+    # the machine's load. Judged alone, 3 times under load, it passes every time.
+    sample = "framework-sklearn-partial-environment"  # the iris script with the framework's handler, less setup
+    with cpu_load():
+        for number in range(RUNS):
+            where = tmp_path / str(number)
+            where.mkdir()
+            run = run_suite(f"byoc-samples/{sample}", where, *sample_options(sample), "-k", "TRAIN-17")
+            assert run.statuses == [("TRAIN-17", "passed")], run.output

@@ -34,11 +34,9 @@ class FakeRuns:
     def __init__(self, good=None, signalled=None, twin=None, corrupt_csv=None):
         self.good, self.corrupt_csv = good or run(), corrupt_csv
         self._signalled = (signalled, twin or run(slug="sigterm-twin", duration=3.0))
-        self.signal_requests = []
         self.disabled = None
 
-    def signalled(self, signal_at):
-        self.signal_requests.append(signal_at)
+    def signalled(self):
         return self._signalled
 
 
@@ -60,7 +58,11 @@ def test_sigterm_handled_passes_and_reports_time_to_exit():
     ctx = context(signalled=run(slug="sigterm", duration=1.3, signal_at=1.2, disposition=CATCHES))
     assert "PID 1 (python3 train) catches SIGTERM" in training.sigterm_stops_training(ctx)
     assert "stopped 0.10 s after the signal" in training.sigterm_stops_training(ctx)
-    assert ctx.training.signal_requests[0] == pytest.approx(1.2)  # 40 % into the good run
+
+
+def test_a_signal_that_waited_for_the_handler_says_so():
+    ctx = context(signalled=run(slug="sigterm", duration=1.5, signal_at=1.4, signal_due=1.2, disposition=CATCHES))
+    assert "SIGTERM sent 1.40 s in (due 1.20 s in, before PID 1 handled it)" in training.sigterm_stops_training(ctx)
 
 
 @pytest.mark.parametrize("disposition, verdict, says", [
