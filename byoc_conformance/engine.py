@@ -149,6 +149,17 @@ class Engine:
                                         labels=self.labels("net"))
         return self._network
 
+    def job_network(self, role: str) -> str:
+        """A new internal network (no route out) for the hosts of one training job, which reach each other by
+        their host names (network aliases) and nothing else; removed with remove_network."""
+        name = self.new_name(role)
+        self.client.networks.create(name, driver="bridge", internal=True, labels=self.labels(role))
+        return name
+
+    def remove_network(self, name: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.networks.get(name).remove()
+
     def serving_network(self, port: int) -> dict[str, Any]:
         """The create options that put a server on the run's network, its port published only if need be."""
         options: dict[str, Any] = {"network": self.network()}
@@ -301,10 +312,10 @@ def lines_of(path: Path) -> Iterator[str]:
             yield line.decode("utf-8", "replace")
 
 
-def content_digest(archive: Path) -> str:
-    """A digest of what an archive from save_archive holds: each entry's path, kind and content, in order of
-    path, so that two runs that left the same files compare equal."""
-    entries = []
+def file_digests(archive: Path) -> dict[str, str]:
+    """Each entry of an archive from save_archive (but directories), by path below its top entry: a digest of its
+    kind and content."""
+    digests = {}
     with tarfile.open(archive) as tar:
         for member in tar:
             if member.isdir():
@@ -315,5 +326,12 @@ def content_digest(archive: Path) -> str:
                 digest.update(chunk)
             if not member.isfile():
                 digest.update(f"{member.type!r}:{member.linkname}".encode())
-            entries.append(f"{_below_top(member.name)}\0{digest.hexdigest()}")
+            digests[_below_top(member.name)] = digest.hexdigest()
+    return digests
+
+
+def content_digest(archive: Path) -> str:
+    """A digest of what an archive from save_archive holds: each entry's path, kind and content, in order of
+    path, so that two runs that left the same files compare equal."""
+    entries = [f"{path}\0{digest}" for path, digest in file_digests(archive).items()]
     return hashlib.sha256("\n".join(sorted(entries)).encode()).hexdigest()

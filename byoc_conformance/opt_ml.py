@@ -13,33 +13,53 @@ CURRENT_HOST = "algo-1"
 CODE_FILE = "code/sourcedir.tar.gz"  # script mode's source archive, below /opt/ml/input
 
 
+def host_names(count: int) -> tuple[str, ...]:
+    """The hosts of a job of `count` instances, as SageMaker names them, sorted as resourceconfig.json lists them
+    (lexicographically: algo-10 comes before algo-2)."""
+    return tuple(sorted(f"algo-{number}" for number in range(1, count + 1)))
+
+
+@dataclass(frozen=True)
+class ChannelConfig:
+    """How a channel is delivered (inputdataconfig.json): its input mode, S3 distribution and record wrapping."""
+
+    mode: str = "File"  # File | Pipe | FastFile
+    distribution: str = "FullyReplicated"  # FullyReplicated | ShardedByS3Key
+    record_wrapper: str = "None"  # None | RecordIO
+
+    def entry(self) -> dict[str, str]:
+        return {"TrainingInputMode": self.mode, "S3DistributionType": self.distribution,
+                "RecordWrapperType": self.record_wrapper}
+
+
 @dataclass(frozen=True)
 class TrainingInput:
-    """What goes under /opt/ml/input: config files and, per channel, the files in its directory."""
+    """What goes under /opt/ml/input of every host of a job: config files and, per channel, the files in its
+    directory."""
 
     channels: dict[str, dict[str, bytes]]
     hyperparameters: dict[str, str] = field(default_factory=dict)
     content_types: dict[str, str] = field(default_factory=dict)
     code: bytes | None = None  # script mode: sourcedir.tar.gz, at script.SUBMIT_PATH
+    hosts: tuple[str, ...] = (CURRENT_HOST,)
+    delivery: dict[str, ChannelConfig] = field(default_factory=dict)  # a channel not named: File, replicated
 
-    def config_files(self) -> dict[str, dict]:
+    def config_files(self, host: str = CURRENT_HOST) -> dict[str, dict]:
         inputdataconfig = {
             channel: {
                 **({"ContentType": self.content_types[channel]} if channel in self.content_types else {}),
-                "TrainingInputMode": "File",
-                "S3DistributionType": "FullyReplicated",
-                "RecordWrapperType": "None",
+                **self.delivery.get(channel, ChannelConfig()).entry(),
             }
             for channel in self.channels
         }
         resourceconfig = {
-            "current_host": CURRENT_HOST,
-            "hosts": [CURRENT_HOST],
+            "current_host": host,
+            "hosts": list(self.hosts),
             "network_interface_name": "eth0",
             "current_group_name": "homogeneousCluster",
             "current_instance_type": "local",
             "instance_groups": [
-                {"instance_group_name": "homogeneousCluster", "instance_type": "local", "hosts": [CURRENT_HOST]}
+                {"instance_group_name": "homogeneousCluster", "instance_type": "local", "hosts": list(self.hosts)}
             ],
         }
         return {
@@ -48,10 +68,10 @@ class TrainingInput:
             "resourceconfig.json": resourceconfig,
         }
 
-    def files(self) -> dict[str, bytes]:
-        """Relative to /opt/ml/input. Every config file is checked against its schema in specs/ first."""
+    def files(self, host: str = CURRENT_HOST) -> dict[str, bytes]:
+        """Relative to /opt/ml/input of `host`. Every config file is checked against its schema in specs/ first."""
         files = {}
-        for name, document in self.config_files().items():
+        for name, document in self.config_files(host).items():
             specs.validate(document, name.replace(".json", ".schema.json"), f"the harness's {name}")
             files[f"config/{name}"] = json.dumps(document, indent=2).encode()
         for channel, channel_files in self.channels.items():

@@ -24,7 +24,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from . import hyperparameters, opt_ml, script
 from .declaration import Declaration, Hyperparameter
-from .engine import Engine, content_digest, files_in, lines_of, listing, save_archive, save_logs, tar_of
+from .engine import Engine, content_digest, file_digests, files_in, lines_of, listing, save_archive, save_logs, tar_of
 from .plan import Plan, planned
 from .verdicts import NotApplicable
 
@@ -81,6 +81,10 @@ class TrainingRun:
     disposition: Disposition | None = None  # how PID 1 treated SIGTERM when it was sent; None: unknown
 
     command: Command = field(default_factory=Command)
+    host: str = opt_ml.CURRENT_HOST  # which host of the job this is
+    # The job's other hosts, each a run of its own (a multi-host job); empty for a single-host job.
+    peers: list[TrainingRun] = field(default_factory=list)
+    stopped_with_job: bool = False  # stopped by the harness because another host of the job failed
     # Files the harness adds to the container's own filesystem (the environment probe of an image with its code
     # baked in): container path -> content.
     image_files: dict[str, bytes] = field(default_factory=dict)
@@ -91,6 +95,11 @@ class TrainingRun:
         return None if self.model_archive is None else listing(self.model_archive)
 
     @cached_property
+    def model_file_digests(self) -> dict[str, str] | None:
+        """Each file in /opt/ml/model: a digest of its content (multi-host jobs); None if it could not be read."""
+        return None if self.model_archive is None else file_digests(self.model_archive)
+
+    @cached_property
     def model_digest(self) -> str | None:
         """A digest of /opt/ml/model's names and contents (TRAIN-23); None if it could not be read."""
         return None if self.model_archive is None else content_digest(self.model_archive)
@@ -99,8 +108,20 @@ class TrainingRun:
         """Every line of the log, read from disk as needed."""
         return lines_of(self.log_file) if self.log_file else self.logs.splitlines()
 
+    @property
+    def hosts(self) -> list[TrainingRun]:
+        """Every host's run of the job, algo-1's first."""
+        return [self, *self.peers]
+
+    def on_host(self, run: TrainingRun) -> HostEvidence:
+        """What a verdict on one host of this job shows: that host's log, and the whole job to repeat."""
+        return HostEvidence(run.label, run.logs, self)
+
     def outcome(self) -> str:
-        program = f"`{self.command.describe()}`"
+        program = f"`{self.command.describe()}`" + (f" on {self.host}" if self.peers or self.host != opt_ml.CURRENT_HOST
+                                                   else "")
+        if self.stopped_with_job:
+            return f"{program} was stopped by the harness after {self.duration:.1f} s, when another host failed"
         if self.start_error:
             return f"{program} could not start: {self.start_error}"
         if self.killed_at_deadline:
@@ -108,10 +129,21 @@ class TrainingRun:
         return f"{program} exited with code {self.exit_code} after {self.duration:.1f} s"
 
     def reproduce(self, repro_dir: Path) -> str:
-        """Saves this run's /opt/ml/input under repro_dir and returns the `docker run` that repeats the run."""
-        where = (repro_dir / self.slug).resolve()
+        """Saves this run's /opt/ml/input under repro_dir and returns the `docker run` that repeats the run (for
+        a multi-host job: a network and one detached `docker run` per host)."""
+        if not self.peers:
+            return self._reproduce_host((repro_dir / self.slug).resolve(), network=None)
+        network = f"byoc-repro-{self.slug}"
+        runs = [self._reproduce_host((repro_dir / self.slug / run.host).resolve(), network, run)
+                for run in self.hosts]
+        return "\n".join([f"docker network create --internal {network}", *runs,
+                          f"docker wait {' '.join(f'{network}-{run.host}' for run in self.hosts)}",
+                          f"docker logs {network}-{self.host}"])
+
+    def _reproduce_host(self, where: Path, network: str | None, run: TrainingRun | None = None) -> str:
+        run = run or self
         shutil.rmtree(where, ignore_errors=True)
-        for path, content in self.training_input.files().items():
+        for path, content in self.training_input.files(run.host).items():
             (where / "input" / path).parent.mkdir(parents=True, exist_ok=True)
             (where / "input" / path).write_bytes(content)
         for directory in self.training_input.directories():
@@ -122,10 +154,16 @@ class TrainingRun:
         for number, (path, content) in enumerate(self.image_files.items(), 1):
             (where / f"added-{number}").write_bytes(content)
             added.append(f"-v {shlex.quote(f'{where}/added-{number}:{path}')}")
-        name = f"byoc-repro-{self.slug}"
+        if network:
+            name = f"{network}-{run.host}"
+            start = (f"docker run -d --name {name} --network {network} --network-alias {run.host}"
+                     f" --hostname {run.host}")
+        else:
+            name = f"byoc-repro-{self.slug}"
+            start = (f"docker run --rm --name {name} --network none"
+                     f" --hostname {opt_ml.CURRENT_HOST} --add-host {opt_ml.CURRENT_HOST}:127.0.0.1")
         lines = [
-            f"docker run --rm --name {name} --network none"
-            f" --hostname {opt_ml.CURRENT_HOST} --add-host {opt_ml.CURRENT_HOST}:127.0.0.1",
+            start,
             *self.command.docker_run([
                 " ".join(f"-e {shlex.quote(f'{k}={v}')}" for k, v in self.environment.items()),
                 *(f"-v {shlex.quote(f'{where}/{Path(m).name}:{m}')}" for m in MOUNTED),
@@ -133,9 +171,21 @@ class TrainingRun:
             ], self.image),
         ]
         command = " \\\n    ".join(lines)
-        if self.signal_at is None:
+        if self.signal_at is None or network:
             return command
         return f"{command} &\nsleep {self.signal_at:.1f}; docker kill --signal TERM {name}; time wait"
+
+
+@dataclass(frozen=True)
+class HostEvidence:
+    """One host of a multi-host job, as a verdict's evidence (verdicts.Evidence)."""
+
+    label: str
+    logs: str
+    job: TrainingRun
+
+    def reproduce(self, repro_dir: Path) -> str:
+        return self.job.reproduce(repro_dir)
 
 
 SIGNAL_AT = 0.4  # TRAIN-17's SIGTERM is due this far into the good run's duration,
@@ -198,24 +248,32 @@ class TrainingRunner:
         self.specs = specs or []  # the declared hyperparameters, for their JSON encoding in script mode
         self.image_environment = image_environment or {}  # the image's ENV, where baked-in code is named
 
-    def _create(self, run: TrainingRun) -> tuple[Container, list[str]]:
-        volumes = {target: self.engine.volume(f"train-{run.slug}{target.replace('/', '-')}") for target in MOUNTED}
+    def _create(self, run: TrainingRun, network: str | None = None) -> tuple[Container, list[str]]:
+        """One host's container: with no network for a single-host job, else on the job's network, where the
+        other hosts reach it by its host name."""
+        role = f"train-{run.slug}" if network is None else f"train-{run.slug}-{run.host}"
+        volumes = {target: self.engine.volume(f"{role}{target.replace('/', '-')}") for target in MOUNTED}
+        if network is None:
+            # With no network, Docker does not map the hostname; toolkit images resolve every host in
+            # resourceconfig.json and retry for minutes when they cannot.
+            networking: dict = {"network_mode": "none", "extra_hosts": {run.host: "127.0.0.1"}}
+        else:
+            networking = {"network": network, "networking_config": {
+                network: self.engine.client.api.create_endpoint_config(aliases=[run.host])}}
         container = self.engine.create_container(
             self.image,
             run.command.args,
             entrypoint=run.command.entrypoint,
-            role=f"train-{run.slug}",
+            role=role,
             mounts=[self.engine.mount(volume, target) for target, volume in volumes.items()],
             environment=run.environment,
-            hostname=opt_ml.CURRENT_HOST,
-            # With no network, Docker does not map the hostname; toolkit images resolve every host in
-            # resourceconfig.json and retry for minutes when they cannot.
-            extra_hosts={opt_ml.CURRENT_HOST: "127.0.0.1"},
-            network_mode="none",
+            hostname=run.host,
+            **networking,
             **self.engine.limits(),
         )
         try:
-            container.put_archive("/opt/ml/input", tar_of(run.training_input.files(), run.training_input.directories()))
+            container.put_archive("/opt/ml/input", tar_of(run.training_input.files(run.host),
+                                                          run.training_input.directories()))
             container.put_archive("/opt/ml/output", tar_of({}, ("data",)))
             if run.image_files:
                 container.put_archive("/", tar_of({path.lstrip("/"): content
@@ -249,8 +307,13 @@ class TrainingRunner:
             # The training toolkit runs baked-in code from /opt/ml/code whatever SAGEMAKER_SUBMIT_DIRECTORY says.
             image_files[f"{script.CODE_DIR}/{script.PROBE_NAME}"] = script.probe_source(baked)
             environment[script.USER_PROGRAM_ENV] = script.PROBE_NAME
-        return TrainingRun(slug, label, self.image, training_input, environment, command=self.command,
-                           image_files=image_files)
+        run = TrainingRun(slug, label, self.image, training_input, environment, command=self.command,
+                          host=training_input.hosts[0], image_files=image_files)
+        if len(training_input.hosts) > 1:
+            run.peers = [dataclasses.replace(run, host=host, label=f"{label}: host {host}", peers=[])
+                         for host in training_input.hosts[1:]]
+            run.label = f"{label}: host {run.host}"
+        return run
 
     @property
     def baked_program(self) -> str | None:
@@ -294,20 +357,62 @@ class TrainingRunner:
         probe: bool = False,
     ) -> TrainingRun:
         run = self._new_run(slug, label, training_input, probe=probe)
-        container, volumes = self._create(run)
-        try:
-            if not self._start(run, container):
+        if not run.peers:
+            container, volumes = self._create(run)
+            try:
+                if not self._start(run, container):
+                    return run
+                started = time.monotonic()
+                run.exit_code = _wait_for_exit(container, deadline)
+                run.duration = time.monotonic() - started
+                if run.exit_code is None:
+                    run.killed_at_deadline = True
+                    container.kill()
+                self._collect(run, container, read_output)
                 return run
+            finally:
+                self.engine.remove(container, volumes)
+        return self._run_hosts(run, deadline, read_output)
+
+    def _run_hosts(self, job: TrainingRun, deadline: float, read_output: bool) -> TrainingRun:
+        """A multi-host job: every host started on the job's own network; it ends when every host has exited,
+        or, as SageMaker fails the whole job when one host fails, when one exits non-zero (the others are then
+        stopped), or at the deadline."""
+        network = self.engine.job_network(f"train-{job.slug}-net")
+        created: list[tuple[TrainingRun, Container, list[str]]] = []
+        try:
+            for run in job.hosts:
+                container, volumes = self._create(run, network)
+                created.append((run, container, volumes))
             started = time.monotonic()
-            run.exit_code = _wait_for_exit(container, deadline)
-            run.duration = time.monotonic() - started
-            if run.exit_code is None:
-                run.killed_at_deadline = True
-                container.kill()
-            self._collect(run, container, read_output)
-            return run
+            running = {}
+            for run, container, _ in created:
+                if not self._start(run, container):
+                    break
+                running[run.host] = (run, container)
+            failed = len(running) < len(created)
+            while running and not failed and time.monotonic() - started < deadline:
+                for host, (run, container) in list(running.items()):
+                    code = _exit_code(container)
+                    if code is not None:
+                        run.exit_code = code
+                        run.duration = _engine_duration(container) or time.monotonic() - started
+                        failed = failed or code != 0
+                        del running[host]
+                if running and not failed:
+                    time.sleep(POLL)
+            for run, container in running.values():
+                run.duration = time.monotonic() - started
+                run.stopped_with_job, run.killed_at_deadline = failed, not failed
+                with contextlib.suppress(docker.errors.APIError):
+                    container.kill()
+            for run, container, _ in created:
+                self._collect(run, container, read_output)
+            return job
         finally:
-            self.engine.remove(container, volumes)
+            for _, container, volumes in created:
+                self.engine.remove(container, volumes)
+            self.engine.remove_network(network)
 
     def signalled_with_twin(self, training_input: opt_ml.TrainingInput, *, signal_at: float, latest: float,
                             deadline: float) -> tuple[TrainingRun, TrainingRun]:

@@ -1,6 +1,8 @@
 """The checks' judgement, on fake runs and image configs. Every check is also proven on real images by
 tests/integration/test_samples.py."""
 
+import dataclasses
+import json
 import tempfile
 from pathlib import Path
 from types import SimpleNamespace
@@ -305,3 +307,16 @@ def test_no_model_or_no_reproducible_model_leaves_train_23_inconclusive(first, a
     with pytest.raises(Inconclusive, match=why):
         training.tunable_hyperparameters_change_the_model(
             _effects_context(first, again, changed, changed_exit=changed_exit))
+
+
+def test_a_multi_host_job_is_reproduced_on_a_network_of_its_own(tmp_path: Path):
+    job_input = opt_ml.TrainingInput({"training": {"t.csv": b"1,2\n"}}, hosts=opt_ml.host_names(2))
+    job = run(training_input=job_input)
+    job.peers = [dataclasses.replace(job, host="algo-2", peers=[])]
+    text = job.reproduce(tmp_path)
+    assert text.splitlines()[0] == "docker network create --internal byoc-repro-good-input"
+    assert "--network-alias algo-2 --hostname algo-2" in text
+    config = json.loads((tmp_path / "good-input" / "algo-2" / "input" / "config" / "resourceconfig.json").read_text())
+    assert config["current_host"] == "algo-2" and config["hosts"] == ["algo-1", "algo-2"]
+    assert "docker wait byoc-repro-good-input-algo-1 byoc-repro-good-input-algo-2" in text
+

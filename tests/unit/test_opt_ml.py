@@ -69,3 +69,22 @@ def test_the_harness_refuses_to_write_a_non_string_hyperparameter():
     bad = opt_ml.TrainingInput(channels={"training": {}}, hyperparameters={"epochs": 3})  # type: ignore[dict-item]
     with pytest.raises(SpecError, match=r"hyperparameters.json.*at \$\.epochs: 3 is not of type 'string'"):
         bad.files()
+
+
+def test_every_host_of_a_job_gets_its_own_resourceconfig_with_the_sorted_host_list():
+    hosts = opt_ml.host_names(10)
+    assert hosts[:3] == ("algo-1", "algo-10", "algo-2")  # lexicographic, as SageMaker sorts them
+    training_input = opt_ml.TrainingInput({"training": {"a.csv": b"1,2\n"}}, hosts=hosts[:2])
+    for host in ("algo-1", "algo-10"):
+        config = json.loads(training_input.files(host)["config/resourceconfig.json"])
+        assert config["current_host"] == host and config["hosts"] == ["algo-1", "algo-10"]
+        assert config["instance_groups"][0]["hosts"] == ["algo-1", "algo-10"]
+
+
+def test_a_channel_is_delivered_as_its_config_says():
+    training_input = opt_ml.TrainingInput({"training": {}, "validation": {}},
+                                          delivery={"training": opt_ml.ChannelConfig("Pipe", "ShardedByS3Key")})
+    config = json.loads(training_input.files()["config/inputdataconfig.json"])
+    assert config["training"]["TrainingInputMode"] == "Pipe"
+    assert config["training"]["S3DistributionType"] == "ShardedByS3Key"
+    assert config["validation"]["TrainingInputMode"] == "File"
