@@ -116,6 +116,11 @@ class Declaration:
         return [m["MetricName"] for m in (self.training or {}).get("SupportedTuningJobObjectiveMetrics", [])]
 
     @property
+    def distributed(self) -> bool:
+        """SupportsDistributedTraining: the image claims to train on more than one host."""
+        return (self.training or {}).get("SupportsDistributedTraining") is True
+
+    @property
     def hyperparameters(self) -> list[Hyperparameter]:
         return [parse_hyperparameter(spec) for spec in (self.training or {}).get("SupportedHyperParameters", [])]
 

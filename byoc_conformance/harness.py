@@ -107,6 +107,7 @@ def start(config: pytest.Config) -> Harness:
         seed=config.getoption("byoc_seed"),
         hyperparameter_examples=config.getoption("byoc_hyperparameter_examples"),
         hyperparameter_probes=config.getoption("byoc_hyperparameter_probes"),
+        hosts=config.getoption("byoc_hosts"),
         disabled=f"--byoc-model {model_path} was given: the image is checked as an inference-only image"
         if model_path else None,
         plan=plan,

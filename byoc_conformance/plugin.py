@@ -78,6 +78,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="at most N training runs with one hyperparameter outside its declaration (default: 12)",
     )
     group.addoption(
+        "--byoc-hosts", type=_count, default=2, metavar="N",
+        help="the hosts of the multi-host training job run when the declaration claims "
+        "SupportsDistributedTraining (default: 2)",
+    )
+    group.addoption(
         "--byoc-model", type=Path, default=None, metavar="PATH",
         help="serve this model (a directory or a model.tar.gz) instead of training one: for inference-only images",
     )

@@ -512,7 +512,7 @@ class TrainingRuns:
     the hyperparameter ones is given the declaration's required hyperparameters only."""
 
     def __init__(self, runner: TrainingRunner, timeout: float, declaration: Declaration, *, seed: int = 0,
-                 hyperparameter_examples: int = 2, hyperparameter_probes: int = 12,
+                 hyperparameter_examples: int = 2, hyperparameter_probes: int = 12, hosts: int = 2,
                  disabled: str | None = None, plan: Plan | None = None) -> None:
         self.runner = runner
         self.plan = plan or Plan()
@@ -521,6 +521,7 @@ class TrainingRuns:
         self.seed = seed
         self.hyperparameter_examples = hyperparameter_examples
         self.hyperparameter_probes = hyperparameter_probes
+        self.hosts = max(hosts, 2)  # the multi-host job's
         self.disabled = disabled  # why this image is not trained (an inference-only image)
         self.required_hyperparameters = hyperparameters.required_set(declaration.hyperparameters)
 
@@ -535,6 +536,17 @@ class TrainingRuns:
     def good(self) -> TrainingRun:
         return self._run("good-input", "training run with good input",
                          opt_ml.good_input(self.declaration, self.required_hyperparameters), read_output=True)
+
+    @planned
+    def distributed(self) -> TrainingRun:
+        """A multi-host job with good input, for an image that claims SupportsDistributedTraining."""
+        if not self.declaration.distributed:
+            raise NotApplicable("the declaration does not claim SupportsDistributedTraining: single host only")
+        training_input = dataclasses.replace(opt_ml.good_input(self.declaration, self.required_hyperparameters),
+                                             hosts=opt_ml.host_names(self.hosts))
+        # Hosts wait for each other (start-up, rendezvous, retried lookups): the bad-input deadline, not longer.
+        return self._run("distributed", f"{self.hosts}-host training job with good input", training_input,
+                         bad_input=True)
 
     @property
     def bad_input_deadline(self) -> float:

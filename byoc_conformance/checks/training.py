@@ -335,3 +335,63 @@ def tunable_hyperparameters_change_the_model(ctx: Context) -> str:
 
 def _given(effects: Effects, name: str) -> str:
     return f"{name}={effects.base[name]!r}" if name in effects.base else f"{name} left to the image's default"
+
+
+# --- multi-host jobs (TRAIN-10, TRAIN-13), for an image that claims SupportsDistributedTraining ---------------
+
+def _hosts_summary(job: TrainingRun) -> str:
+    return "; ".join(run.outcome() for run in job.hosts)
+
+
+@check("TRAIN-10", "hosts-train-together")
+def hosts_train_together(ctx: Context) -> str:
+    job = ctx.training.distributed
+    for run in job.hosts:
+        _require_started(run)
+    expected = (f"every one of the {len(job.hosts)} hosts (each with its own resourceconfig.json: current_host, and "
+                "the sorted hosts list) finds its peers by those names and exits 0, and the job leaves a model; "
+                "SageMaker fails the whole job when one host fails")
+    failing = next((run for run in job.hosts if run.exit_code != 0 and not run.stopped_with_job), None)
+    if failing is not None:
+        raise Failed(_hosts_summary(job), expected=expected, run=job.on_host(failing))
+    files = {run.host: run.model_files for run in job.hosts}
+    if any(found is None for found in files.values()):
+        raise Inconclusive("/opt/ml/model could not be read from every host", run=job)
+    if not any(files.values()):
+        raise Failed(f"every host exited 0, but /opt/ml/model is empty on all of them: {_hosts_summary(job)}",
+                     expected=expected, run=job)
+    writers = ", ".join(f"{host} ({len(found)} file(s))" for host, found in files.items() if found)
+    return f"{_hosts_summary(job)}; the model from {writers}"
+
+
+@check("TRAIN-13", "model-names-unique-across-hosts")
+def model_names_unique_across_hosts(ctx: Context) -> str:
+    job = ctx.training.distributed
+    for run in job.hosts:
+        _require_started(run)
+    if any(run.exit_code != 0 for run in job.hosts):
+        raise Inconclusive(f"the job did not complete ({_hosts_summary(job)}; see TRAIN-10), so its model cannot be "
+                           "judged", run=job)
+    digests = {run.host: run.model_file_digests for run in job.hosts}
+    if any(found is None for found in digests.values()):
+        raise Inconclusive("/opt/ml/model could not be read from every host", run=job)
+    writers: dict[str, list[str]] = {}
+    for host, found in digests.items():
+        for name in found or {}:
+            writers.setdefault(name, []).append(host)
+    if not writers:
+        raise Inconclusive("no host wrote to /opt/ml/model (see TRAIN-10)", run=job)
+    clashes = {name: hosts for name, hosts in writers.items()
+               if len({digests[host][name] for host in hosts}) > 1}  # type: ignore[index]
+    if clashes:
+        shown = "; ".join(f"{name} on {', '.join(hosts)}" for name, hosts in sorted(clashes.items())[:5])
+        raise Failed(
+            f"{len(clashes)} file name(s) in /opt/ml/model written with different contents by more than one host: "
+            f"{shown}",
+            expected="file names in /opt/ml/model unique across hosts (or the same content): SageMaker packs every "
+                     "host's /opt/ml/model into one model.tar.gz, where one host's file replaces another's",
+            run=job.on_host(job.hosts[1]))
+    same = sum(1 for hosts in writers.values() if len(hosts) > 1)
+    by_host = ", ".join(f"{host}: {len(found or {})}" for host, found in digests.items())
+    return (f"{len(writers)} file name(s) in the job's model ({by_host} file(s))"
+            + (f"; {same} written by several hosts with the same content" if same else ""))

@@ -39,9 +39,11 @@ def test_sample_fails_exactly_its_listed_requirements(sample, sample_images, tmp
 
 def test_the_reference_image_passes_every_check_outright_with_its_declaration(sample_images, tmp_path):
     run = run_suite("byoc-samples/reference", tmp_path, WINDOW, REFERENCE_SPEC)
-    # PIPE-02 applies: the reference carries the accept-bind-to-port label. Only SCRIPT-01 does not: no script.
+    # PIPE-02 applies: the reference carries the accept-bind-to-port label. SCRIPT-01 does not (no script), nor the
+    # multi-host checks of TRAIN-10 and TRAIN-13 (the declaration does not claim SupportsDistributedTraining).
     assert {status for _, status in run.statuses} == {"passed", "not applicable"}, run.output
-    assert run.ids_with("not applicable") == {"SCRIPT-01"}, run.output
+    assert set(run.statuses) - {(i, "passed") for i, _ in run.statuses} == {
+        ("SCRIPT-01", "not applicable"), ("TRAIN-10", "not applicable"), ("TRAIN-13", "not applicable")}, run.output
     assert f"declaration: {SAMPLES / 'reference' / 'byoc-spec.json'}: 2 channel(s), 3 hyperparameter(s)" in run.output
 
 
@@ -49,7 +51,8 @@ def test_without_a_declaration_only_the_declaration_driven_checks_are_not_applic
     run = run_suite("byoc-samples/reference", tmp_path, WINDOW)
     assert "declaration: none (no --byoc-spec, no byoc-spec.json here)" in run.output
     assert run.ids_with("not applicable") == {"TRAIN-04", "TRAIN-06", "TRAIN-23", "METRIC-01", "METRIC-02",
-                                              "METRIC-03", "METRIC-05", "MKT-03", "SERVE-10", "SCRIPT-01"}, run.output
+                                              "METRIC-03", "METRIC-05", "MKT-03", "SERVE-10", "SCRIPT-01",
+                                              "TRAIN-10", "TRAIN-13"}, run.output
     assert run.ids_with("passed") >= {"TRAIN-05", "SERVE-10", "SERVE-11"}  # these need no declaration
     assert run.exit_code == 0, run.output
 
@@ -181,3 +184,15 @@ def test_tini_in_an_inference_only_image_is_judged_by_what_it_passes_on(sample_i
     run = run_suite("byoc-samples/entrypoint-tini", tmp_path, WINDOW, f"--byoc-model={model}", "-k", "IMG-03", "-rA")
     assert run.ids_with("passed") == {"IMG-03"}, run.output
     assert "inference-only image: /usr/bin/tini passes `serve` on" in run.output
+
+
+def test_the_distributed_sample_trains_on_ten_hosts_sorted_as_sagemaker_sorts_them(sample_images, tmp_path):
+    run = run_suite("byoc-samples/distributed", tmp_path, WINDOW, *sample_options("distributed"), "--byoc-hosts=10",
+                    "-k", "TRAIN-10 or TRAIN-13", "--byoc-report=bundle")
+    assert set(run.statuses) == {("TRAIN-10", "passed"), ("TRAIN-13", "passed")}, run.output
+    report = json.loads((tmp_path / "bundle" / "report.json").read_text())
+    summaries = {c["check"]: c["summary"] for r in report["requirements"] for c in r["checks"]}
+    assert "on algo-10 exited with code 0" in summaries["TRAIN-10:hosts-train-together"], summaries
+    assert summaries["TRAIN-10:hosts-train-together"].endswith("the model from algo-1 (1 file(s))"), summaries
+    unique = summaries["TRAIN-13:model-names-unique-across-hosts"]
+    assert unique.startswith("1 file name(s) in the job's model (algo-1: 1, algo-10: 0, algo-2: 0"), summaries

@@ -320,3 +320,66 @@ def test_a_multi_host_job_is_reproduced_on_a_network_of_its_own(tmp_path: Path):
     assert config["current_host"] == "algo-2" and config["hosts"] == ["algo-1", "algo-2"]
     assert "docker wait byoc-repro-good-input-algo-1 byoc-repro-good-input-algo-2" in text
 
+
+def job(*hosts: TrainingRun) -> TrainingRun:
+    """A multi-host job: the first run is algo-1's, the others its peers."""
+    first, *peers = hosts
+    first.peers = list(peers)
+    return first
+
+
+def distributed_context(distributed) -> Context:
+    ctx = context()
+    ctx.training.distributed = distributed
+    return ctx
+
+
+def test_hosts_that_all_exit_0_with_a_model_train_together():
+    ctx = distributed_context(job(run(), run(host="algo-2", model_archive=model_archive({}))))
+    assert "the model from algo-1 (1 file(s))" in training.hosts_train_together(ctx)
+
+
+def test_a_host_that_fails_fails_the_job_and_its_log_is_shown():
+    failing = run(host="algo-2", exit_code=None, killed_at_deadline=True, duration=60.0, logs="waiting for algo-1\n",
+                  label="2-host job: host algo-2")
+    ctx = distributed_context(job(run(), failing))
+    with pytest.raises(Failed, match="on algo-2 was still running after 60.0 s") as raised:
+        training.hosts_train_together(ctx)
+    assert raised.value.run.label == "2-host job: host algo-2" and "waiting for algo-1" in raised.value.run.logs
+
+
+def test_hosts_stopped_because_another_failed_are_not_the_cause():
+    stopped = run(exit_code=None, stopped_with_job=True, duration=4.0)
+    ctx = distributed_context(job(stopped, run(host="algo-2", exit_code=1)))
+    with pytest.raises(Failed) as raised:
+        training.hosts_train_together(ctx)
+    assert "was stopped by the harness after 4.0 s, when another host failed" in str(raised.value)
+    assert raised.value.run.label == run().label  # algo-2's
+
+
+def test_no_model_on_any_host_fails():
+    empty = {"model_archive": model_archive({})}
+    with pytest.raises(Failed, match="empty on all of them"):
+        training.hosts_train_together(distributed_context(job(run(**empty), run(host="algo-2", **empty))))
+
+
+@pytest.mark.parametrize("second, verdict", [
+    ({}, None),  # only algo-1 writes
+    ({"model.json": b"{}"}, None),  # the same weights on both hosts
+    ({"model.json": b'{"host": "algo-2"}'}, Failed),  # one would replace the other in model.tar.gz
+    ({"algo-2.json": b"{}"}, None),  # unique names
+])
+def test_model_file_names_clash_only_with_different_contents(second, verdict):
+    ctx = distributed_context(job(run(), run(host="algo-2", model_archive=model_archive(second))))
+    if verdict is None:
+        training.model_names_unique_across_hosts(ctx)
+    else:
+        with pytest.raises(verdict, match="model.json on algo-1, algo-2"):
+            training.model_names_unique_across_hosts(ctx)
+
+
+def test_distributed_checks_are_not_applicable_without_the_claim():
+    from byoc_conformance.training import TrainingRuns
+    runs = TrainingRuns(runner=None, timeout=60, declaration=opt_ml.DEFAULTS)  # type: ignore[arg-type]
+    with pytest.raises(NotApplicable, match="SupportsDistributedTraining"):
+        runs.distributed  # noqa: B018
