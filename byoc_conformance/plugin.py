@@ -39,6 +39,12 @@ def _count(text: str) -> int:
     return int(text)
 
 
+def _hosts(text: str) -> int:
+    if not text.isdigit() or int(text) < 2:
+        raise argparse.ArgumentTypeError(f"{text!r}: a multi-host job has at least 2 hosts")
+    return int(text)
+
+
 def pytest_addoption(parser: pytest.Parser) -> None:
     group = parser.getgroup("byoc", "SageMaker BYOC conformance (byoc-conformance)")
     group.addoption("--image", metavar="IMAGE", help="run the SageMaker container conformance suite against IMAGE")
@@ -78,7 +84,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="at most N training runs with one hyperparameter outside its declaration (default: 12)",
     )
     group.addoption(
-        "--byoc-hosts", type=_count, default=2, metavar="N",
+        "--byoc-hosts", type=_hosts, default=2, metavar="N",
         help="the hosts of the multi-host training job run when the declaration claims "
         "SupportsDistributedTraining (default: 2)",
     )

@@ -521,7 +521,7 @@ class TrainingRuns:
         self.seed = seed
         self.hyperparameter_examples = hyperparameter_examples
         self.hyperparameter_probes = hyperparameter_probes
-        self.hosts = max(hosts, 2)  # the multi-host job's
+        self.hosts = hosts  # of the multi-host job
         self.disabled = disabled  # why this image is not trained (an inference-only image)
         self.required_hyperparameters = hyperparameters.required_set(declaration.hyperparameters)
 

@@ -175,9 +175,10 @@ def test_what_a_dead_run_left_is_removed_by_the_next_run_and_said(docker_client,
     (("--byoc-entry-point=../taken", "--byoc-source-dir=code"), "name it relative to --byoc-source-dir"),
     (("--byoc-container-arguments=[]",), "--byoc-container-arguments: 0 items; SageMaker takes 1 to 100"),
     (("--byoc-container-entrypoint=[\"python3\", 1]",), "not a list of strings"),
+    (("--byoc-hosts=1",), "'1': a multi-host job has at least 2 hosts"),
 ], ids=["empty-image", "report-is-a-file", "repro-dir-is-a-file", "batch-input-too-big", "deep-spec",
         "escaping-model", "no-memory", "entry-point-missing", "source-dir-alone", "entry-point-escapes",
-        "no-container-arguments", "entrypoint-not-strings"])
+        "no-container-arguments", "entrypoint-not-strings", "one-host"])
 def test_bad_harness_input_is_one_line_and_exit_4_before_anything_starts(options, message, docker_client,
                                                                          sample_images, tmp_path):
     (tmp_path / "taken").write_text("a file")
