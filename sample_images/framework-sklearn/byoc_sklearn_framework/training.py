@@ -8,6 +8,8 @@ file) is sagemaker-training's.
 import logging
 import os
 import signal
+import threading
+import time
 
 import psutil
 from sagemaker_training import entry_point, environment, errors, runner
@@ -21,21 +23,37 @@ def _forward_sigterm(signum, frame):  # pylint: disable=unused-argument
     Why this exists: sagemaker-training installs no SIGTERM handler, and `train` runs as PID 1 of the
     container. The kernel drops a signal sent to PID 1 when that process has no handler for it (the
     default action does not apply to an init process), so StopTrainingJob's SIGTERM would be ignored: the
-    script would run on until SageMaker's SIGKILL 30 s later, losing the chance to end cleanly. Here the
+    script would run on until SageMaker's SIGKILL 120 s later, losing the chance to end cleanly. Here the
     signal goes to every descendant (the script, or pip while requirements.txt is installed); the script
     dies of it (or handles it), the toolkit sees a non-zero exit and writes /opt/ml/output/failure, and
-    `train` exits non-zero promptly.
+    `train` exits non-zero promptly. The stop also holds for processes started after the signal: the
+    toolkit may be between two of them (a short-lived helper has ended, the script is not started yet).
     """
     children = psutil.Process().children(recursive=True)
     logger.warning("SIGTERM received: stopping %d child process(es)", len(children))
-    for child in children:
-        try:
-            child.send_signal(signal.SIGTERM)
-        except psutil.NoSuchProcess:
-            pass
     if not children:
         # Nothing started yet (or already finished): stop here; the toolkit reports a client error.
         raise errors.ClientError("Training stopped: SIGTERM received")
+    _signal_all(children, signalled=set())
+    threading.Thread(target=_keep_stopping, args=({child.pid for child in children},), daemon=True).start()
+
+
+def _signal_all(processes, signalled):
+    for process in processes:
+        if process.pid in signalled:
+            continue
+        signalled.add(process.pid)
+        try:
+            process.send_signal(signal.SIGTERM)
+        except psutil.NoSuchProcess:
+            pass
+
+
+def _keep_stopping(signalled, interval=0.1):
+    """After a stop, SIGTERM every process `train` starts, until `train` exits (this thread is a daemon)."""
+    while True:
+        time.sleep(interval)
+        _signal_all(psutil.Process().children(recursive=True), signalled)
 
 
 def train(training_environment):
