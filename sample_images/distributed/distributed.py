@@ -39,13 +39,7 @@ def shard(rows, rank, count):
 
 
 def gradient(weights, bias, rows):
-    total, bias_total, squared = [0.0] * len(weights), 0.0, 0.0
-    for label, *x in rows:
-        error = sum(w * v for w, v in zip(weights, x)) + bias - label
-        squared += error * error
-        bias_total += error
-        for i, v in enumerate(x):
-            total[i] += error * v
+    total, bias_total, squared = algorithm.gradient(weights, bias, rows)
     return {"gradient": total, "bias_gradient": bias_total, "squared_error": squared, "rows": len(rows)}
 
 
@@ -99,9 +93,8 @@ def lead(rows, workers, epochs, learning_rate, epoch_pause, regularization="none
         parts = [gradient(weights, bias, rows)] + [receive(stream) for _, stream in workers]
         count = sum(part["rows"] for part in parts)
         total = [sum(part["gradient"][i] for part in parts) for i in range(features)]
-        decay = 0.01 if regularization == "l2" else 0.0
-        weights = [w - learning_rate * (g / count + decay * w) for w, g in zip(weights, total)]
-        bias -= learning_rate * sum(part["bias_gradient"] for part in parts) / count
+        weights, bias = algorithm.step(weights, bias, total, sum(part["bias_gradient"] for part in parts), count,
+                                       learning_rate, regularization)
         last = epoch == epochs or algorithm.stop_requested.is_set()
         for _, stream in workers:
             send(stream, {"weights": weights, "bias": bias, "done": last})

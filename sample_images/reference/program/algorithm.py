@@ -130,6 +130,25 @@ def report_epoch(epoch, metrics):
     print(f"epoch={epoch} " + " ".join(f"{name}={value:.6f};" for name, value in metrics.items()))
 
 
+def gradient(weights, bias, rows):
+    """The squared error's gradient summed over `rows`: (per weight, for the bias, the summed squared error)."""
+    total, bias_total, squared_error = [0.0] * len(weights), 0.0, 0.0
+    for label, *x in rows:
+        error = sum(w * v for w, v in zip(weights, x)) + bias - label
+        squared_error += error * error
+        bias_total += error
+        for i, v in enumerate(x):
+            total[i] += error * v
+    return total, bias_total, squared_error
+
+
+def step(weights, bias, total, bias_total, count, learning_rate, regularization):
+    """One gradient descent step from a gradient summed over `count` rows."""
+    decay = 0.01 if regularization == "l2" else 0.0
+    weights = [w - learning_rate * (g / count + decay * w) for w, g in zip(weights, total)]
+    return weights, bias - learning_rate * bias_total / count
+
+
 def fit(rows, epochs, learning_rate, epoch_pause, regularization="none", validation_rows=None):
     features = len(rows[0]) - 1
     weights, bias = [0.0] * features, 0.0
@@ -137,16 +156,8 @@ def fit(rows, epochs, learning_rate, epoch_pause, regularization="none", validat
         if stop_requested.is_set():
             print(f"SIGTERM received: stopping after {epoch - 1} epochs and saving the model so far")
             break
-        gradient, bias_gradient, squared_error = [0.0] * features, 0.0, 0.0
-        for label, *x in rows:
-            error = sum(w * v for w, v in zip(weights, x)) + bias - label
-            squared_error += error * error
-            bias_gradient += error
-            for i, v in enumerate(x):
-                gradient[i] += error * v
-        decay = 0.01 if regularization == "l2" else 0.0
-        weights = [w - learning_rate * (g / len(rows) + decay * w) for w, g in zip(weights, gradient)]
-        bias -= learning_rate * bias_gradient / len(rows)
+        total, bias_total, squared_error = gradient(weights, bias, rows)
+        weights, bias = step(weights, bias, total, bias_total, len(rows), learning_rate, regularization)
         metrics = {"train_mse": squared_error / len(rows)}
         if validation_rows:
             metrics["validation_mse"] = mean_squared_error(weights, bias, validation_rows)
