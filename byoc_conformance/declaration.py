@@ -75,6 +75,14 @@ class Channel:
     required: bool
     content_types: tuple[str, ...]
     sample: dict[str, bytes] | None = None  # the declared sample data (relative path -> content)
+    input_modes: tuple[str, ...] = ("File",)  # SupportedInputModes
+    compression_types: tuple[str, ...] = ("None",)  # SupportedCompressionTypes
+
+    @property
+    def usual_mode(self) -> str:
+        """The input mode of every run but those that try the others: File where declared (what SageMaker uses when
+        a job names none), else the first declared."""
+        return "File" if "File" in self.input_modes else self.input_modes[0]
 
     @property
     def accepts_csv(self) -> bool:
@@ -119,6 +127,10 @@ class Declaration:
     def distributed(self) -> bool:
         """SupportsDistributedTraining: the image claims to train on more than one host."""
         return (self.training or {}).get("SupportsDistributedTraining") is True
+
+    def channels_in(self, mode: str) -> tuple[Channel, ...]:
+        """The channels that declare this input mode (SupportedInputModes)."""
+        return tuple(c for c in self.channels if mode in c.input_modes)
 
     @property
     def hyperparameters(self) -> list[Hyperparameter]:
@@ -217,7 +229,8 @@ def load(path: Path | None) -> Declaration:
     samples = own.get("channels", {})
     channels = tuple(
         Channel(spec["Name"], bool(spec.get("IsRequired")), tuple(spec["SupportedContentTypes"]),
-                _read_sample(path, spec["Name"], samples[spec["Name"]]) if spec["Name"] in samples else None)
+                _read_sample(path, spec["Name"], samples[spec["Name"]]) if spec["Name"] in samples else None,
+                tuple(spec["SupportedInputModes"]), tuple(spec.get("SupportedCompressionTypes") or ("None",)))
         for spec in training["TrainingChannels"]
     ) if training else Declaration.channels
     undeclared = sorted(set(samples) - {c.name for c in channels})

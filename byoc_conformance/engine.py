@@ -186,13 +186,32 @@ class Engine:
         return self.client.containers.create(image, command, name=self.new_name(role), labels=self.labels(role),
                                              **options)
 
+    def filled_volume(self, role: str, image: str, files: dict[str, bytes]) -> str:
+        """A new volume holding `files`, written through a container of `image` that is created and removed without
+        ever starting: a volume that a container mounts read-only cannot be written through that container."""
+        volume = self.volume(role)
+        try:
+            loader = self.create_container(image, ["true"], f"{role}-loader", network_mode="none",
+                                           mounts=[self.mount(volume, "/byoc-load")])
+            try:
+                loader.put_archive("/byoc-load", tar_of(files))
+            finally:
+                self.remove(loader)
+        except BaseException:
+            self.remove_volume(volume)
+            raise
+        return volume
+
+    def remove_volume(self, name: str) -> None:
+        with contextlib.suppress(docker.errors.NotFound):
+            self.client.volumes.get(name).remove(force=True)
+
     def remove(self, container: Container, volumes: Iterable[str] = ()) -> None:
         """Remove a container and the given volumes; what is already gone is fine."""
         with contextlib.suppress(docker.errors.NotFound):
             container.remove(force=True)
         for name in volumes:
-            with contextlib.suppress(docker.errors.NotFound):
-                self.client.volumes.get(name).remove(force=True)
+            self.remove_volume(name)
 
     def scratch_file(self, name: str) -> Path:
         """A path in this run's scratch directory that nothing else uses."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from dataclasses import dataclass, field
@@ -10,6 +11,7 @@ from . import specs
 from .declaration import DEFAULT_CSV, DEFAULTS, CsvLayout, Declaration
 
 CURRENT_HOST = "algo-1"
+DATA_DIR = "/opt/ml/input/data"  # a channel's directory (File, FastFile) or FIFOs (Pipe) are below it
 CODE_FILE = "code/sourcedir.tar.gz"  # script mode's source archive, below /opt/ml/input
 
 
@@ -44,11 +46,28 @@ class TrainingInput:
     hosts: tuple[str, ...] = (CURRENT_HOST,)
     delivery: dict[str, ChannelConfig] = field(default_factory=dict)  # a channel not named: File, replicated
 
+    def config(self, channel: str) -> ChannelConfig:
+        return self.delivery.get(channel, ChannelConfig())
+
+    def in_mode(self, mode: str) -> tuple[str, ...]:
+        """The channels delivered in this input mode."""
+        return tuple(channel for channel in self.channels if self.config(channel).mode == mode)
+
+    def objects(self, channel: str, host: str = CURRENT_HOST) -> dict[str, bytes]:
+        """The channel's objects (S3 key below the channel's prefix -> content) that `host` gets: all of them, or
+        with ShardedByS3Key every n-th in key order, so that each of n hosts gets about 1/n, disjoint from the
+        others' (TRAIN-07)."""
+        objects = self.channels[channel]
+        if self.config(channel).distribution != "ShardedByS3Key":
+            return objects
+        rank, count = self.hosts.index(host), len(self.hosts)
+        return {key: objects[key] for number, key in enumerate(sorted(objects)) if number % count == rank}
+
     def config_files(self, host: str = CURRENT_HOST) -> dict[str, dict]:
         inputdataconfig = {
             channel: {
                 **({"ContentType": self.content_types[channel]} if channel in self.content_types else {}),
-                **self.delivery.get(channel, ChannelConfig()).entry(),
+                **self.config(channel).entry(),
             }
             for channel in self.channels
         }
@@ -69,21 +88,50 @@ class TrainingInput:
         }
 
     def files(self, host: str = CURRENT_HOST) -> dict[str, bytes]:
-        """Relative to /opt/ml/input of `host`. Every config file is checked against its schema in specs/ first."""
+        """Relative to /opt/ml/input of `host`: the config files (each checked against its schema in specs/ first)
+        and the File-mode channels' data. FastFile and Pipe channels are delivered on their own (fastfile_channels,
+        pipe_streams)."""
         files = {}
         for name, document in self.config_files(host).items():
             specs.validate(document, name.replace(".json", ".schema.json"), f"the harness's {name}")
             files[f"config/{name}"] = json.dumps(document, indent=2).encode()
-        for channel, channel_files in self.channels.items():
-            files.update({f"data/{channel}/{path}": content for path, content in channel_files.items()})
+        for channel in self.in_mode("File"):
+            files.update({f"data/{channel}/{key}": content for key, content in self.objects(channel, host).items()})
         if self.code is not None:
             files[CODE_FILE] = self.code
         return files
 
     def directories(self) -> tuple[str, ...]:
-        # Channel directories exist even when empty, as in File mode.
-        return ("config", "data", *(f"data/{channel}" for channel in self.channels),
+        # File-mode channel directories exist even when empty; FastFile ones are mount points (the engine makes
+        # them, and refuses to write through them), Pipe ones are absent.
+        return ("config", "data", *(f"data/{channel}" for channel in self.in_mode("File")),
                 *(("code",) if self.code is not None else ()))
+
+    def fastfile_channels(self, host: str = CURRENT_HOST) -> dict[str, dict[str, bytes]]:
+        """FastFile channels: their files, which appear read-only at /opt/ml/input/data/<channel> (TRAIN-08)."""
+        return {channel: self.objects(channel, host) for channel in self.in_mode("FastFile")}
+
+    def pipe_streams(self, host: str = CURRENT_HOST) -> dict[str, bytes]:
+        """Pipe channels: what each epoch's FIFO carries, the channel's objects one after another in key order
+        (TRAIN-09). Gzip objects arrive decompressed: SageMaker decompresses them as it streams."""
+        return {channel: b"".join(content for _, content in sorted(self.objects(channel, host).items()))
+                for channel in self.in_mode("Pipe")}
+
+
+# Prefixes of a nested S3 key tree, as partitioned data sets are often laid out (TRAIN-07).
+KEY_TREE = ("year=2026/month=10/", "year=2026/month=11/", "year=2026/month=12/day=01/", "archive/")
+
+
+def key_tree(objects: dict[str, bytes], parts: int) -> dict[str, bytes]:
+    """The channel's data as objects in a nested key tree with nothing at its top: one CSV file is split by rows
+    into `parts` objects; other data keeps its files, each moved below a prefix."""
+    if len(objects) == 1 and next(iter(objects)).endswith(".csv"):
+        (name, content), = objects.items()
+        rows = content.splitlines(keepends=True)
+        size = -(-len(rows) // parts)
+        return {f"{KEY_TREE[n % len(KEY_TREE)]}part-{n:05d}.csv": b"".join(rows[n * size:(n + 1) * size])
+                for n in range(parts)}
+    return {f"{KEY_TREE[n % len(KEY_TREE)]}{key}": content for n, (key, content) in enumerate(sorted(objects.items()))}
 
 
 def training_csv(layout: CsvLayout = DEFAULT_CSV, rows: int = 120, seed: int = 0) -> bytes:
@@ -138,7 +186,9 @@ def channel_data(declaration: Declaration) -> dict[str, dict[str, bytes]]:
 def _input(declaration: Declaration, channels: dict[str, dict[str, bytes]],
            hyperparameters: dict[str, str] | None) -> TrainingInput:
     types = {c.name: c.content_type for c in declaration.channels if c.name in channels}
-    return TrainingInput(channels, dict(hyperparameters or {}), types)
+    delivery = {c.name: ChannelConfig(c.usual_mode) for c in declaration.channels
+                if c.name in channels and c.usual_mode != "File"}
+    return TrainingInput(channels, dict(hyperparameters or {}), types, delivery=delivery)
 
 
 def good_input(declaration: Declaration = DEFAULTS,
@@ -162,3 +212,27 @@ def corrupt_csv_input(declaration: Declaration = DEFAULTS,
     channel = declaration.primary_channel.name
     return _input(declaration, {**channel_data(declaration), channel: {f"{channel}.csv": corrupt_csv(declaration.csv)}},
                   hyperparameters)
+
+
+def in_mode_input(declaration: Declaration, mode: str, hyperparameters: dict[str, str] | None = None
+                  ) -> TrainingInput:
+    """Good input with every channel that declares `mode` delivered in it (Pipe: TRAIN-09, FastFile: TRAIN-08)."""
+    training_input = good_input(declaration, hyperparameters)
+    delivery = {**training_input.delivery, **{c.name: ChannelConfig(mode) for c in declaration.channels_in(mode)
+                                              if c.name in training_input.channels}}
+    return dataclasses.replace(training_input, delivery=delivery)
+
+
+def key_tree_input(declaration: Declaration, hyperparameters: dict[str, str] | None = None, *,
+                   hosts: tuple[str, ...] = (CURRENT_HOST,)) -> TrainingInput:
+    """Good input with the primary channel's data in a nested key tree (TRAIN-07); on several hosts, in one object
+    more than hosts and ShardedByS3Key, so that each host gets a disjoint part of it."""
+    training_input = good_input(declaration, hyperparameters)
+    channel = declaration.primary_channel.name
+    sharded = len(hosts) > 1
+    channels = {**training_input.channels,
+                channel: key_tree(training_input.channels[channel], len(hosts) + 1 if sharded else 3)}
+    delivery = dict(training_input.delivery)
+    if sharded:
+        delivery[channel] = dataclasses.replace(training_input.config(channel), distribution="ShardedByS3Key")
+    return dataclasses.replace(training_input, channels=channels, delivery=delivery, hosts=hosts)

@@ -22,7 +22,7 @@ import requests.exceptions
 from docker.models.containers import Container
 from hypothesis import HealthCheck, Phase, given, settings
 
-from . import hyperparameters, opt_ml, script
+from . import hyperparameters, opt_ml, pipe, script
 from .declaration import Declaration, Hyperparameter
 from .engine import Engine, content_digest, file_digests, files_in, lines_of, listing, save_archive, save_logs, tar_of
 from .plan import Plan, planned
@@ -79,6 +79,7 @@ class TrainingRun:
     signal_at: float | None = None  # seconds after start when SIGTERM was sent
     signal_due: float | None = None  # when it was due: it waits from then for PID 1 to handle it (TRAIN-17)
     disposition: Disposition | None = None  # how PID 1 treated SIGTERM when it was sent; None: unknown
+    feed: pipe.Feed | None = None  # what the Pipe-mode feeder saw of the program's reads; None: no Pipe channel
 
     command: Command = field(default_factory=Command)
     host: str = opt_ml.CURRENT_HOST  # which host of the job this is
@@ -154,6 +155,16 @@ class TrainingRun:
         for number, (path, content) in enumerate(self.image_files.items(), 1):
             (where / f"added-{number}").write_bytes(content)
             added.append(f"-v {shlex.quote(f'{where}/added-{number}:{path}')}")
+        for channel, files in self.training_input.fastfile_channels(run.host).items():
+            for key, content in files.items():
+                (where / "fastfile" / channel / key).parent.mkdir(parents=True, exist_ok=True)
+                (where / "fastfile" / channel / key).write_bytes(content)
+            (where / "fastfile" / channel).mkdir(parents=True, exist_ok=True)
+            added.append(f"-v {shlex.quote(f'{where}/fastfile/{channel}:{opt_ml.DATA_DIR}/{channel}:ro')}")
+        streams = self.training_input.pipe_streams(run.host)
+        for channel, stream in streams.items():
+            (where / "feed").mkdir(exist_ok=True)
+            (where / "feed" / channel).write_bytes(stream)
         if network:
             name = f"{network}-{run.host}"
             start = (f"docker run -d --name {name} --network {network} --network-alias {run.host}"
@@ -171,6 +182,13 @@ class TrainingRun:
             ], self.image),
         ]
         command = " \\\n    ".join(lines)
+        if streams:  # the feeder first, as the harness starts it (pipe.py); it runs until it is stopped
+            feeder = " \\\n    ".join([
+                f"docker run -d --rm --name {name}-feeder --network none",
+                f"-v {shlex.quote(f'{where}/input:/opt/ml/input')}",
+                f"-v {shlex.quote(f'{where}/feed:{pipe.FEED_DIR}:ro')}",
+                f"--entrypoint {pipe.ENTRYPOINT[0]} {shlex.join([self.image, *pipe.ENTRYPOINT[1:], *streams])}"])
+            command = f"{feeder}\n{command}\ndocker kill {name}-feeder"
         if self.signal_at is None or network:
             return command
         return f"{command} &\nsleep {self.signal_at:.1f}; docker kill --signal TERM {name}; time wait"
@@ -186,6 +204,23 @@ class HostEvidence:
 
     def reproduce(self, repro_dir: Path) -> str:
         return self.job.reproduce(repro_dir)
+
+
+@dataclass
+class HostContainers:
+    """What the harness creates for one host of a job: its container, its volumes and, with Pipe channels, the
+    feeder that writes their FIFOs."""
+
+    container: Container  # None only while it is being created
+    volumes: list[str]
+    feeder: Container | None = None
+
+    def remove(self, engine: Engine) -> None:
+        for container in (self.feeder, self.container):
+            if container is not None:
+                engine.remove(container)
+        for volume in self.volumes:
+            engine.remove_volume(volume)
 
 
 SIGNAL_AT = 0.4  # TRAIN-17's SIGTERM is due this far into the good run's duration,
@@ -248,40 +283,55 @@ class TrainingRunner:
         self.specs = specs or []  # the declared hyperparameters, for their JSON encoding in script mode
         self.image_environment = image_environment or {}  # the image's ENV, where baked-in code is named
 
-    def _create(self, run: TrainingRun, network: str | None = None) -> tuple[Container, list[str]]:
+    def _create(self, run: TrainingRun, network: str | None = None) -> HostContainers:
         """One host's container: with no network for a single-host job, else on the job's network, where the
-        other hosts reach it by its host name."""
+        other hosts reach it by its host name. FastFile channels are volumes of their own, mounted read-only; Pipe
+        channels come with a feeder container (see pipe.py)."""
         role = f"train-{run.slug}" if network is None else f"train-{run.slug}-{run.host}"
         volumes = {target: self.engine.volume(f"{role}{target.replace('/', '-')}") for target in MOUNTED}
-        if network is None:
-            # With no network, Docker does not map the hostname; toolkit images resolve every host in
-            # resourceconfig.json and retry for minutes when they cannot.
-            networking: dict = {"network_mode": "none", "extra_hosts": {run.host: "127.0.0.1"}}
-        else:
-            networking = {"network": network, "networking_config": {
-                network: self.engine.client.api.create_endpoint_config(aliases=[run.host])}}
-        container = self.engine.create_container(
-            self.image,
-            run.command.args,
-            entrypoint=run.command.entrypoint,
-            role=role,
-            mounts=[self.engine.mount(volume, target) for target, volume in volumes.items()],
-            environment=run.environment,
-            hostname=run.host,
-            **networking,
-            **self.engine.limits(),
-        )
+        host = HostContainers(None, list(volumes.values()))  # type: ignore[arg-type]
         try:
-            container.put_archive("/opt/ml/input", tar_of(run.training_input.files(run.host),
-                                                          run.training_input.directories()))
-            container.put_archive("/opt/ml/output", tar_of({}, ("data",)))
+            mounts = [self.engine.mount(volume, target) for target, volume in volumes.items()]
+            for channel, files in run.training_input.fastfile_channels(run.host).items():
+                volume = self.engine.filled_volume(f"{role}-fastfile-{channel}", self.image, files)
+                host.volumes.append(volume)
+                mounts.append(self.engine.mount(volume, f"{opt_ml.DATA_DIR}/{channel}", read_only=True))
+            if network is None:
+                # With no network, Docker does not map the hostname; toolkit images resolve every host in
+                # resourceconfig.json and retry for minutes when they cannot.
+                networking: dict = {"network_mode": "none", "extra_hosts": {run.host: "127.0.0.1"}}
+            else:
+                networking = {"network": network, "networking_config": {
+                    network: self.engine.client.api.create_endpoint_config(aliases=[run.host])}}
+            host.container = self.engine.create_container(
+                self.image,
+                run.command.args,
+                entrypoint=run.command.entrypoint,
+                role=role,
+                mounts=mounts,
+                environment=run.environment,
+                hostname=run.host,
+                **networking,
+                **self.engine.limits(),
+            )
+            host.container.put_archive("/opt/ml/input", tar_of(run.training_input.files(run.host),
+                                                               run.training_input.directories()))
+            host.container.put_archive("/opt/ml/output", tar_of({}, ("data",)))
             if run.image_files:
-                container.put_archive("/", tar_of({path.lstrip("/"): content
-                                                    for path, content in run.image_files.items()}))
+                host.container.put_archive("/", tar_of({path.lstrip("/"): content
+                                                         for path, content in run.image_files.items()}))
+            streams = run.training_input.pipe_streams(run.host)
+            if streams:
+                host.feeder = self.engine.create_container(
+                    self.image, list(streams), entrypoint=pipe.ENTRYPOINT, role=f"{role}-feeder",
+                    mounts=[self.engine.mount(volumes["/opt/ml/input"], "/opt/ml/input")], network_mode="none",
+                    **self.engine.limits())
+                host.feeder.put_archive("/", tar_of({f"{pipe.FEED_DIR.lstrip('/')}/{channel}": stream
+                                                     for channel, stream in streams.items()}))
         except BaseException:
-            self.engine.remove(container, volumes.values())
+            host.remove(self.engine)
             raise
-        return container, list(volumes.values())
+        return host
 
     def _new_run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *,
                  probe: bool = False) -> TrainingRun:
@@ -321,18 +371,34 @@ class TrainingRunner:
         return self.image_environment.get(script.USER_PROGRAM_ENV) or None
 
     @staticmethod
-    def _start(run: TrainingRun, container: Container) -> bool:
+    def _start(run: TrainingRun, host: HostContainers) -> bool:
+        """Starts the host: its Pipe feeder first, so that the FIFOs of epoch 0 are there soon."""
+        if host.feeder is not None:
+            try:
+                host.feeder.start()
+            except docker.errors.APIError as error:
+                run.start_error = (f"the harness could not feed the Pipe channels: it runs /bin/sh and mkfifo from the "
+                                   f"image, and {error.explanation or error}")
+                return False
         try:
-            container.start()
+            host.container.start()
         except docker.errors.APIError as error:
             run.start_error = str(error.explanation or error)
             return False
         return True
 
-    def _collect(self, run: TrainingRun, container: Container, read_output: bool = False) -> None:
-        """What the run left, streamed to disk: logs, /opt/ml/model, the failure file and, if asked, /opt/ml/output."""
+    def _collect(self, run: TrainingRun, host: HostContainers, read_output: bool = False) -> None:
+        """What the run left, streamed to disk: logs, /opt/ml/model, the failure file and, if asked, /opt/ml/output;
+        and what its Pipe feeder saw."""
         def scratch(what: str) -> Path:
             return self.engine.scratch_file(f"{run.slug}-{what}")
+
+        container = host.container
+        if host.feeder is not None:
+            with contextlib.suppress(docker.errors.APIError):
+                host.feeder.kill()  # it waits for the next epoch's reader, which does not come
+            run.feed = pipe.Feed.parse(tuple(run.training_input.in_mode("Pipe")),
+                                       save_logs(host.feeder, scratch("feeder-log")))
 
         run.log_file = scratch("log")
         run.logs = save_logs(container, run.log_file)
@@ -358,20 +424,20 @@ class TrainingRunner:
     ) -> TrainingRun:
         run = self._new_run(slug, label, training_input, probe=probe)
         if not run.peers:
-            container, volumes = self._create(run)
+            host = self._create(run)
             try:
-                if not self._start(run, container):
+                if not self._start(run, host):
                     return run
                 started = time.monotonic()
-                run.exit_code = _wait_for_exit(container, deadline)
+                run.exit_code = _wait_for_exit(host.container, deadline)
                 run.duration = time.monotonic() - started
                 if run.exit_code is None:
                     run.killed_at_deadline = True
-                    container.kill()
-                self._collect(run, container, read_output)
+                    host.container.kill()
+                self._collect(run, host, read_output)
                 return run
             finally:
-                self.engine.remove(container, volumes)
+                host.remove(self.engine)
         return self._run_hosts(run, deadline, read_output)
 
     def _run_hosts(self, job: TrainingRun, deadline: float, read_output: bool) -> TrainingRun:
@@ -379,17 +445,16 @@ class TrainingRunner:
         or, as SageMaker fails the whole job when one host fails, when one exits non-zero (the others are then
         stopped), or at the deadline."""
         network = self.engine.job_network(f"train-{job.slug}-net")
-        created: list[tuple[TrainingRun, Container, list[str]]] = []
+        created: list[tuple[TrainingRun, HostContainers]] = []
         try:
             for run in job.hosts:
-                container, volumes = self._create(run, network)
-                created.append((run, container, volumes))
+                created.append((run, self._create(run, network)))
             started = time.monotonic()
             running = {}
-            for run, container, _ in created:
-                if not self._start(run, container):
+            for run, host in created:
+                if not self._start(run, host):
                     break
-                running[run.host] = (run, container)
+                running[run.host] = (run, host.container)
             failed = len(running) < len(created)
             while running and not failed and time.monotonic() - started < deadline:
                 for host, (run, container) in list(running.items()):
@@ -406,12 +471,12 @@ class TrainingRunner:
                 run.stopped_with_job, run.killed_at_deadline = failed, not failed
                 with contextlib.suppress(docker.errors.APIError):
                     container.kill()
-            for run, container, _ in created:
-                self._collect(run, container, read_output)
+            for run, host in created:
+                self._collect(run, host, read_output)
             return job
         finally:
-            for _, container, volumes in created:
-                self.engine.remove(container, volumes)
+            for _, host in created:
+                host.remove(self.engine)
             self.engine.remove_network(network)
 
     def signalled_with_twin(self, training_input: opt_ml.TrainingInput, *, signal_at: float, latest: float,
@@ -428,10 +493,10 @@ class TrainingRunner:
         try:
             for run in (signalled, twin):
                 created.append(self._create(run))
-            (container, _), (twin_container, _) = created
+            container, twin_container = (host.container for host in created)
             starts = {}
-            for run, each in ((signalled, container), (twin, twin_container)):
-                if not self._start(run, each):
+            for run, host in zip((signalled, twin), created):
+                if not self._start(run, host):
                     return signalled, twin
                 starts[id(run)] = time.monotonic()  # each run's own clock: the twin starts a moment later
             started = starts[id(signalled)]
@@ -460,12 +525,12 @@ class TrainingRunner:
                 run.killed_at_deadline, run.duration = True, time.monotonic() - starts[key]
                 with contextlib.suppress(docker.errors.APIError):
                     each.kill()
-            for run, (each, _) in zip((signalled, twin), created):
-                self._collect(run, each)
+            for run, host in zip((signalled, twin), created):
+                self._collect(run, host)
             return signalled, twin
         finally:
-            for each, volumes in created:
-                self.engine.remove(each, volumes)
+            for host in created:
+                host.remove(self.engine)
 
 
 def _wait_for_exit(container: Container, timeout: float) -> int | None:
@@ -547,6 +612,47 @@ class TrainingRuns:
         # Hosts wait for each other (start-up, rendezvous, retried lookups): the bad-input deadline, not longer.
         return self._run("distributed", f"{self.hosts}-host training job with good input", training_input,
                          bad_input=True)
+
+    @planned
+    def piped(self) -> TrainingRun:
+        """Good input with every channel that declares Pipe fed through FIFOs (TRAIN-09)."""
+        return self._run_in_mode("Pipe")
+
+    @planned
+    def fastfile(self) -> TrainingRun:
+        """Good input with every channel that declares FastFile mounted read-only (TRAIN-08)."""
+        return self._run_in_mode("FastFile")
+
+    def _run_in_mode(self, mode: str) -> TrainingRun:
+        channels = [c.name for c in self.declaration.channels_in(mode)]
+        if not channels:
+            raise NotApplicable(f"no channel declares {mode} in its SupportedInputModes")
+        return self._run(f"{mode.lower()}-mode", f"training run with {', '.join(map(repr, channels))} in {mode} mode",
+                         opt_ml.in_mode_input(self.declaration, mode, self.required_hyperparameters))
+
+    @planned
+    def key_tree(self) -> TrainingRun:
+        """Good input with the primary channel's data in a nested S3 key tree (TRAIN-07)."""
+        channel = self._key_tree_channel()
+        return self._run("key-tree", f"training run with the {channel!r} channel's files in a nested key tree",
+                         opt_ml.key_tree_input(self.declaration, self.required_hyperparameters))
+
+    @planned
+    def sharded(self) -> TrainingRun:
+        """A multi-host job whose primary channel is ShardedByS3Key: each host gets a disjoint part (TRAIN-07)."""
+        if not self.declaration.distributed:
+            raise NotApplicable("the declaration does not claim SupportsDistributedTraining: single host only")
+        channel = self._key_tree_channel()
+        training_input = opt_ml.key_tree_input(self.declaration, self.required_hyperparameters,
+                                               hosts=opt_ml.host_names(self.hosts))
+        return self._run("sharded", f"{self.hosts}-host training job with the {channel!r} channel ShardedByS3Key",
+                         training_input, bad_input=True)  # the deadline of the other multi-host job
+
+    def _key_tree_channel(self) -> str:
+        channel = self.declaration.primary_channel
+        if channel.usual_mode == "Pipe":
+            raise NotApplicable(f"the {channel.name!r} channel is Pipe only: its program sees a stream, not keys")
+        return channel.name
 
     @property
     def bad_input_deadline(self) -> float:

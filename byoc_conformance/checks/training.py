@@ -395,3 +395,85 @@ def model_names_unique_across_hosts(ctx: Context) -> str:
     by_host = ", ".join(f"{host}: {len(found or {})}" for host, found in digests.items())
     return (f"{len(writers)} file name(s) in the job's model ({by_host} file(s))"
             + (f"; {same} written by several hosts with the same content" if same else ""))
+
+
+# --- how channels are delivered (TRAIN-07, TRAIN-08, TRAIN-09) --------------------------------------------------
+
+def _trains(run: TrainingRun, expected: str) -> str:
+    """The run exited 0 and left a model; what it did, as evidence."""
+    _require_exit_zero(run, expected)
+    if run.model_files is None:
+        raise Inconclusive("/opt/ml/model could not be read", run=run)
+    if not run.model_files:
+        raise Failed(f"{run.outcome()}, but /opt/ml/model is empty", expected=expected, run=run)
+    return f"{run.outcome()}; the model has {len(run.model_files)} file(s)"
+
+
+def _layout(files: dict[str, bytes]) -> str:
+    return f"{len(files)} file(s): {', '.join(sorted(files)[:4])}{', ...' if len(files) > 4 else ''}"
+
+
+@check("TRAIN-09", "pipe-channels-read")
+def pipe_channels_read(ctx: Context) -> str:
+    run = ctx.training.piped
+    channels = run.training_input.in_mode("Pipe")
+    expected = (f"with {', '.join(map(repr, channels))} in Pipe mode (no channel directory; the data in FIFOs "
+                f"{', '.join(f'{c}_0, {c}_1, ...' for c in channels)}), the program reads each epoch's FIFO once, "
+                "exits 0 and leaves a model")
+    feed = run.feed
+    if feed is None:
+        raise Inconclusive("the harness has no record of its Pipe feeder", run=run)
+    if run.start_error or feed.failed_to_start():
+        raise Inconclusive(f"the harness could not feed the Pipe channels ({run.start_error or 'see its log'}); it "
+                           f"runs /bin/sh and mkfifo from the image; its log: {feed.log.strip()[-500:]!r}", run=run)
+    reads = "; ".join(feed.describe(channel) for channel in channels)
+    _require_exit_zero(run, expected, f"{run.outcome()}; {reads}")
+    unread = [channel for channel in channels if not feed.opened(channel)]
+    if unread:
+        raise Failed(f"{run.outcome()}, but it never opened {', '.join(f'{c}_0' for c in unread)}: {reads}",
+                     expected=expected, run=run)
+    return f"{_trains(run, expected)}; {reads}"
+
+
+@check("TRAIN-08", "fastfile-channels-read-only")
+def fastfile_channels_read_only(ctx: Context) -> str:
+    run = ctx.training.fastfile
+    channels = run.training_input.in_mode("FastFile")
+    expected = (f"with {', '.join(map(repr, channels))} in FastFile mode (the channel directory at the same path, "
+                "mounted read-only), the program trains as in File mode: exit code 0 and a model")
+    return (f"{_trains(run, expected)}; "
+            + "; ".join(f"{c!r} read-only, {_layout(run.training_input.objects(c))}" for c in channels))
+
+
+@check("TRAIN-07", "nested-key-tree-read")
+def nested_key_tree_read(ctx: Context) -> str:
+    run = ctx.training.key_tree
+    channel = ctx.declaration.primary_channel.name
+    layout = _layout(run.training_input.objects(channel))
+    expected = (f"with the {channel!r} channel's objects in a nested key tree ({layout}, none at the top), the "
+                "program finds them in the subdirectories, exits 0 and leaves a model")
+    _require_exit_zero(run, expected, f"{run.outcome()}; the channel held {layout}")
+    return f"{_trains(run, expected)}; {channel!r} held {layout}"
+
+
+@check("TRAIN-07", "sharded-channel-trains")
+def sharded_channel_trains(ctx: Context) -> str:
+    job = ctx.training.sharded
+    channel = ctx.declaration.primary_channel.name
+    for run in job.hosts:
+        _require_started(run)
+    shards = ", ".join(f"{run.host}: {len(job.training_input.objects(channel, run.host))}" for run in job.hosts)
+    expected = (f"with the {channel!r} channel ShardedByS3Key, each host holding a disjoint part of its objects "
+                f"({shards} file(s)), every host exits 0 and the job leaves a model: no host may assume it sees the "
+                "whole data set")
+    failing = next((run for run in job.hosts if run.exit_code != 0 and not run.stopped_with_job), None)
+    if failing is not None:
+        raise Failed(f"{_hosts_summary(job)}; shards of {channel!r}: {shards} file(s)", expected=expected,
+                     run=job.on_host(failing))
+    found = {run.host: run.model_files for run in job.hosts}
+    if any(files is None for files in found.values()):
+        raise Inconclusive("/opt/ml/model could not be read from every host", run=job)
+    if not any(found.values()):
+        raise Failed(f"every host exited 0, but /opt/ml/model is empty on all of them: {_hosts_summary(job)}",
+                     expected=expected, run=job)
+    return f"{_hosts_summary(job)}; shards of {channel!r}: {shards} file(s)"

@@ -383,3 +383,61 @@ def test_distributed_checks_are_not_applicable_without_the_claim():
     runs = TrainingRuns(runner=None, timeout=60, declaration=opt_ml.DEFAULTS)  # type: ignore[arg-type]
     with pytest.raises(NotApplicable, match="SupportsDistributedTraining"):
         runs.distributed  # noqa: B018
+
+
+def _piped(feed_log: str, **fields) -> Context:
+    from byoc_conformance import pipe
+    piped_input = dataclasses.replace(opt_ml.good_input(), delivery={"training": opt_ml.ChannelConfig("Pipe")})
+    ctx = context()
+    ctx.training.piped = run(slug="pipe-mode", training_input=piped_input,
+                             feed=pipe.Feed.parse(("training",), feed_log), **fields)
+    return ctx
+
+
+READ_TWICE = "byoc-feed training 0 opened\nbyoc-feed training 0 delivered\nbyoc-feed training 1 opened\n"
+
+
+def test_a_pipe_run_that_reads_its_fifos_and_trains_passes_and_says_how_much_it_read():
+    assert "'training': 2 epoch FIFO(s) opened, 1 read to the end" in training.pipe_channels_read(_piped(READ_TWICE))
+
+
+@pytest.mark.parametrize("feed_log, fields, verdict, message", [
+    ("", {}, Failed, "never opened training_0"),  # trained on something else
+    (READ_TWICE, {"exit_code": 1}, Failed, "exited with code 1 after 3.0 s; 'training': 2 epoch FIFO"),
+    ("", {"exit_code": 1, "logs": "no data: the 'training' channel has no files\n"}, Failed, "0 epoch FIFO"),
+    (READ_TWICE, {"model_archive": model_archive({})}, Failed, "/opt/ml/model is empty"),
+    ("sh: 1: mkfifo: not found\nbyoc-feed training 0 mkfifo-failed\n", {}, Inconclusive, "could not feed"),
+    ("", {"start_error": "exec: \"/bin/sh\": no such file"}, Inconclusive, "could not feed"),
+])
+def test_a_pipe_run_fails_on_what_the_program_did_and_is_inconclusive_on_what_the_harness_could_not_do(
+        feed_log, fields, verdict, message):
+    with pytest.raises(verdict, match=message):
+        training.pipe_channels_read(_piped(feed_log, **fields))
+
+
+def test_fastfile_and_key_tree_runs_pass_on_a_model_and_fail_on_an_exit_code():
+    ctx = context()
+    fastfile_input = dataclasses.replace(opt_ml.good_input(), delivery={"training": opt_ml.ChannelConfig("FastFile")})
+    ctx.training.fastfile = run(training_input=fastfile_input)
+    assert "'training' read-only, 1 file(s): training.csv" in training.fastfile_channels_read_only(ctx)
+    ctx.training.key_tree = run(training_input=opt_ml.key_tree_input(opt_ml.DEFAULTS))
+    assert "'training' held 3 file(s): year=2026/month=10/part-00000.csv" in training.nested_key_tree_read(ctx)
+    ctx.training.fastfile = run(training_input=fastfile_input, exit_code=1, logs="Read-only file system\n")
+    with pytest.raises(Failed, match="exited with code 1"):
+        training.fastfile_channels_read_only(ctx)
+    ctx.training.key_tree = run(training_input=opt_ml.key_tree_input(opt_ml.DEFAULTS), exit_code=1)
+    with pytest.raises(Failed, match="the channel held 3 file"):
+        training.nested_key_tree_read(ctx)
+
+
+def test_a_sharded_job_fails_on_the_host_that_assumed_it_had_all_the_data():
+    sharded_input = opt_ml.key_tree_input(opt_ml.DEFAULTS, hosts=opt_ml.host_names(2))
+    ctx = context()
+    ctx.training.sharded = job(run(training_input=sharded_input, exit_code=1, logs="hosts disagree\n"),
+                               run(training_input=sharded_input, host="algo-2", stopped_with_job=True, exit_code=None))
+    with pytest.raises(Failed, match="algo-1: 2, algo-2: 1 file") as raised:
+        training.sharded_channel_trains(ctx)
+    assert "hosts disagree" in raised.value.run.logs
+    ctx.training.sharded = job(run(training_input=sharded_input),
+                               run(training_input=sharded_input, host="algo-2", model_archive=model_archive({})))
+    assert "shards of 'training': algo-1: 2, algo-2: 1 file(s)" in training.sharded_channel_trains(ctx)

@@ -88,3 +88,41 @@ def test_a_channel_is_delivered_as_its_config_says():
     assert config["training"]["TrainingInputMode"] == "Pipe"
     assert config["training"]["S3DistributionType"] == "ShardedByS3Key"
     assert config["validation"]["TrainingInputMode"] == "File"
+
+
+def test_pipe_and_fastfile_channels_are_not_files_of_the_input_tree():
+    training_input = opt_ml.TrainingInput(
+        {"training": {"b.csv": b"2\n", "a.csv": b"1\n"}, "validation": {"v.csv": b"3\n"}, "extra": {"e.csv": b"4\n"}},
+        delivery={"training": opt_ml.ChannelConfig("Pipe"), "validation": opt_ml.ChannelConfig("FastFile")})
+    files = training_input.files()
+    assert [path for path in files if path.startswith("data/")] == ["data/extra/e.csv"]
+    assert "data/training" not in training_input.directories()  # FIFOs, no directory
+    assert "data/validation" not in training_input.directories()  # a mount point the engine makes
+    assert training_input.pipe_streams() == {"training": b"1\n2\n"}  # the objects in key order
+    assert training_input.fastfile_channels() == {"validation": {"v.csv": b"3\n"}}
+
+
+def test_a_key_tree_has_nothing_at_its_top_and_keeps_every_row():
+    objects = opt_ml.key_tree({"training.csv": b"".join(b"%d\n" % n for n in range(10))}, 3)
+    assert all("/" in key for key in objects) and len(objects) == 3
+    assert b"".join(objects[key] for key in sorted(objects, key=lambda k: k.rsplit("/")[-1])) == \
+        b"".join(b"%d\n" % n for n in range(10))
+
+
+def test_sharded_hosts_get_disjoint_parts_that_make_the_whole():
+    training_input = opt_ml.key_tree_input(declaration.DEFAULTS, hosts=opt_ml.host_names(2))
+    parts = [training_input.objects("training", host) for host in training_input.hosts]
+    assert [len(part) for part in parts] == [2, 1] and not set(parts[0]) & set(parts[1])
+    whole = training_input.channels["training"]
+    assert {**parts[0], **parts[1]} == whole
+    config = json.loads(training_input.files("algo-2")["config/inputdataconfig.json"])
+    assert config["training"]["S3DistributionType"] == "ShardedByS3Key"
+
+
+def test_a_channel_that_declares_no_file_mode_gets_its_first_declared_mode_in_every_run():
+    channels = (declaration.Channel("training", True, ("text/csv",), input_modes=("Pipe",)),)
+    spec = declaration.Declaration(None, channels=channels)
+    assert opt_ml.good_input(spec).in_mode("Pipe") == ("training",)
+    both = (declaration.Channel("training", True, ("text/csv",), input_modes=("Pipe", "File")),)
+    assert opt_ml.good_input(declaration.Declaration(None, channels=both)).in_mode("File") == ("training",)
+    assert opt_ml.in_mode_input(declaration.Declaration(None, channels=both), "Pipe").in_mode("Pipe") == ("training",)
