@@ -4,6 +4,7 @@ as sent to AWS, plus our own section (sample data, CSV layout). Without one, the
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,13 @@ class Channel:
 
 
 @dataclass(frozen=True)
+class Checkpoints:
+    """The image resumes from what it left in /opt/ml/checkpoints (managed spot training, TRAIN-19)."""
+
+    resumed: re.Pattern[str] | None = None  # a line of the resumed run's log that says so
+
+
+@dataclass(frozen=True)
 class Hyperparameter:
     name: str
     type: str  # Integer | Continuous | Categorical | FreeText
@@ -114,6 +122,7 @@ class Declaration:
     csv: CsvLayout = field(default_factory=CsvLayout)
     channels: tuple[Channel, ...] = (Channel("training", True, (CSV,)),)
     invocation_samples: dict[str, bytes] = field(default_factory=dict)
+    checkpoints: Checkpoints | None = None  # declared ($.byoc-conformance.checkpoints) or asked for
 
     @property
     def metric_definitions(self) -> list[dict[str, str]]:
@@ -245,7 +254,19 @@ def load(path: Path | None) -> Declaration:
                             f"data: give a sample at $.{OWN_SECTION}.channels.{channel.name}")
     invocations = {kind: _read_file(path, f"$.{OWN_SECTION}.invocations", where)
                    for kind, where in own.get("invocations", {}).items()}
-    return Declaration(path, training, document.get("InferenceSpecification"), csv, channels, invocations)
+    return Declaration(path, training, document.get("InferenceSpecification"), csv, channels, invocations,
+                       _checkpoints(own, path))
+
+
+def _checkpoints(own: dict[str, Any], path: Path) -> Checkpoints | None:
+    if "checkpoints" not in own:
+        return None
+    resumed = own["checkpoints"].get("resumed")
+    try:
+        return Checkpoints(re.compile(resumed) if resumed else None)
+    except re.error as error:
+        raise SpecError(f"the declaration {path} at $.{OWN_SECTION}.checkpoints.resumed: the regex does not compile: "
+                        f"{error}") from None
 
 
 def _csv_layout(section: dict[str, Any], path: Path) -> CsvLayout:

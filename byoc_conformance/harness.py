@@ -3,6 +3,7 @@ check's verdict becomes a pytest outcome."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 import traceback
@@ -86,6 +87,8 @@ def start(config: pytest.Config) -> Harness:
             raise HarnessError("the catalogue and the checks do not trace to each other:\n  " + "\n  ".join(problems))
         spec_path = declaration.locate(config.getoption("byoc_spec"), Path.cwd())
         declared = declaration.load(spec_path)
+        if config.getoption("byoc_checkpoints") and declared.checkpoints is None:
+            declared = dataclasses.replace(declared, checkpoints=declaration.Checkpoints())
         limits = Limits(memory_mb=config.getoption("byoc_memory_mb"), pids=config.getoption("byoc_pids"))
         engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=config.getoption("byoc_network"), limits=limits)
         engine.start_reaper()

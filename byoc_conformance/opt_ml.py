@@ -11,6 +11,7 @@ from . import specs
 from .declaration import DEFAULT_CSV, DEFAULTS, CsvLayout, Declaration
 
 CURRENT_HOST = "algo-1"
+CHECKPOINTS = "/opt/ml/checkpoints"  # CheckpointConfig.LocalPath's default (TRAIN-19)
 DATA_DIR = "/opt/ml/input/data"  # a channel's directory (File, FastFile) or FIFOs (Pipe) are below it
 CODE_FILE = "code/sourcedir.tar.gz"  # script mode's source archive, below /opt/ml/input
 
@@ -45,6 +46,7 @@ class TrainingInput:
     code: bytes | None = None  # script mode: sourcedir.tar.gz, at script.SUBMIT_PATH
     hosts: tuple[str, ...] = (CURRENT_HOST,)
     delivery: dict[str, ChannelConfig] = field(default_factory=dict)  # a channel not named: File, replicated
+    checkpoints: bool = False  # the job has a CheckpointConfig: checkpointconfig.json, and CHECKPOINTS kept
 
     def config(self, channel: str) -> ChannelConfig:
         return self.delivery.get(channel, ChannelConfig())
@@ -81,11 +83,14 @@ class TrainingInput:
                 {"instance_group_name": "homogeneousCluster", "instance_type": "local", "hosts": list(self.hosts)}
             ],
         }
-        return {
+        files = {
             "hyperparameters.json": self.hyperparameters,
             "inputdataconfig.json": inputdataconfig,
             "resourceconfig.json": resourceconfig,
         }
+        if self.checkpoints:
+            files["checkpointconfig.json"] = {"LocalPath": CHECKPOINTS, "S3Uri": "s3://byoc-conformance/checkpoints/"}
+        return files
 
     def files(self, host: str = CURRENT_HOST) -> dict[str, bytes]:
         """Relative to /opt/ml/input of `host`: the config files (each checked against its schema in specs/ first)

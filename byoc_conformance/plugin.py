@@ -89,6 +89,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "SupportsDistributedTraining (default: 2)",
     )
     group.addoption(
+        "--byoc-checkpoints", action="store_true", default=False,
+        help="check that training resumes from /opt/ml/checkpoints after a spot interruption (TRAIN-19), as when "
+        "the declaration has a $.byoc-conformance.checkpoints section",
+    )
+    group.addoption(
         "--byoc-model", type=Path, default=None, metavar="PATH",
         help="serve this model (a directory or a model.tar.gz) instead of training one: for inference-only images",
     )

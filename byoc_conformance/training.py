@@ -80,6 +80,9 @@ class TrainingRun:
     signal_due: float | None = None  # when it was due: it waits from then for PID 1 to handle it (TRAIN-17)
     disposition: Disposition | None = None  # how PID 1 treated SIGTERM when it was sent; None: unknown
     feed: pipe.Feed | None = None  # what the Pipe-mode feeder saw of the program's reads; None: no Pipe channel
+    # What /opt/ml/checkpoints held when the run ended (file -> size), for a job with a CheckpointConfig; None:
+    # no CheckpointConfig, or it could not be read.
+    checkpoint_files: dict[str, int | None] | None = None
 
     command: Command = field(default_factory=Command)
     host: str = opt_ml.CURRENT_HOST  # which host of the job this is
@@ -161,6 +164,9 @@ class TrainingRun:
                 (where / "fastfile" / channel / key).write_bytes(content)
             (where / "fastfile" / channel).mkdir(parents=True, exist_ok=True)
             added.append(f"-v {shlex.quote(f'{where}/fastfile/{channel}:{opt_ml.DATA_DIR}/{channel}:ro')}")
+        if self.training_input.checkpoints:  # shared by the interrupted run and the one that resumes from it
+            (where.parent / "checkpoints").mkdir(parents=True, exist_ok=True)
+            added.append(f"-v {shlex.quote(f'{where.parent}/checkpoints:{opt_ml.CHECKPOINTS}')}")
         streams = self.training_input.pipe_streams(run.host)
         for channel, stream in streams.items():
             (where / "feed").mkdir(exist_ok=True)
@@ -225,6 +231,8 @@ class HostContainers:
 
 SIGNAL_AT = 0.4  # TRAIN-17's SIGTERM is due this far into the good run's duration,
 SIGNAL_LATEST = 0.7  # and goes out at the latest this far, if PID 1 has not installed its handler by then
+STOP_AT = 0.5  # TRAIN-19's interruption comes this far into the good run's duration,
+STOP_GRACE = 10.0  # and SIGKILL at least this many seconds after its SIGTERM (SageMaker allows 120)
 SIGTERM_BIT = 1 << (15 - 1)  # SIGTERM in the signal masks of /proc/<pid>/status and ps
 POLL = 0.05  # seconds between looks at a container that is being signalled
 
@@ -283,7 +291,8 @@ class TrainingRunner:
         self.specs = specs or []  # the declared hyperparameters, for their JSON encoding in script mode
         self.image_environment = image_environment or {}  # the image's ENV, where baked-in code is named
 
-    def _create(self, run: TrainingRun, network: str | None = None) -> HostContainers:
+    def _create(self, run: TrainingRun, network: str | None = None, checkpoints: str | None = None
+                ) -> HostContainers:
         """One host's container: with no network for a single-host job, else on the job's network, where the
         other hosts reach it by its host name. FastFile channels are volumes of their own, mounted read-only; Pipe
         channels come with a feeder container (see pipe.py)."""
@@ -292,6 +301,8 @@ class TrainingRunner:
         host = HostContainers(None, list(volumes.values()))  # type: ignore[arg-type]
         try:
             mounts = [self.engine.mount(volume, target) for target, volume in volumes.items()]
+            if checkpoints is not None:  # the caller's volume: it outlives this container
+                mounts.append(self.engine.mount(checkpoints, opt_ml.CHECKPOINTS))
             for channel, files in run.training_input.fastfile_channels(run.host).items():
                 volume = self.engine.filled_volume(f"{role}-fastfile-{channel}", self.image, files)
                 host.volumes.append(volume)
@@ -407,6 +418,9 @@ class TrainingRunner:
         failure = scratch("failure.tar")
         run.failure = next(iter(files_in(failure).values()), None) if save_archive(
             container, "/opt/ml/output/failure", failure) else None
+        if run.training_input.checkpoints:
+            kept = scratch("checkpoints.tar")
+            run.checkpoint_files = listing(kept) if save_archive(container, opt_ml.CHECKPOINTS, kept) else None
         if read_output:  # only where the metrics are judged
             output = scratch("output.tar")
             if save_archive(container, "/opt/ml/output", output):
@@ -421,15 +435,24 @@ class TrainingRunner:
         deadline: float,
         read_output: bool = False,
         probe: bool = False,
+        checkpoints: str | None = None,
+        stop_at: float | None = None,
     ) -> TrainingRun:
+        """One job; a single-host one may keep /opt/ml/checkpoints in the caller's volume, and be stopped part-way
+        as a spot interruption stops it: SIGTERM `stop_at` seconds in, SIGKILL at the deadline."""
         run = self._new_run(slug, label, training_input, probe=probe)
         if not run.peers:
-            host = self._create(run)
+            host = self._create(run, checkpoints=checkpoints)
             try:
                 if not self._start(run, host):
                     return run
                 started = time.monotonic()
-                run.exit_code = _wait_for_exit(host.container, deadline)
+                run.exit_code = _wait_for_exit(host.container, deadline if stop_at is None else stop_at)
+                if run.exit_code is None and stop_at is not None:
+                    with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
+                        host.container.kill("SIGTERM")
+                        run.signal_at = time.monotonic() - started
+                    run.exit_code = _wait_for_exit(host.container, deadline - stop_at)
                 run.duration = time.monotonic() - started
                 if run.exit_code is None:
                     run.killed_at_deadline = True
@@ -439,6 +462,21 @@ class TrainingRunner:
             finally:
                 host.remove(self.engine)
         return self._run_hosts(run, deadline, read_output)
+
+    def interrupted_and_resumed(self, training_input: opt_ml.TrainingInput, *, stop_at: float, grace: float,
+                                deadline: float) -> tuple[TrainingRun, TrainingRun]:
+        """Managed spot training: a run stopped `stop_at` seconds in (SIGTERM, then SIGKILL `grace` seconds later),
+        then a run of the same input started on what the first left in /opt/ml/checkpoints."""
+        training_input = dataclasses.replace(training_input, checkpoints=True)
+        volume = self.engine.volume("train-checkpoints")
+        try:
+            interrupted = self.run("interrupted", "training run stopped part-way, as a spot interruption stops it",
+                                   training_input, deadline=stop_at + grace, checkpoints=volume, stop_at=stop_at)
+            resumed = self.run("resumed", "training run started again on the stopped run's checkpoints",
+                               training_input, deadline=deadline, checkpoints=volume)
+        finally:
+            self.engine.remove_volume(volume)
+        return interrupted, resumed
 
     def _run_hosts(self, job: TrainingRun, deadline: float, read_output: bool) -> TrainingRun:
         """A multi-host job: every host started on the job's own network; it ends when every host has exited,
@@ -612,6 +650,20 @@ class TrainingRuns:
         # Hosts wait for each other (start-up, rendezvous, retried lookups): the bad-input deadline, not longer.
         return self._run("distributed", f"{self.hosts}-host training job with good input", training_input,
                          bad_input=True)
+
+    @planned
+    def resumed(self) -> tuple[TrainingRun, TrainingRun]:
+        """TRAIN-19: a run with a CheckpointConfig stopped half-way into the good run's duration, and the run that
+        starts again on its checkpoints (see TrainingRunner.interrupted_and_resumed)."""
+        if self.disabled:
+            raise NotApplicable(self.disabled)
+        if self.declaration.checkpoints is None:
+            raise NotApplicable("the image is not said to resume from checkpoints: neither the declaration's "
+                                "$.byoc-conformance.checkpoints nor --byoc-checkpoints")
+        duration = self.good.duration
+        return self.runner.interrupted_and_resumed(
+            opt_ml.good_input(self.declaration, self.required_hyperparameters), stop_at=STOP_AT * duration,
+            grace=max(STOP_GRACE, duration), deadline=self.timeout)
 
     @planned
     def piped(self) -> TrainingRun:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import re
 
+from ..metrics import compile_regex
 from ..registry import Context, check
 from ..training import Effects, TrainingRun
 from ..verdicts import Failed, Inconclusive, NotApplicable
@@ -477,3 +478,69 @@ def sharded_channel_trains(ctx: Context) -> str:
         raise Failed(f"every host exited 0, but /opt/ml/model is empty on all of them: {_hosts_summary(job)}",
                      expected=expected, run=job)
     return f"{_hosts_summary(job)}; shards of {channel!r}: {shards} file(s)"
+
+
+# --- checkpoints (TRAIN-19), for an image said to resume from them ------------------------------------------------
+
+def _interrupted(ctx: Context) -> tuple[TrainingRun, TrainingRun]:
+    interrupted, resumed = ctx.training.resumed
+    _require_started(interrupted)
+    if interrupted.signal_at is None:
+        raise Inconclusive(f"{interrupted.outcome()}: it ended before the harness stopped it, half-way into the "
+                           "good run's duration", run=interrupted)
+    if interrupted.checkpoint_files is None:
+        raise Inconclusive("/opt/ml/checkpoints could not be read after the stop", run=interrupted)
+    return interrupted, resumed
+
+
+def _stop(run: TrainingRun) -> str:
+    return f"stopped with SIGTERM {run.signal_at:.1f} s in ({run.outcome()})"
+
+
+@check("TRAIN-19", "checkpoints-written", level="SHOULD")
+def checkpoints_written(ctx: Context) -> str:
+    interrupted, _ = _interrupted(ctx)
+    files = interrupted.checkpoint_files or {}
+    if not files:
+        raise Failed(f"{_stop(interrupted)}, the run left /opt/ml/checkpoints empty",
+                     expected="checkpoints in /opt/ml/checkpoints (checkpointconfig.json's LocalPath) by the time a "
+                              "spot interruption stops the run half-way: SageMaker syncs that directory to S3 and "
+                              "restores it when the job resumes", run=interrupted)
+    return f"{_stop(interrupted)}: /opt/ml/checkpoints held {_layout(files)}"  # type: ignore[arg-type]
+
+
+@check("TRAIN-19", "training-resumes-from-checkpoints", level="SHOULD")
+def training_resumes_from_checkpoints(ctx: Context) -> str:
+    interrupted, resumed = _interrupted(ctx)
+    if not interrupted.checkpoint_files:
+        raise Inconclusive(f"{_stop(interrupted)}, the run left no checkpoint to resume from (see checkpoints-written)",
+                           run=interrupted)
+    pattern = ctx.declaration.checkpoints.resumed if ctx.declaration.checkpoints else None
+    definitions = ctx.declaration.metric_definitions
+    expected = ("started again on the stopped run's /opt/ml/checkpoints, the run resumes: "
+                + (f"a log line matches {pattern.pattern!r}" if pattern else
+                   f"it prints fewer lines of the metric {definitions[0]['Name']!r} than a full run" if definitions
+                   else "(nothing tells: declare $.byoc-conformance.checkpoints.resumed)")
+                + ", and it exits 0 with a model")
+    summary = _trains(resumed, expected)
+    if pattern is not None:
+        line = next((line for line in resumed.log_lines() if pattern.search(line)), None)
+        if line is None:
+            raise Failed(f"{summary}, but no line of its log matches {pattern.pattern!r}: it started over",
+                         expected=expected, run=resumed)
+        return f"{summary}; it says {line.strip()[:200]!r}"
+    if not definitions:
+        raise Inconclusive(f"{summary}; nothing tells whether it resumed: the declaration has no "
+                           "$.byoc-conformance.checkpoints.resumed regex and no MetricDefinitions", run=resumed)
+    metric, _ = compile_regex(definitions[0]["Regex"])
+    if metric is None:
+        raise Inconclusive(f"{summary}; the regex of {definitions[0]['Name']!r} does not compile (METRIC-03)",
+                           run=resumed)
+    full, again = (sum(1 for line in run.log_lines() if metric.search(line)) for run in (ctx.training.good, resumed))
+    if not full:
+        raise Inconclusive(f"{summary}; the good run printed no line of {definitions[0]['Name']!r} to count",
+                           run=resumed)
+    if again >= full:
+        raise Failed(f"{summary}, but it printed {again} line(s) of {definitions[0]['Name']!r}, a full run {full}: "
+                     "it started over", expected=expected, run=resumed)
+    return f"{summary}; {again} line(s) of {definitions[0]['Name']!r}, a full run {full}"

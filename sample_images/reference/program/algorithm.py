@@ -149,10 +149,19 @@ def step(weights, bias, total, bias_total, count, learning_rate, regularization)
     return weights, bias - learning_rate * bias_total / count
 
 
+def starting_point(features):
+    """The first epoch and the weights it starts from (a sample that resumes from checkpoints replaces this)."""
+    return 1, [0.0] * features, 0.0
+
+
+def epoch_done(epoch, weights, bias):
+    """Called after each epoch (a sample that writes checkpoints replaces this)."""
+
+
 def fit(rows, epochs, learning_rate, epoch_pause, regularization="none", validation_rows=None):
     features = len(rows[0]) - 1
-    weights, bias = [0.0] * features, 0.0
-    for epoch in range(1, epochs + 1):
+    first, weights, bias = starting_point(features)
+    for epoch in range(first, epochs + 1):
         if stop_requested.is_set():
             print(f"SIGTERM received: stopping after {epoch - 1} epochs and saving the model so far")
             break
@@ -162,6 +171,7 @@ def fit(rows, epochs, learning_rate, epoch_pause, regularization="none", validat
         if validation_rows:
             metrics["validation_mse"] = mean_squared_error(weights, bias, validation_rows)
         report_epoch(epoch, metrics)
+        epoch_done(epoch, weights, bias)
         # The data set is tiny; the pause makes a run last a few seconds, as real training does, so that
         # a stop signal can arrive while training is under way.
         stop_requested.wait(epoch_pause)
