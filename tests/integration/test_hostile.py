@@ -176,14 +176,20 @@ def test_what_a_dead_run_left_is_removed_by_the_next_run_and_said(docker_client,
     (("--byoc-container-arguments=[]",), "--byoc-container-arguments: 0 items; SageMaker takes 1 to 100"),
     (("--byoc-container-entrypoint=[\"python3\", 1]",), "not a list of strings"),
     (("--byoc-hosts=1",), "'1': a multi-host job has at least 2 hosts"),
+    (("--byoc-spec=resumed.json",), "at $.byoc-conformance.checkpoints.resumed: the regex does not compile"),
 ], ids=["empty-image", "report-is-a-file", "repro-dir-is-a-file", "batch-input-too-big", "deep-spec",
         "escaping-model", "no-memory", "entry-point-missing", "source-dir-alone", "entry-point-escapes",
-        "no-container-arguments", "entrypoint-not-strings", "one-host"])
+        "no-container-arguments", "entrypoint-not-strings", "one-host", "resumed-regex"])
 def test_bad_harness_input_is_one_line_and_exit_4_before_anything_starts(options, message, docker_client,
                                                                          sample_images, tmp_path):
     (tmp_path / "taken").write_text("a file")
     (tmp_path / "code").mkdir()
     (tmp_path / "deep.json").write_text("[" * 100_000 + "]" * 100_000)
+    (tmp_path / "resumed.json").write_text(json.dumps({
+        "TrainingSpecification": {"TrainingImage": "algo", "SupportedTrainingInstanceTypes": ["ml.m5.large"],
+                                  "TrainingChannels": [{"Name": "training", "SupportedContentTypes": ["text/csv"],
+                                                        "SupportedInputModes": ["File"]}]},
+        "byoc-conformance": {"checkpoints": {"resumed": "epoch (\\d+"}}}))
     with tarfile.open(tmp_path / "escaping.tar.gz", "w:gz") as archive:
         info = tarfile.TarInfo("../outside")
         archive.addfile(info, io.BytesIO(b""))

@@ -30,22 +30,25 @@ def temp_entries() -> set[str]:
 
 
 @pytest.mark.parametrize(
-    "interrupt, during, sample",
-    [(signal.SIGINT, "train-good-input", "reference"), (signal.SIGTERM, "train-good-input", "reference"),
-     (signal.SIGINT, "serve", "reference"), (signal.SIGINT, "train-invalid-hyperparameter-2", "reference"),
+    "interrupt, during, sample, only",
+    [(signal.SIGINT, "train-good-input", "reference", None), (signal.SIGTERM, "train-good-input", "reference", None),
+     (signal.SIGINT, "serve", "reference", None), (signal.SIGINT, "train-invalid-hyperparameter-2", "reference", None),
      # two hosts running on the job's own network: the containers, their volumes and the network go
-     (signal.SIGINT, "train-distributed-algo-2", "distributed")],
+     (signal.SIGINT, "train-distributed-algo-2", "distributed", "TRAIN-10"),
+     # the Pipe feeder and the container it feeds
+     (signal.SIGINT, "train-pipe-mode-feeder", "pipe", "TRAIN-09"),
+     # the checkpoint volume that outlives each of the two runs
+     (signal.SIGINT, "train-interrupted", "checkpoints", "TRAIN-19")],
     ids=["ctrl-c-in-training", "sigterm-in-training", "ctrl-c-in-serving", "ctrl-c-in-hyperparameter-probes",
-         "ctrl-c-in-multi-host-job"],
+         "ctrl-c-in-multi-host-job", "ctrl-c-in-pipe-mode", "ctrl-c-in-checkpoint-run"],
 )
-def test_an_interrupted_run_leaves_nothing_behind(interrupt, during, sample, docker_client, sample_images,
+def test_an_interrupted_run_leaves_nothing_behind(interrupt, during, sample, only, docker_client, sample_images,
                                                   tmp_path):
     assert leftovers(docker_client) == []
     temp_before = temp_entries()
     process = subprocess.Popen(
         [sys.executable, "-m", "pytest", "--image", f"byoc-samples/{sample}", "-p", "no:cacheprovider",
-         f"--byoc-spec={SAMPLES / sample / 'byoc-spec.json'}",
-         *(["-k", "TRAIN-10"] if sample != "reference" else [])],
+         f"--byoc-spec={SAMPLES / sample / 'byoc-spec.json'}", *(["-k", only] if only else [])],
         cwd=tmp_path, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
     )
     try:

@@ -441,3 +441,51 @@ def test_a_sharded_job_fails_on_the_host_that_assumed_it_had_all_the_data():
     ctx.training.sharded = job(run(training_input=sharded_input),
                                run(training_input=sharded_input, host="algo-2", model_archive=model_archive({})))
     assert "shards of 'training': algo-1: 2, algo-2: 1 file(s)" in training.sharded_channel_trains(ctx)
+
+
+def _checkpoint_context(interrupted: TrainingRun, resumed: TrainingRun, resumed_pattern: str | None = "^resuming",
+                        metrics: bool = True) -> Context:
+    import re
+
+    from byoc_conformance.declaration import Checkpoints, Declaration
+    definitions = [{"Name": "train:mse", "Regex": "train_mse=(.*?);"}] if metrics else []
+    ctx = context(good=run(logs="".join(f"epoch={n} train_mse=1.0;\n" for n in range(1, 11))))
+    ctx.declaration = Declaration(None, training={"MetricDefinitions": definitions},
+                                  checkpoints=Checkpoints(re.compile(resumed_pattern) if resumed_pattern else None))
+    ctx.training.resumed = (interrupted, resumed)
+    return ctx
+
+
+STOPPED = dict(slug="interrupted", signal_at=1.5, duration=1.6, checkpoint_files={"checkpoint.json": 80})
+
+
+def test_checkpoints_left_by_a_stopped_run_pass_and_none_fail():
+    ctx = _checkpoint_context(run(**STOPPED), run())
+    assert "stopped with SIGTERM 1.5 s in" in training.checkpoints_written(ctx)
+    ctx = _checkpoint_context(run(**{**STOPPED, "checkpoint_files": {}}), run())
+    with pytest.raises(Failed, match="left /opt/ml/checkpoints empty"):
+        training.checkpoints_written(ctx)
+    with pytest.raises(Inconclusive, match="no checkpoint to resume from"):
+        training.training_resumes_from_checkpoints(ctx)
+
+
+def test_a_run_that_ended_before_the_stop_proves_nothing_about_checkpoints():
+    ctx = _checkpoint_context(run(**{**STOPPED, "signal_at": None}), run())
+    with pytest.raises(Inconclusive, match="ended before the harness stopped it"):
+        training.checkpoints_written(ctx)
+
+
+@pytest.mark.parametrize("logs, pattern, metrics, verdict", [
+    ("resuming at epoch 6\nepoch=6 train_mse=1.0;\n", "^resuming", True, None),
+    ("epoch=1 train_mse=1.0;\n" * 10, "^resuming", True, Failed),  # no resume line: started over
+    ("".join(f"epoch={n} train_mse=1.0;\n" for n in range(6, 11)), None, True, None),  # 5 of 10 epoch lines
+    ("".join(f"epoch={n} train_mse=1.0;\n" for n in range(1, 11)), None, True, Failed),  # all 10 again
+    ("epoch=6\n", None, False, Inconclusive),  # nothing tells
+])
+def test_a_resumed_run_is_told_by_its_declared_line_or_by_fewer_epochs(logs, pattern, metrics, verdict):
+    ctx = _checkpoint_context(run(**STOPPED), run(slug="resumed", logs=logs), pattern, metrics)
+    if verdict is None:
+        training.training_resumes_from_checkpoints(ctx)
+    else:
+        with pytest.raises(verdict):
+            training.training_resumes_from_checkpoints(ctx)

@@ -108,3 +108,12 @@ def test_ranges_apply_to_every_column_or_one_per_column(tmp_path):
         "csv": {"columns": 3, "label_column": None, "ranges": [[0, 1], None, [5, 6]]}}}))
     assert each.csv.feature_ranges == ((0, 1), None, (5, 6))
     assert each.csv.label_first().columns == 4
+
+
+def test_input_modes_and_checkpoints_are_read_from_the_declaration():
+    pipe = declaration.load(SAMPLES / "pipe" / "byoc-spec.json")
+    assert [c.name for c in pipe.channels_in("Pipe")] == ["training"]
+    assert pipe.channels_in("Pipe")[0].usual_mode == "File"
+    assert pipe.checkpoints is None
+    resumes = declaration.load(SAMPLES / "checkpoints" / "byoc-spec.json")
+    assert resumes.checkpoints is not None and resumes.checkpoints.resumed.search("resuming from checkpoint x")
