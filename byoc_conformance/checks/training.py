@@ -344,25 +344,30 @@ def _hosts_summary(job: TrainingRun) -> str:
     return "; ".join(run.outcome() for run in job.hosts)
 
 
-@check("TRAIN-10", "hosts-train-together")
-def hosts_train_together(ctx: Context) -> str:
-    job = ctx.training.distributed
+def _job_completed(job: TrainingRun, expected: str, about: str = "") -> str:
+    """Every host of a multi-host job exited 0 and one at least left a model; returns which hosts wrote it. A host
+    the harness stopped because another failed is not the cause: the one that failed is shown."""
     for run in job.hosts:
         _require_started(run)
-    expected = (f"every one of the {len(job.hosts)} hosts (each with its own resourceconfig.json: current_host, and "
-                "the sorted hosts list) finds its peers by those names and exits 0, and the job leaves a model; "
-                "SageMaker fails the whole job when one host fails")
     failing = next((run for run in job.hosts if run.exit_code != 0 and not run.stopped_with_job), None)
     if failing is not None:
-        raise Failed(_hosts_summary(job), expected=expected, run=job.on_host(failing))
+        raise Failed(_hosts_summary(job) + about, expected=expected, run=job.on_host(failing))
     files = {run.host: run.model_files for run in job.hosts}
     if any(found is None for found in files.values()):
         raise Inconclusive("/opt/ml/model could not be read from every host", run=job)
     if not any(files.values()):
         raise Failed(f"every host exited 0, but /opt/ml/model is empty on all of them: {_hosts_summary(job)}",
                      expected=expected, run=job)
-    writers = ", ".join(f"{host} ({len(found)} file(s))" for host, found in files.items() if found)
-    return f"{_hosts_summary(job)}; the model from {writers}"
+    return ", ".join(f"{host} ({len(found)} file(s))" for host, found in files.items() if found)
+
+
+@check("TRAIN-10", "hosts-train-together")
+def hosts_train_together(ctx: Context) -> str:
+    job = ctx.training.distributed
+    expected = (f"every one of the {len(job.hosts)} hosts (each with its own resourceconfig.json: current_host, and "
+                "the sorted hosts list) finds its peers by those names and exits 0, and the job leaves a model; "
+                "SageMaker fails the whole job when one host fails")
+    return f"{_hosts_summary(job)}; the model from {_job_completed(job, expected)}"
 
 
 @check("TRAIN-13", "model-names-unique-across-hosts")
@@ -461,23 +466,12 @@ def nested_key_tree_read(ctx: Context) -> str:
 def sharded_channel_trains(ctx: Context) -> str:
     job = ctx.training.sharded
     channel = ctx.declaration.primary_channel.name
-    for run in job.hosts:
-        _require_started(run)
     shards = ", ".join(f"{run.host}: {len(job.training_input.objects(channel, run.host))}" for run in job.hosts)
     expected = (f"with the {channel!r} channel ShardedByS3Key, each host holding a disjoint part of its objects "
                 f"({shards} file(s)), every host exits 0 and the job leaves a model: no host may assume it sees the "
                 "whole data set")
-    failing = next((run for run in job.hosts if run.exit_code != 0 and not run.stopped_with_job), None)
-    if failing is not None:
-        raise Failed(f"{_hosts_summary(job)}; shards of {channel!r}: {shards} file(s)", expected=expected,
-                     run=job.on_host(failing))
-    found = {run.host: run.model_files for run in job.hosts}
-    if any(files is None for files in found.values()):
-        raise Inconclusive("/opt/ml/model could not be read from every host", run=job)
-    if not any(found.values()):
-        raise Failed(f"every host exited 0, but /opt/ml/model is empty on all of them: {_hosts_summary(job)}",
-                     expected=expected, run=job)
-    return f"{_hosts_summary(job)}; shards of {channel!r}: {shards} file(s)"
+    about = f"; shards of {channel!r}: {shards} file(s)"
+    return f"{_hosts_summary(job)}{about}; the model from {_job_completed(job, expected, about)}"
 
 
 # --- checkpoints (TRAIN-19), for an image said to resume from them ------------------------------------------------

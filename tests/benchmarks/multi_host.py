@@ -11,28 +11,18 @@ from __future__ import annotations
 import argparse
 import json
 import re
-import tempfile
-from pathlib import Path
 
-from ..suite_runs import SAMPLES, run_suite
+from ..suite_runs import run_suite
+from . import run_directories, spec
 
 WINDOW = "--byoc-startup-timeout=60"
-
-
-def spec(sample: str) -> str:
-    return f"--byoc-spec={SAMPLES / sample / 'byoc-spec.json'}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--repeat", type=int, default=1)
     options = parser.parse_args()
-    with tempfile.TemporaryDirectory(prefix="byoc-bench-") as scratch:
-        def where(name: str) -> Path:
-            path = Path(scratch) / name
-            path.mkdir()
-            return path
-
+    with run_directories() as where:
         for number in range(options.repeat):
             for sample in ("reference", "distributed"):
                 run = run_suite(f"byoc-samples/{sample}", where(f"{sample}-{number}"), WINDOW, spec(sample),
