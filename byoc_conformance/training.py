@@ -479,43 +479,92 @@ class TrainingRunner:
         return interrupted, resumed
 
     def _run_hosts(self, job: TrainingRun, deadline: float, read_output: bool) -> TrainingRun:
-        """A multi-host job: every host started on the job's own network; it ends when every host has exited,
-        or, as SageMaker fails the whole job when one host fails, when one exits non-zero (the others are then
-        stopped), or at the deadline."""
-        network = self.engine.job_network(f"train-{job.slug}-net")
-        created: list[tuple[TrainingRun, HostContainers]] = []
+        self._run_jobs([job], deadline, read_output)
+        return job
+
+    def signalled_jobs(self, training_input: opt_ml.TrainingInput, *, signal_at: float, latest: float,
+                       deadline: float) -> tuple[TrainingRun, TrainingRun]:
+        """Two multi-host jobs of the same input started together: one sent SIGTERM on every host, as SageMaker
+        stops a job, the twin left alone (see _run_jobs)."""
+        signalled = self._new_run("sigterm-job", "multi-host job sent SIGTERM", training_input)
+        twin = self._new_run("sigterm-job-twin", "unsignalled twin of the multi-host SIGTERM job", training_input)
+        signalled.signal_due = signal_at
+        self._run_jobs([signalled, twin], deadline, read_output=False, signalled=signalled, latest=latest)
+        return signalled, twin
+
+    def _run_jobs(self, jobs: list[TrainingRun], deadline: float, read_output: bool,
+                  signalled: TrainingRun | None = None, latest: float = 0.0) -> None:
+        """Multi-host jobs started together, each on a network of its own. A job ends when every host has exited,
+        or, as SageMaker fails the whole job when one host fails, when one exits non-zero (its other hosts are
+        then stopped), or at the deadline. `signalled`, one of the jobs, is sent SIGTERM on every host from
+        `signal_due` seconds in, once PID 1 handles it on every host still running (at the latest `latest`
+        seconds in); once the other jobs have ended, a signalled job still going is stopped: it did not stop
+        sooner."""
+        networks: list[str] = []
+        created: list[tuple[TrainingRun, TrainingRun, HostContainers]] = []  # (job, host's run, its containers)
         try:
-            for run in job.hosts:
-                created.append((run, self._create(run, network)))
+            for job in jobs:
+                networks.append(self.engine.job_network(f"train-{job.slug}-net"))
+                created += [(job, run, self._create(run, networks[-1])) for run in job.hosts]
             started = time.monotonic()
-            running = {}
-            for run, host in created:
-                if not self._start(run, host):
-                    break
-                running[run.host] = (run, host.container)
-            failed = len(running) < len(created)
-            while running and not failed and time.monotonic() - started < deadline:
-                for host, (run, container) in list(running.items()):
+            starts: dict[int, float] = {}  # each host's own clock: they start one after another
+            running: dict[int, tuple[TrainingRun, TrainingRun, Container]] = {}
+            failed: set[int] = set()  # the jobs (by id) that failed as a whole
+            for job, run, host in created:
+                if self._start(run, host):
+                    running[id(run)], starts[id(run)] = (job, run, host.container), time.monotonic()
+                else:
+                    failed.add(id(job))
+            while running and time.monotonic() - started < deadline:
+                if signalled is not None and signalled.signal_at is None and \
+                        time.monotonic() - started >= (signalled.signal_due or 0.0):
+                    self._signal_job(signalled, running, time.monotonic() - started >= latest, starts)
+                for key, (job, run, container) in list(running.items()):
                     code = _exit_code(container)
                     if code is not None:
                         run.exit_code = code
-                        run.duration = _engine_duration(container) or time.monotonic() - started
-                        failed = failed or code != 0
-                        del running[host]
-                if running and not failed:
+                        run.duration = _engine_duration(container) or time.monotonic() - starts[key]
+                        del running[key]
+                        if code != 0:
+                            failed.add(id(job))
+                for key, (job, run, container) in list(running.items()):
+                    if id(job) in failed:  # SageMaker fails the whole job: its other hosts stop
+                        run.stopped_with_job, run.duration = True, time.monotonic() - starts[key]
+                        with contextlib.suppress(docker.errors.APIError):
+                            container.kill()
+                        del running[key]
+                if signalled is not None and running and all(job is signalled for job, _, _ in running.values()):
+                    break  # the twin has ended: a signalled job still going did not stop sooner
+                if running:
                     time.sleep(POLL)
-            for run, container in running.values():
-                run.duration = time.monotonic() - started
-                run.stopped_with_job, run.killed_at_deadline = failed, not failed
+            for key, (_, run, container) in running.items():
+                run.killed_at_deadline, run.duration = True, time.monotonic() - starts[key]
                 with contextlib.suppress(docker.errors.APIError):
                     container.kill()
-            for run, host in created:
+            for _, run, host in created:
                 self._collect(run, host, read_output)
-            return job
         finally:
-            for _, host in created:
+            for _, _, host in created:
                 host.remove(self.engine)
-            self.engine.remove_network(network)
+            for network in networks:
+                self.engine.remove_network(network)
+
+    @staticmethod
+    def _signal_job(job: TrainingRun, running: dict[int, tuple[TrainingRun, TrainingRun, Container]], now: bool,
+                    starts: dict[int, float]) -> None:
+        """SIGTERM to every running host of `job`, once each one's PID 1 handles it (or `now`); what PID 1 showed
+        just before is what it did with the signal. Each host's signal_at is on its own clock."""
+        hosts = [(run, container) for owner, run, container in running.values() if owner is job]
+        seen = {id(run): pid1_disposition(container) for run, container in hosts}
+        if not hosts or (not now and not all(disposition and disposition.receives for disposition in seen.values())):
+            return
+        for run, container in hosts:
+            with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
+                container.kill("SIGTERM")
+            run.signal_at = time.monotonic() - starts[id(run)]
+            run.disposition = seen[id(run)] or pid1_disposition(container)
+        if job.signal_at is None:  # its first host had exited: the job's signal time is its hosts' earliest
+            job.signal_at = min(run.signal_at for run, _ in hosts if run.signal_at is not None)
 
     def signalled_with_twin(self, training_input: opt_ml.TrainingInput, *, signal_at: float, latest: float,
                             deadline: float) -> tuple[TrainingRun, TrainingRun]:
@@ -650,6 +699,16 @@ class TrainingRuns:
         # Hosts wait for each other (start-up, rendezvous, retried lookups): the bad-input deadline, not longer.
         return self._run("distributed", f"{self.hosts}-host training job with good input", training_input,
                          bad_input=True)
+
+    @planned
+    def signalled_jobs(self) -> tuple[TrainingRun, TrainingRun]:
+        """TRAIN-17 on every host: two multi-host jobs of good input started together, one sent SIGTERM on every
+        host, timed from the duration of the multi-host job of TRAIN-10 (see TrainingRunner.signalled_jobs)."""
+        duration = max(run.duration for run in self.distributed.hosts)
+        training_input = dataclasses.replace(opt_ml.good_input(self.declaration, self.required_hyperparameters),
+                                             hosts=opt_ml.host_names(self.hosts))
+        return self.runner.signalled_jobs(training_input, signal_at=SIGNAL_AT * duration,
+                                          latest=SIGNAL_LATEST * duration, deadline=self.bad_input_deadline)
 
     @planned
     def resumed(self) -> tuple[TrainingRun, TrainingRun]:

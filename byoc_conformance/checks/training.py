@@ -191,6 +191,46 @@ def sigterm_stops_training(ctx: Context) -> str:
                  expected=expected, run=run)
 
 
+@check("TRAIN-17", "sigterm-stops-every-host")
+def sigterm_stops_every_host(ctx: Context) -> str:
+    baseline = ctx.training.distributed
+    if any(run.exit_code != 0 for run in baseline.hosts):
+        raise Inconclusive(f"the multi-host job does not complete ({_hosts_summary(baseline)}; see TRAIN-10), so "
+                           "there is no job to stop", run=baseline)
+    job, twin = ctx.training.signalled_jobs
+    for run in (*job.hosts, *twin.hosts):
+        _require_started(run)
+    expected = (f"SageMaker sends SIGTERM to every host of a job it stops: PID 1 on each of the {len(job.hosts)} "
+                "hosts catches it (or blocks or waits for it), and the job then ends sooner than an unsignalled "
+                f"twin job started with it (by max({SIGTERM_MIN_MARGIN} s, {SIGTERM_MARGIN:.0%} of the twin's "
+                "time left))")
+    if job.signal_at is None:
+        raise Inconclusive(f"the job ended before SIGTERM was due ({_hosts_summary(job)})", run=job)
+    deaf = [run for run in job.hosts if run.disposition and not run.disposition.receives]
+    if deaf:  # decisive, as on one host
+        raise Failed(f"on {', '.join(run.host for run in deaf)}: {deaf[0].disposition.describe()}; the kernel "  # type: ignore[union-attr]
+                     f"drops SIGTERM sent to a PID 1 that neither handles, blocks nor waits for it; "
+                     f"{_hosts_summary(job)}", expected=expected, run=job.on_host(deaf[0]))
+    if any(run.exit_code != 0 for run in twin.hosts):
+        raise Inconclusive(f"the unsignalled twin job gives nothing to compare with: {_hosts_summary(twin)}",
+                           run=twin)
+    twin_end = max(run.duration for run in twin.hosts)
+    last = max(job.hosts, key=lambda run: (run.killed_at_deadline, run.duration))
+    left = twin_end - job.signal_at
+    margin = max(SIGTERM_MIN_MARGIN, SIGTERM_MARGIN * left)
+    compared = (f"SIGTERM sent to {len(job.hosts)} hosts {job.signal_at:.2f} s in; "
+                + (f"{last.host} was still running when" if last.killed_at_deadline else
+                   f"the last host ({last.host}) ended {last.duration:.2f} s in, against")
+                + f" the twin job's {twin_end:.2f} s")
+    if not last.killed_at_deadline and last.duration <= twin_end - margin:
+        return f"{compared}: {_hosts_summary(job)}"
+    if left < 2 * SIGTERM_MIN_MARGIN:
+        raise Inconclusive(f"{compared}: with {left:.2f} s left after the signal, stopping cannot be told apart "
+                           "from finishing", run=job)
+    raise Failed(f"{compared}: no sooner done than the twin, so the signal did not stop every host",
+                 expected=expected, run=job.on_host(last))
+
+
 # --- declaration-driven: hyperparameters (TRAIN-04/05) and channels (TRAIN-06) ---------------------------
 
 def _values(run: TrainingRun) -> str:

@@ -489,3 +489,43 @@ def test_a_resumed_run_is_told_by_its_declared_line_or_by_fewer_epochs(logs, pat
     else:
         with pytest.raises(verdict):
             training.training_resumes_from_checkpoints(ctx)
+
+
+def _jobs_context(signalled: list[TrainingRun], twin: list[TrainingRun], baseline_code: int = 0) -> Context:
+    ctx = distributed_context(job(run(exit_code=baseline_code), run(host="algo-2")))
+    ctx.training.signalled_jobs = (job(*signalled), job(*twin))
+    return ctx
+
+
+def _hosts(durations, **fields) -> list[TrainingRun]:
+    return [run(host=f"algo-{n}", duration=duration, **fields) for n, duration in enumerate(durations, 1)]
+
+
+def test_a_job_whose_every_host_stops_sooner_than_its_twin_passes():
+    ctx = _jobs_context(_hosts([1.4, 1.0], signal_at=1.2, disposition=CATCHES), _hosts([3.5, 3.1]))
+    assert "the last host (algo-1) ended 1.40 s in, against the twin job's 3.50 s" in \
+        training.sigterm_stops_every_host(ctx)
+
+
+def test_a_host_without_a_handler_fails_the_job_whatever_the_timing():
+    signalled = _hosts([1.4, 3.1], signal_at=1.2, disposition=CATCHES)
+    signalled[1].disposition = NO_HANDLER
+    with pytest.raises(Failed, match="on algo-2: PID 1 .* has no handler for SIGTERM") as raised:
+        training.sigterm_stops_every_host(_jobs_context(signalled, _hosts([3.5, 3.1])))
+    assert raised.value.run.label == signalled[1].label
+
+
+def test_a_job_that_trains_on_after_sigterm_fails_on_its_last_host():
+    signalled = _hosts([3.4, 3.0], signal_at=1.2, disposition=CATCHES)
+    with pytest.raises(Failed, match="no sooner done than the twin, so the signal did not stop every host"):
+        training.sigterm_stops_every_host(_jobs_context(signalled, _hosts([3.5, 3.1])))
+
+
+@pytest.mark.parametrize("baseline_code, twin_code, message", [
+    (1, 0, "the multi-host job does not complete"), (0, 1, "the unsignalled twin job gives nothing to compare"),
+])
+def test_a_job_that_cannot_be_compared_is_inconclusive(baseline_code, twin_code, message):
+    ctx = _jobs_context(_hosts([1.4, 1.0], signal_at=1.2, disposition=CATCHES),
+                        _hosts([3.5, 3.1], exit_code=twin_code), baseline_code)
+    with pytest.raises(Inconclusive, match=message):
+        training.sigterm_stops_every_host(ctx)
