@@ -462,6 +462,7 @@ def _layout(files: dict[str, bytes]) -> str:
 @check("TRAIN-09", "pipe-channels-read")
 def pipe_channels_read(ctx: Context) -> str:
     run = ctx.training.piped
+    _require_good_training(ctx)
     channels = run.training_input.in_mode("Pipe")
     expected = (f"with {', '.join(map(repr, channels))} in Pipe mode (no channel directory; the data in FIFOs "
                 f"{', '.join(f'{c}_0, {c}_1, ...' for c in channels)}), the program reads each epoch's FIFO once, "
@@ -484,6 +485,7 @@ def pipe_channels_read(ctx: Context) -> str:
 @check("TRAIN-08", "fastfile-channels-read-only")
 def fastfile_channels_read_only(ctx: Context) -> str:
     run = ctx.training.fastfile
+    _require_good_training(ctx)
     channels = run.training_input.in_mode("FastFile")
     expected = (f"with {', '.join(map(repr, channels))} in FastFile mode (the channel directory at the same path, "
                 "mounted read-only), the program trains as in File mode: exit code 0 and a model")
@@ -494,6 +496,7 @@ def fastfile_channels_read_only(ctx: Context) -> str:
 @check("TRAIN-07", "nested-key-tree-read")
 def nested_key_tree_read(ctx: Context) -> str:
     run = ctx.training.key_tree
+    _require_good_training(ctx)
     channel = ctx.declaration.primary_channel.name
     layout = _layout(run.training_input.objects(channel))
     expected = (f"with the {channel!r} channel's objects in a nested key tree ({layout}, none at the top), the "
@@ -504,6 +507,11 @@ def nested_key_tree_read(ctx: Context) -> str:
 
 @check("TRAIN-07", "sharded-channel-trains")
 def sharded_channel_trains(ctx: Context) -> str:
+    baseline = ctx.training.distributed
+    if any(run.exit_code != 0 for run in baseline.hosts):
+        raise Inconclusive(f"the multi-host job with a replicated channel does not complete "
+                           f"({_hosts_summary(baseline)}; see TRAIN-10), so a sharded one cannot be judged",
+                           run=baseline)
     job = ctx.training.sharded
     channel = ctx.declaration.primary_channel.name
     shards = ", ".join(f"{run.host}: {len(job.training_input.objects(channel, run.host))}" for run in job.hosts)

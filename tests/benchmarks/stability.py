@@ -43,6 +43,10 @@ def main() -> int:
             failed = " | ".join(",".join(sorted(f)) or "-" for _, f in seen)
             print(f"{sample:45} {verdict:9} failed: {failed} (expected {','.join(sorted(expected)) or '-'}) "
                   f"{' '.join(f'{t:.0f}s' for t in times)}", flush=True)
+            if not same:  # which verdicts moved, run by run
+                common = set.intersection(*(set(statuses) for statuses, _ in seen))
+                for number, (statuses, _) in enumerate(seen, 1):
+                    print(f"    run {number}: {sorted(set(statuses) - common) or 'as the others'}", flush=True)
     print(f"{stable} of {len(samples)} samples gave the expected verdicts in {options.repeat} of {options.repeat} runs"
           f"{'' if options.no_load else ' under load (2 busy loops)'}")
     return 0

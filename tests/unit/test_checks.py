@@ -432,7 +432,7 @@ def test_fastfile_and_key_tree_runs_pass_on_a_model_and_fail_on_an_exit_code():
 
 def test_a_sharded_job_fails_on_the_host_that_assumed_it_had_all_the_data():
     sharded_input = opt_ml.key_tree_input(opt_ml.DEFAULTS, hosts=opt_ml.host_names(2))
-    ctx = context()
+    ctx = distributed_context(job(run(), run(host="algo-2")))
     ctx.training.sharded = job(run(training_input=sharded_input, exit_code=1, logs="hosts disagree\n"),
                                run(training_input=sharded_input, host="algo-2", stopped_with_job=True, exit_code=None))
     with pytest.raises(Failed, match="algo-1: 2, algo-2: 1 file") as raised:
@@ -529,3 +529,16 @@ def test_a_job_that_cannot_be_compared_is_inconclusive(baseline_code, twin_code,
                         _hosts([3.5, 3.1], exit_code=twin_code), baseline_code)
     with pytest.raises(Inconclusive, match=message):
         training.sigterm_stops_every_host(ctx)
+
+
+def test_a_sharded_job_is_not_judged_when_the_replicated_one_fails_already():
+    ctx = distributed_context(job(run(), run(host="algo-2", exit_code=1)))
+    with pytest.raises(Inconclusive, match="with a replicated channel does not complete"):
+        training.sharded_channel_trains(ctx)
+
+
+def test_a_variation_of_good_input_is_not_judged_when_good_input_fails_already():
+    ctx = context(good=run(exit_code=127))
+    ctx.training.key_tree = run(exit_code=127)
+    with pytest.raises(Inconclusive, match="training on good input fails already"):
+        training.nested_key_tree_read(ctx)

@@ -39,9 +39,11 @@ def read_channel(name, directory):
     if not directory or not os.path.isdir(directory):
         raise ValueError(f"the {name} channel is missing (no directory {directory})")
     rows, width = [], None
-    for file in sorted(os.listdir(directory)):
-        path = os.path.join(directory, file)
-        if file.startswith(".") or not os.path.isfile(path):
+    # File mode mirrors the channel's S3 key tree: objects under a prefix are in subdirectories.
+    paths = sorted(os.path.join(folder, file) for folder, _, files in os.walk(directory) for file in files)
+    for path in paths:
+        file = os.path.relpath(path, directory)
+        if os.path.basename(file).startswith(".") or not os.path.isfile(path):
             continue
         with open(path, newline="") as f:
             for number, row in enumerate(csv.reader(f), 1):
