@@ -445,6 +445,15 @@ def model_names_unique_across_hosts(ctx: Context) -> str:
 
 # --- how channels are delivered (TRAIN-07, TRAIN-08, TRAIN-09) --------------------------------------------------
 
+def _require_good_model(ctx: Context) -> None:
+    """These runs deliver the good input another way; if the good run leaves no model already, a run that leaves
+    none says nothing about the way (TRAIN-13 judges it)."""
+    _require_good_training(ctx)
+    if not ctx.training.good.model_files:
+        raise Inconclusive(f"training on good input leaves no model already ({ctx.training.good.outcome()}; see "
+                           "TRAIN-13), so a variation of it cannot be judged", run=ctx.training.good)
+
+
 def _trains(run: TrainingRun, expected: str) -> str:
     """The run exited 0 and left a model; what it did, as evidence."""
     _require_exit_zero(run, expected)
@@ -462,7 +471,7 @@ def _layout(files: dict[str, bytes]) -> str:
 @check("TRAIN-09", "pipe-channels-read")
 def pipe_channels_read(ctx: Context) -> str:
     run = ctx.training.piped
-    _require_good_training(ctx)
+    _require_good_model(ctx)
     channels = run.training_input.in_mode("Pipe")
     expected = (f"with {', '.join(map(repr, channels))} in Pipe mode (no channel directory; the data in FIFOs "
                 f"{', '.join(f'{c}_0, {c}_1, ...' for c in channels)}), the program reads each epoch's FIFO once, "
@@ -485,7 +494,7 @@ def pipe_channels_read(ctx: Context) -> str:
 @check("TRAIN-08", "fastfile-channels-read-only")
 def fastfile_channels_read_only(ctx: Context) -> str:
     run = ctx.training.fastfile
-    _require_good_training(ctx)
+    _require_good_model(ctx)
     channels = run.training_input.in_mode("FastFile")
     expected = (f"with {', '.join(map(repr, channels))} in FastFile mode (the channel directory at the same path, "
                 "mounted read-only), the program trains as in File mode: exit code 0 and a model")
@@ -496,7 +505,7 @@ def fastfile_channels_read_only(ctx: Context) -> str:
 @check("TRAIN-07", "nested-key-tree-read")
 def nested_key_tree_read(ctx: Context) -> str:
     run = ctx.training.key_tree
-    _require_good_training(ctx)
+    _require_good_model(ctx)
     channel = ctx.declaration.primary_channel.name
     layout = _layout(run.training_input.objects(channel))
     expected = (f"with the {channel!r} channel's objects in a nested key tree ({layout}, none at the top), the "
@@ -508,7 +517,7 @@ def nested_key_tree_read(ctx: Context) -> str:
 @check("TRAIN-07", "sharded-channel-trains")
 def sharded_channel_trains(ctx: Context) -> str:
     baseline = ctx.training.distributed
-    if any(run.exit_code != 0 for run in baseline.hosts):
+    if any(run.exit_code != 0 for run in baseline.hosts) or not any(run.model_files for run in baseline.hosts):
         raise Inconclusive(f"the multi-host job with a replicated channel does not complete "
                            f"({_hosts_summary(baseline)}; see TRAIN-10), so a sharded one cannot be judged",
                            run=baseline)

@@ -41,12 +41,13 @@ def test_the_reference_image_passes_every_check_outright_with_its_declaration(sa
     run = run_suite("byoc-samples/reference", tmp_path, WINDOW, REFERENCE_SPEC)
     # PIPE-02 applies: the reference carries the accept-bind-to-port label, and so does TRAIN-08: its training channel
     # declares FastFile. SCRIPT-01 does not (no script), nor TRAIN-09 (no channel declares Pipe), nor TRAIN-19 (it
-    # does not claim to resume from checkpoints), nor the multi-host checks of TRAIN-07, TRAIN-10 and TRAIN-13 (the
-    # declaration does not claim SupportsDistributedTraining).
+    # does not claim to resume from checkpoints), nor the multi-host checks of TRAIN-07, TRAIN-10, TRAIN-13 and
+    # TRAIN-17 (the declaration does not claim SupportsDistributedTraining).
     assert {status for _, status in run.statuses} == {"passed", "not applicable"}, run.output
     assert set(run.statuses) - {(i, "passed") for i, _ in run.statuses} == {
         ("SCRIPT-01", "not applicable"), ("TRAIN-07", "not applicable"), ("TRAIN-09", "not applicable"),
-        ("TRAIN-10", "not applicable"), ("TRAIN-13", "not applicable"), ("TRAIN-19", "not applicable")}, run.output
+        ("TRAIN-10", "not applicable"), ("TRAIN-13", "not applicable"), ("TRAIN-17", "not applicable"),
+        ("TRAIN-19", "not applicable")}, run.output
     assert f"declaration: {SAMPLES / 'reference' / 'byoc-spec.json'}: 2 channel(s), 3 hyperparameter(s)" in run.output
 
 
@@ -56,7 +57,7 @@ def test_without_a_declaration_only_the_declaration_driven_checks_are_not_applic
     assert run.ids_with("not applicable") == {"TRAIN-04", "TRAIN-06", "TRAIN-23", "METRIC-01", "METRIC-02",
                                               "METRIC-03", "METRIC-05", "MKT-03", "SERVE-10", "SCRIPT-01",
                                               "TRAIN-07", "TRAIN-08", "TRAIN-09", "TRAIN-10", "TRAIN-13",
-                                              "TRAIN-19"}, run.output
+                                              "TRAIN-17", "TRAIN-19"}, run.output
     assert run.ids_with("passed") >= {"TRAIN-05", "SERVE-10", "SERVE-11"}  # these need no declaration
     assert run.exit_code == 0, run.output
 

@@ -542,3 +542,10 @@ def test_a_variation_of_good_input_is_not_judged_when_good_input_fails_already()
     ctx.training.key_tree = run(exit_code=127)
     with pytest.raises(Inconclusive, match="training on good input fails already"):
         training.nested_key_tree_read(ctx)
+
+
+def test_a_variation_of_good_input_is_not_judged_when_good_input_leaves_no_model_already():
+    ctx = context(good=run(model_archive=model_archive({})))
+    ctx.training.key_tree = run(model_archive=model_archive({}))
+    with pytest.raises(Inconclusive, match="leaves no model already"):
+        training.nested_key_tree_read(ctx)
