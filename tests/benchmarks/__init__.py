@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import argparse
+import re
 import tempfile
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from ..suite_runs import SAMPLES
+from ..suite_runs import SAMPLES, run_suite
+
+WINDOW = "--byoc-startup-timeout=60"
 
 
 def spec(sample: str) -> str:
@@ -25,3 +29,17 @@ def run_directories() -> Iterator[Callable[[str], Path]]:
             return path
 
         yield where
+
+
+def repeat_option(doc: str) -> int:
+    """The benchmark's --repeat N (default 1), its --help taken from the module's docstring."""
+    parser = argparse.ArgumentParser(description=doc.split("\n\n")[0])
+    parser.add_argument("--repeat", type=int, default=1)
+    return parser.parse_args().repeat
+
+
+def whole_suite(sample: str, where: Path) -> str:
+    """The whole suite on a sample with its own declaration: its wall time and verdict line."""
+    run = run_suite(f"byoc-samples/{sample}", where, WINDOW, spec(sample), timeout=1800)
+    verdict = re.search(r"^verdict: .*$", run.output, re.MULTILINE)
+    return f"whole suite, {sample:11s}: {run.seconds:6.1f} s; {verdict.group(0) if verdict else 'no verdict line'}"

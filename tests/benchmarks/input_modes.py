@@ -8,30 +8,20 @@ Not a test: it prints figures and asserts nothing."""
 
 from __future__ import annotations
 
-import argparse
 import json
-import re
 
 from ..suite_runs import run_suite
-from . import run_directories, spec
+from . import WINDOW, repeat_option, run_directories, spec, whole_suite
 
-WINDOW = "--byoc-startup-timeout=60"
 ALONE = [("pipe", "TRAIN-09"), ("pipe", "TRAIN-08"), ("reference", "TRAIN-07"), ("distributed", "TRAIN-07"),
          ("checkpoints", "TRAIN-19")]
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=1)
-    options = parser.parse_args()
     with run_directories() as where:
-        for number in range(options.repeat):
+        for number in range(repeat_option(__doc__)):
             for sample in ("reference", "pipe", "checkpoints", "distributed"):
-                run = run_suite(f"byoc-samples/{sample}", where(f"{sample}-{number}"), WINDOW, spec(sample),
-                                timeout=1800)
-                verdict = re.search(r"^verdict: .*$", run.output, re.MULTILINE)
-                print(f"whole suite, {sample:11s}: {run.seconds:6.1f} s; "
-                      f"{verdict.group(0) if verdict else 'no verdict line'}")
+                print(whole_suite(sample, where(f"{sample}-{number}")))
             for sample, requirement in ALONE:
                 directory = where(f"{sample}-{requirement}-{number}")
                 run = run_suite(f"byoc-samples/{sample}", directory, WINDOW, spec(sample), "-k", requirement,

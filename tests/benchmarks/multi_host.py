@@ -8,28 +8,18 @@ Not a test: it prints figures and asserts nothing."""
 
 from __future__ import annotations
 
-import argparse
 import json
 import re
 
 from ..suite_runs import run_suite
-from . import run_directories, spec
-
-WINDOW = "--byoc-startup-timeout=60"
+from . import WINDOW, repeat_option, run_directories, spec, whole_suite
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--repeat", type=int, default=1)
-    options = parser.parse_args()
     with run_directories() as where:
-        for number in range(options.repeat):
+        for number in range(repeat_option(__doc__)):
             for sample in ("reference", "distributed"):
-                run = run_suite(f"byoc-samples/{sample}", where(f"{sample}-{number}"), WINDOW, spec(sample),
-                                timeout=1800)
-                verdict = re.search(r"^verdict: .*$", run.output, re.MULTILINE)
-                print(f"whole suite, {sample}: {run.seconds:6.1f} s; "
-                      f"{verdict.group(0) if verdict else 'no verdict line'}")
+                print(whole_suite(sample, where(f"{sample}-{number}")))
             for hosts in (2, 4, 10):
                 directory = where(f"hosts-{hosts}-{number}")
                 run = run_suite("byoc-samples/distributed", directory, WINDOW, spec("distributed"),
