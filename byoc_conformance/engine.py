@@ -13,6 +13,7 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+import threading
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -76,8 +77,11 @@ class Engine:
         self.resource_limits = limits or Limits()
         self.platform = "linux/amd64"  # the engine's, as os/architecture
         self.reaper: subprocess.Popen[bytes] | None = None
+        self.cpus = 1  # the engine's, as it reports them: how many runs at once by default
         self._names: Counter[str] = Counter()
         self._network: str | None = None  # its name, once created
+        self._lock = threading.Lock()  # runs are started from several threads
+        self.closing = False  # the run is ending: nothing new is created, so that its sweep is the last word
         # Logs, archives and models go to disk here, not into memory; removed when the run ends.
         self.scratch = Path(tempfile.mkdtemp(prefix=f"byoc-conformance-{run_id}-"))
 
@@ -98,6 +102,7 @@ class Engine:
         engine = cls(client, run_id, isolated=network == "internal", limits=limits)
         machine = str(info.get("Architecture", ""))
         engine.platform = f"{info.get('OSType', 'linux')}/{ARCHITECTURES.get(machine, machine)}"
+        engine.cpus = max(1, int(info.get("NCPU") or 1))
         return engine
 
     def version(self) -> str:
@@ -126,10 +131,13 @@ class Engine:
     def name(self, role: str) -> str:
         return f"byoc-{self.run_id}-{role}"
 
-    def new_name(self, role: str) -> str:
+    def new_name(self, role: str, *, creating: bool = True) -> str:
         """A name no object of this run has had: a role used again gets -2, -3, ... (never a 409 Conflict)."""
-        self._names[role] += 1
-        count = self._names[role]
+        with self._lock:
+            if creating and self.closing:
+                raise HarnessError("the run is ending: no new container, volume or network is created")
+            self._names[role] += 1
+            count = self._names[role]
         return self.name(role if count == 1 else f"{role}-{count}")
 
     def volume(self, role: str) -> str:
@@ -143,10 +151,11 @@ class Engine:
 
     def network(self) -> str:
         """The run's own bridge network, created on first use: internal (no route out) when isolated."""
-        if self._network is None:
-            self._network = self.name("net")
-            self.client.networks.create(self._network, driver="bridge", internal=self.isolated,
-                                        labels=self.labels("net"))
+        with self._lock:
+            if self._network is None:
+                self.client.networks.create(self.name("net"), driver="bridge", internal=self.isolated,
+                                            labels=self.labels("net"))
+                self._network = self.name("net")
         return self._network
 
     def job_network(self, role: str) -> str:
@@ -215,7 +224,7 @@ class Engine:
 
     def scratch_file(self, name: str) -> Path:
         """A path in this run's scratch directory that nothing else uses."""
-        return self.scratch / self.new_name(f"file-{name}")
+        return self.scratch / self.new_name(f"file-{name}", creating=False)
 
     def close(self) -> None:
         """The end of the run: its scratch directory goes, and so does the reaper it no longer needs."""

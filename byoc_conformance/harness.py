@@ -3,6 +3,7 @@ check's verdict becomes a pytest outcome."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import os
 import time
@@ -21,7 +22,7 @@ from .engine import CLEANUP_COMMAND, RUN_LABEL, Engine, HarnessError, Limits, re
 from .hosting import Hosting
 from .model import Model
 from .plan import Plan
-from .registry import Check, Context, all_checks
+from .registry import Check, Context, RunName, all_checks, reader, runs_alone
 from .report import CheckResult
 from .specs import SpecError
 from .training import Command, TrainingRunner, TrainingRuns
@@ -101,7 +102,8 @@ def start(config: pytest.Config) -> Harness:
         if engine is not None:
             engine.close()
         raise pytest.UsageError(f"byoc-conformance: {error}") from None
-    plan = Plan()  # the container runs the checks share, and their outcomes
+    # The container runs the checks share, and their outcomes; up to --byoc-jobs of them at once.
+    plan = Plan(jobs=config.getoption("byoc_jobs") or engine.cpus)
     training = TrainingRuns(
         TrainingRunner(engine, image, command=command, code=code, specs=declared.hyperparameters,
                        image_environment=_environment(attrs)),
@@ -139,7 +141,8 @@ def start(config: pytest.Config) -> Harness:
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared,
                       image_platform=image_platform)
     notices = [notice for notice in (clear_leftovers(engine), platform_notice(engine, image_platform)) if notice]
-    return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context, notices=notices)
+    return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context, notices=notices,
+                   plan=plan)
 
 
 def _environment(attrs: dict[str, Any]) -> dict[str, str]:
@@ -204,6 +207,31 @@ class Harness:
     final_report: dict[str, Any] | None = None
     notices: list[str] = field(default_factory=list)  # for the header: leftovers of other runs, the platform
     bundle: Path | None = None  # report.json of the written bundle
+    plan: Plan = field(default_factory=Plan)
+
+    def run_order(self, checks: list[Check]) -> list[RunName]:
+        """The runs of `checks` in the order they are started ahead: those that run alone first, while nothing
+        else is under way (each one otherwise waits for every run in progress to end), then in the checks' order."""
+        names = list(dict.fromkeys(name for entry in checks for name in entry.runs))
+        return sorted(names, key=lambda name: not runs_alone(name, self.context))
+
+    def prefetch(self, checks: list[Check]) -> list[Check]:
+        """Starts the runs of `checks` ahead of them, as far as --byoc-jobs allows; returns the checks in the order
+        their runs will be ready (with one job at a time, as given)."""
+        if self.plan.jobs < 2:
+            return checks
+        order = self.run_order(checks)
+        self.plan.prefetch(reader(name, self.context) for name in order)
+        return sorted(checks, key=lambda entry: max((order.index(name) for name in entry.runs), default=-1))
+
+    def stop_runs(self) -> None:
+        """The end of the run, however it ends: nothing new starts, and what is on the engine goes (twice: a run
+        in progress may have been creating a container while the first sweep passed)."""
+        self.engine.closing = True
+        self.plan.close(deadline=0)
+        self.engine.sweep()
+        self.plan.close()
+        self.engine.sweep()
 
     def finish(self, config: pytest.Config, interrupted: str | None = None) -> dict[str, Any]:
         """The report of the run, written as a bundle if --byoc-report was given."""
@@ -259,7 +287,10 @@ class Harness:
         started = time.monotonic()
         error = None
         try:
-            summary, verdict = entry.func(self.context), None
+            # A check that reads runs may probe a running server: no run that is timed alone goes on meanwhile.
+            # (The others only read the image's configuration and the declaration.)
+            with self.plan.slots.held("probe", priority=True) if entry.runs else contextlib.nullcontext():
+                summary, verdict = entry.func(self.context), None
         except Verdict as raised:
             summary, verdict = raised.observed, raised
         except Exception as raised:  # a defect of the harness, not a verdict on the image: never hidden

@@ -21,7 +21,7 @@ from . import exchange
 from .declaration import DEFAULT_CSV, CsvLayout
 from .engine import Engine, save_logs
 from .model import Model, extract_for_reproduction
-from .plan import Plan, planned
+from .plan import Plan, planned, planned_alone
 from .verdicts import Inconclusive, Request
 
 PORT = 8080
@@ -246,7 +246,7 @@ class Hosting:
                       invocation_timeout=self.invocation_timeout,
                       environment={**self.environment, **(environment or {})}, **options)
 
-    @planned
+    @planned_alone
     def shared(self) -> Server:
         return self._server("serve").start(self.startup_timeout)
 
@@ -270,7 +270,7 @@ class Hosting:
         window = min(self.startup_timeout, max(30.0, 3 * healthy_after)) if healthy_after else self.startup_timeout
         return self._server(role, **options).start(window)
 
-    @planned
+    @planned_alone
     def stopped_by_sigterm(self) -> Stop:
         """A fresh healthy server sent SIGTERM, as endpoint updates and scale-in do (SERVE-13, IMG-03)."""
         self.healthy()

@@ -132,6 +132,11 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "this host cannot reach (default 'auto': internal on a local Linux engine, else published)",
     )
     group.addoption(
+        "--byoc-jobs", type=_count, default=None, metavar="N",
+        help="container runs at once, when they do not depend on each other (default: the engine's CPU count); "
+        "runs whose timing is judged (SIGTERM, the start-up window) always run alone",
+    )
+    group.addoption(
         "--byoc-repro-dir", type=Path, default=Path("byoc-repro"), metavar="DIR",
         help="where the inputs of failing runs are saved for the reproduce commands (default: ./byoc-repro)",
     )
@@ -187,7 +192,8 @@ def pytest_configure(config: pytest.Config) -> None:
         return
     if getattr(config.option, "numprocesses", None) or hasattr(config, "workerinput"):
         raise pytest.UsageError("byoc-conformance: the checks share containers in one process and cannot be "
-                                "spread over pytest-xdist workers; run without -n/--dist")
+                                "spread over pytest-xdist workers; run without -n/--dist, and use --byoc-jobs N "
+                                "for N container runs at once")
     from .harness import start  # imported only now: without --image the plugin stays light
 
     if config.getoption("byoc_seed") is None:
@@ -249,15 +255,26 @@ def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
         metafunc.parametrize("byoc_check", checks, ids=[entry.test_id for entry in checks])
 
 
+@pytest.hookimpl(trylast=True)  # after deselection (-k, -m) and any reordering plugin
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Labels each check's test with its requirement; starts the selected checks' runs ahead of them, and orders
+    the checks as their runs will be ready: while training runs go on, the checks of the running server are judged."""
     harness = config.stash.get(HARNESS, None)
     if harness is None:
         return
-    for item in items:
-        callspec = getattr(item, "callspec", None)
-        entry = callspec.params.get("byoc_check") if callspec else None
-        if entry is not None:
-            item.user_properties += [("requirement", entry.requirement_id), ("level", harness.level(entry))]
+    tests = {id(_check_of(item)): item for item in items if _check_of(item) is not None}
+    for item in tests.values():
+        entry = _check_of(item)
+        item.user_properties += [("requirement", entry.requirement_id), ("level", harness.level(entry))]
+    if config.option.collectonly:
+        return
+    ordered = harness.prefetch([_check_of(item) for item in tests.values()])
+    items[:] = [tests[id(entry)] for entry in ordered] + [item for item in items if _check_of(item) is None]
+
+
+def _check_of(item: pytest.Item) -> Any:
+    callspec = getattr(item, "callspec", None)
+    return callspec.params.get("byoc_check") if callspec else None
 
 
 @pytest.fixture(scope="session")
@@ -295,7 +312,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
     interrupts = session.config.stash[INTERRUPTS]
     interrupts.cleaning = True  # from here on a Ctrl-C or SIGTERM waits for the cleanup to end
-    harness.engine.sweep()
+    harness.stop_runs()
     if interrupted or session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
                                              pytest.ExitCode.NO_TESTS_COLLECTED):
         # The exit status is the gate's: a failed SHOULD alone passes the default gate, and a MUST that was

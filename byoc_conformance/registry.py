@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -28,6 +29,9 @@ class Context:
 # A check returns a one-line summary of its evidence when the requirement is met; otherwise it raises
 # one of the verdicts in byoc_conformance.verdicts.
 CheckFunction = Callable[[Context], str]
+# A run a check reads: a planned attribute of the context ("training.good") or a method of one that takes no
+# argument ("training.signalled"), or a function of the context that reads runs.
+RunName = str | Callable[[Context], object]
 
 
 @dataclass(frozen=True)
@@ -36,6 +40,7 @@ class Check:
     name: str
     func: CheckFunction
     level: str | None = None  # a SHOULD-level part of a MUST requirement; None: the catalogue's level
+    runs: tuple[RunName, ...] = ()  # the planned runs it reads, started ahead of it when runs go concurrently
 
     @property
     def test_id(self) -> str:
@@ -45,15 +50,37 @@ class Check:
 CHECKS: dict[str, Check] = {}
 
 
-def check(requirement_id: str, name: str, level: str | None = None) -> Callable[[CheckFunction], CheckFunction]:
+def check(requirement_id: str, name: str, level: str | None = None, *,
+          runs: tuple[RunName, ...] = ()) -> Callable[[CheckFunction], CheckFunction]:
     def register(func: CheckFunction) -> CheckFunction:
-        entry = Check(requirement_id, name, func, level)
+        entry = Check(requirement_id, name, func, level, runs)
         if entry.test_id in CHECKS:
             raise ValueError(f"two checks are registered as {entry.test_id}")
         CHECKS[entry.test_id] = entry
         return func
 
     return register
+
+
+def reader(name: RunName, context: Context) -> Callable[[], object]:
+    """What reads the run `name` of a check on `context` (and so starts it, once)."""
+    if callable(name):
+        return lambda: name(context)
+    owner, _, attribute = name.partition(".")
+
+    def read() -> object:
+        value = getattr(getattr(context, owner), attribute)
+        return value() if inspect.ismethod(value) else value  # a planned property, or a method that takes nothing
+
+    return read
+
+
+def runs_alone(name: RunName, context: Context) -> bool:
+    """Whether the run `name` is one that runs with nothing beside it (plan.planned_alone)."""
+    if callable(name):
+        return False
+    owner, _, attribute = name.partition(".")
+    return bool(getattr(getattr(type(getattr(context, owner)), attribute, None), "alone", False))
 
 
 def all_checks() -> list[Check]:

@@ -10,7 +10,7 @@ import re
 import shlex
 import shutil
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
@@ -25,7 +25,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from . import hyperparameters, opt_ml, pipe, script
 from .declaration import Declaration, Hyperparameter
 from .engine import Engine, content_digest, file_digests, files_in, lines_of, listing, save_archive, save_logs, tar_of
-from .plan import Plan, planned
+from .plan import Plan, planned, planned_alone
 from .verdicts import NotApplicable
 
 # /opt/ml/input, /opt/ml/model and /opt/ml/output are mounted one by one, never /opt/ml as a whole:
@@ -684,12 +684,12 @@ class TrainingRuns:
         return self.runner.run(slug, label, training_input, read_output=read_output, probe=probe,
                                deadline=self.bad_input_deadline if bad_input else self.timeout)
 
-    @planned
+    @planned_alone
     def good(self) -> TrainingRun:
         return self._run("good-input", "training run with good input",
                          opt_ml.good_input(self.declaration, self.required_hyperparameters), read_output=True)
 
-    @planned
+    @planned_alone
     def distributed(self) -> TrainingRun:
         """A multi-host job with good input, for an image that claims SupportsDistributedTraining."""
         if not self.declaration.distributed:
@@ -700,7 +700,7 @@ class TrainingRuns:
         return self._run("distributed", f"{self.hosts}-host training job with good input", training_input,
                          bad_input=True)
 
-    @planned
+    @planned_alone
     def signalled_jobs(self) -> tuple[TrainingRun, TrainingRun]:
         """TRAIN-17 on every host: two multi-host jobs of good input started together, one sent SIGTERM on every
         host, timed from the duration of the multi-host job of TRAIN-10 (see TrainingRunner.signalled_jobs)."""
@@ -710,7 +710,7 @@ class TrainingRuns:
         return self.runner.signalled_jobs(training_input, signal_at=SIGNAL_AT * duration,
                                           latest=SIGNAL_LATEST * duration, deadline=self.bad_input_deadline)
 
-    @planned
+    @planned_alone
     def resumed(self) -> tuple[TrainingRun, TrainingRun]:
         """TRAIN-19: a run with a CheckpointConfig stopped half-way into the good run's duration, and the run that
         starts again on its checkpoints (see TrainingRunner.interrupted_and_resumed)."""
@@ -786,16 +786,17 @@ class TrainingRuns:
         return self._run("corrupt-csv", f"training run with a corrupt CSV file in the {channel.name!r} channel",
                          opt_ml.corrupt_csv_input(self.declaration, self.required_hyperparameters), bad_input=True)
 
+    @planned_alone
     def signalled(self) -> tuple[TrainingRun, TrainingRun]:
         """The SIGTERM run and its unsignalled twin (see TrainingRunner.signalled_with_twin), timed from the good
         run's duration."""
         if self.disabled:
             raise NotApplicable(self.disabled)
         duration = self.good.duration
-        return self.plan.once("signalled", lambda: self.runner.signalled_with_twin(
+        return self.runner.signalled_with_twin(
             opt_ml.good_input(self.declaration, self.required_hyperparameters),
             signal_at=SIGNAL_AT * duration, latest=SIGNAL_LATEST * duration, deadline=self.bad_input_deadline,
-        ))
+        )
 
     @planned
     def tuning(self) -> TrainingRun:
@@ -816,10 +817,12 @@ class TrainingRuns:
                          f"training run without the optional channel(s) {', '.join(sorted(optional))}",
                          opt_ml.without_channels(self.declaration, optional, self.required_hyperparameters))
 
-    def missing_channel(self, name: str) -> TrainingRun:
-        return self.plan.once(("missing-channel", name), lambda: self._run(
+    def missing_channels(self) -> list[TrainingRun]:
+        """A run without each required channel, in the declaration's order."""
+        return self.plan.each([self._once(
             f"missing-{name}", f"training run without the required channel {name!r}",
-            opt_ml.without_channels(self.declaration, {name}, self.required_hyperparameters), bad_input=True))
+            opt_ml.without_channels(self.declaration, {name}, self.required_hyperparameters), bad_input=True)
+            for name in (c.name for c in self.declaration.channels if c.required)])
 
     @planned
     def valid_hyperparameter_runs(self) -> list[TrainingRun]:
@@ -827,30 +830,36 @@ class TrainingRuns:
         specs = self.declaration.hyperparameters
         if self.disabled or not specs:
             raise NotApplicable(self.disabled or "the declaration lists no SupportedHyperParameters")
-        runs: list[TrainingRun] = []
+        drawn: list[dict[str, str]] = []
 
         @settings(max_examples=self.hyperparameter_examples, phases=[Phase.generate], database=None, deadline=None,
                   suppress_health_check=list(HealthCheck))
         @hypothesis.seed(self.seed)
         @given(hyperparameters.valid_sets(specs))
-        def run_with(values: dict[str, str]) -> None:
-            runs.append(self._run(f"hyperparameters-{len(runs) + 1}", "training run with declared hyperparameters",
-                                  opt_ml.good_input(self.declaration, values)))
+        def draw(values: dict[str, str]) -> None:
+            drawn.append(values)
 
-        run_with()
-        return runs
+        draw()  # the sets first, then their runs, which do not depend on each other
+        return self.plan.each([self._once(f"hyperparameters-{number}", "training run with declared hyperparameters",
+                                          opt_ml.good_input(self.declaration, values))
+                               for number, values in enumerate(drawn, 1)])
+
+    def _once(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *,
+              bad_input: bool = False) -> Callable[[], TrainingRun]:
+        """A run of its own in the plan, for plan.each: one of several that do not depend on each other."""
+        return lambda: self.plan.once(("run", slug), lambda: self._run(slug, label, training_input,
+                                                                       bad_input=bad_input))
 
     @planned
     def invalid_hyperparameter_runs(self) -> list[tuple[hyperparameters.Probe, TrainingRun]]:
         found = hyperparameters.probes(self.declaration.hyperparameters)
         if not found:
             raise NotApplicable("no declared hyperparameter has a range, a type or a requirement to break")
-        return [
-            (probe, self._run(f"invalid-hyperparameter-{number}", f"training run with {probe.describe()}",
-                              opt_ml.good_input(self.declaration, probe.apply(self.required_hyperparameters)),
-                              bad_input=True))
-            for number, probe in enumerate(found[: self.hyperparameter_probes], 1)
-        ]
+        tried = found[: self.hyperparameter_probes]
+        return list(zip(tried, self.plan.each([
+            self._once(f"invalid-hyperparameter-{number}", f"training run with {probe.describe()}",
+                       opt_ml.good_input(self.declaration, probe.apply(self.required_hyperparameters)), bad_input=True)
+            for number, probe in enumerate(tried, 1)])))
 
     @planned
     def environment_probe(self) -> TrainingRun:
@@ -875,10 +884,11 @@ class TrainingRuns:
         first = self.good
         if first.exit_code != 0 or not first.model_files:  # nothing to compare with: the check says so
             return Effects(base, first, first, {}, untried=len(alternatives))
-        _, again = self.signalled()
-        changed = {name: (value, self._run(f"effect-{number}", f"training run with only {name}={value} set",
-                                           opt_ml.good_input(self.declaration, {**base, name: value})))
-                   for number, (name, value) in enumerate(tried.items(), 1)}
+        runs = self.plan.each([self._once(f"effect-{number}", f"training run with only {name}={value} set",
+                                          opt_ml.good_input(self.declaration, {**base, name: value}))
+                               for number, (name, value) in enumerate(tried.items(), 1)])
+        _, again = self.signalled
+        changed = {name: (value, run) for (name, value), run in zip(tried.items(), runs)}
         return Effects(base, first, again, changed, untried=len(alternatives) - len(tried))
 
     @property

@@ -84,7 +84,7 @@ def _excerpt(response: requests.Response) -> str:
     return repr(body if len(body) <= 200 else body[:200] + b"...") + cut_note(response)
 
 
-@check("SERVE-05", "healthy-within-startup-window")
+@check("SERVE-05", "healthy-within-startup-window", runs=("hosting.shared",))
 def healthy_within_window(ctx: Context) -> str:
     server = ctx.hosting.shared
     if server.start_error:
@@ -99,7 +99,7 @@ def healthy_within_window(ctx: Context) -> str:
     return server.outcome()
 
 
-@check("SERVE-02", "listens-on-all-interfaces-port-8080")
+@check("SERVE-02", "listens-on-all-interfaces-port-8080", runs=("hosting.shared",))
 def listens_on_all_interfaces(ctx: Context) -> str:
     server = ctx.hosting.shared
     if server.start_error or server.exited():
@@ -120,7 +120,7 @@ def listens_on_all_interfaces(ctx: Context) -> str:
     return f"listening on {', '.join(f'{a}:{server.port}' for a in on_port)}"
 
 
-@check("SERVE-04", "ping-answers-200-within-2s")
+@check("SERVE-04", "ping-answers-200-within-2s", runs=("hosting.shared",))
 def ping_answers_in_time(ctx: Context) -> str:
     shared = ctx.hosting.shared
     failed = shared.failed_pings()
@@ -147,7 +147,7 @@ def ping_answers_in_time(ctx: Context) -> str:
             f"max {max(times) * 1000:.1f} ms")
 
 
-@check("SERVE-04", "ping-body-empty", level="SHOULD")
+@check("SERVE-04", "ping-body-empty", level="SHOULD", runs=("hosting.shared",))
 def ping_body_empty(ctx: Context) -> str:
     server = ctx.hosting.healthy()
     outcome, response = server.ping()
@@ -186,7 +186,7 @@ def _probe_valid_csv(ctx: Context, name: str, expected: str,
             f"{max(sent) * 1000:.0f} ms")
 
 
-@check("SERVE-07", "valid-csv-answered-2xx-within-60s")
+@check("SERVE-07", "valid-csv-answered-2xx-within-60s", runs=("hosting.shared",))
 def valid_csv_answered(ctx: Context) -> str:
     def judge(payload: Payload, response: requests.Response) -> str | None:
         if not 200 <= response.status_code < 300:
@@ -202,7 +202,7 @@ def valid_csv_answered(ctx: Context) -> str:
                             judges_errors=True)
 
 
-@check("SERVE-10", "response-content-type-matches-accept")
+@check("SERVE-10", "response-content-type-matches-accept", runs=("hosting.shared",))
 def response_content_type(ctx: Context) -> str:
     def judge(payload: Payload, response: requests.Response) -> str | None:
         content_type = response.headers.get("Content-Type", "")
@@ -214,7 +214,7 @@ def response_content_type(ctx: Context) -> str:
                             "the answer's Content-Type is what Accept asked for (text/csv)", judge)
 
 
-@check("SERVE-07", "one-record-per-row", level="SHOULD")
+@check("SERVE-07", "one-record-per-row", level="SHOULD", runs=("hosting.shared",))
 def one_record_per_row(ctx: Context) -> str:
     def judge(payload: Payload, response: requests.Response) -> str | None:
         records = len(response.content.decode("utf-8", "replace").splitlines())
@@ -225,13 +225,13 @@ def one_record_per_row(ctx: Context) -> str:
     return _probe_valid_csv(ctx, "serve-07-records.payload", "one output record per input row", judge)
 
 
-@check("SERVE-07", "accepts-6-mib-body")
+@check("SERVE-07", "accepts-6-mib-body", runs=("hosting.shared",))
 def accepts_6_mib(ctx: Context) -> str:
     return accepts_body(ctx.hosting, ctx.hosting.healthy(), INVOKE_ENDPOINT_LIMIT, "serve-07-6mib.payload",
                         f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)")
 
 
-@check("SERVE-08", "unknown-headers-ignored")
+@check("SERVE-08", "unknown-headers-ignored", runs=("hosting.shared",))
 def unknown_headers_ignored(ctx: Context) -> str:
     ctx.hosting.require_csv()
     server = ctx.hosting.healthy()
@@ -250,7 +250,7 @@ def unknown_headers_ignored(ctx: Context) -> str:
     return f"same answer (HTTP {plain.status_code}) with {len(extra)} extra headers"
 
 
-@check("SERVE-07", "concurrent-requests")
+@check("SERVE-07", "concurrent-requests", runs=("hosting.shared",))
 def concurrent_requests(ctx: Context) -> str:
     ctx.hosting.require_csv()
     server = ctx.hosting.healthy()
@@ -314,7 +314,11 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, in
         return failure, after, server, len(answered)
 
 
-@check("SERVE-11", "malformed-input-is-4xx")
+def _bad_requests(ctx: Context) -> object:
+    return _bad_request_probe(ctx.hosting)
+
+
+@check("SERVE-11", "malformed-input-is-4xx", runs=(_bad_requests,))
 def malformed_input_is_4xx(ctx: Context) -> str:
     failure, _, server, answered = _bad_request_probe(ctx.hosting)
     if failure:
@@ -326,7 +330,7 @@ def malformed_input_is_4xx(ctx: Context) -> str:
     return f"{answered} malformed payloads answered 4xx"
 
 
-@check("SERVE-04", "ping-after-malformed-input")
+@check("SERVE-04", "ping-after-malformed-input", runs=(_bad_requests,))
 def ping_after_malformed_input(ctx: Context) -> str:
     failure, after, server, _ = _bad_request_probe(ctx.hosting)
     if after != "HTTP 200":
@@ -335,7 +339,7 @@ def ping_after_malformed_input(ctx: Context) -> str:
     return "/ping still answers 200 after the malformed payloads"
 
 
-@check("SERVE-13", "sigterm-exits-within-30s")
+@check("SERVE-13", "sigterm-exits-within-30s", runs=("hosting.stopped_by_sigterm",))
 def sigterm_exits(ctx: Context) -> str:
     stop = ctx.hosting.stopped_by_sigterm
     if stop.seconds is None:
@@ -348,22 +352,36 @@ def sigterm_exits(ctx: Context) -> str:
     return f"exited with code {stop.server.exit_code} {stop.seconds:.2f} s after SIGTERM"
 
 
-@check("PIPE-02", "honours-sagemaker-bind-to-port")
+def _binds_to_port(ctx: Context) -> bool:
+    return ctx.hosting.image_labels.get(BIND_TO_PORT_LABEL) == "true"
+
+
+@planned_for
+def _on_alternate_port(hosting: Hosting) -> Server:
+    """A fresh server told to serve on another port, as an inference pipeline tells it (PIPE-02)."""
+    hosting.healthy()  # else a failure on the other port says nothing about the label
+    with hosting.fresh("serve-bind-to-port", environment={"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT)},
+                       port=ALTERNATE_PORT) as server:
+        return server
+
+
+def _alternate_port_runs(ctx: Context) -> object:
+    return _on_alternate_port(ctx.hosting) if _binds_to_port(ctx) else None
+
+
+@check("PIPE-02", "honours-sagemaker-bind-to-port", runs=(_alternate_port_runs,))
 def honours_bind_to_port(ctx: Context) -> str:
-    labels = ctx.hosting.image_labels
-    if labels.get(BIND_TO_PORT_LABEL) != "true":
+    if not _binds_to_port(ctx):
         raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true")
-    ctx.hosting.healthy()  # else a failure on the other port says nothing about the label
-    with ctx.hosting.fresh("serve-bind-to-port", environment={"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT)},
-                           port=ALTERNATE_PORT) as server:
-        if server.healthy_after is None:
-            raise Failed(f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}",
-                         expected=f"the image carries {BIND_TO_PORT_LABEL}=true, so it serves on the port "
-                         "SAGEMAKER_BIND_TO_PORT names", run=server)
-        return f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}"
+    server = _on_alternate_port(ctx.hosting)
+    if server.healthy_after is None:
+        raise Failed(f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}",
+                     expected=f"the image carries {BIND_TO_PORT_LABEL}=true, so it serves on the port "
+                     "SAGEMAKER_BIND_TO_PORT names", run=server)
+    return f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}"
 
 
-@check("SERVE-12", "serves-from-read-only-model")
+@check("SERVE-12", "serves-from-read-only-model", runs=("hosting.shared",))
 def serves_from_read_only_model(ctx: Context) -> str:
     server = ctx.hosting.shared
     if server.start_error:
@@ -406,7 +424,7 @@ def _body_problem(content_type: str, body: bytes) -> str | None:
     return None
 
 
-@check("SERVE-10", "declared-content-type-pairs")
+@check("SERVE-10", "declared-content-type-pairs", runs=("hosting.shared",))
 def declared_content_type_pairs(ctx: Context) -> str:
     if ctx.declaration.inference is None:
         raise NotApplicable("no InferenceSpecification was declared (--byoc-spec)")
@@ -445,7 +463,7 @@ def _spellings(kind: str, accept: bool) -> list[str]:
     return [*spelled, f"{base};header=absent"] if base == CSV else spelled
 
 
-@check("SERVE-07", "media-type-parameters-accepted", level="SHOULD")
+@check("SERVE-07", "media-type-parameters-accepted", level="SHOULD", runs=("hosting.shared",))
 def media_type_parameters(ctx: Context) -> str:
     server = ctx.hosting.healthy()
     accept = ctx.declaration.response_types[0]
@@ -495,14 +513,14 @@ def _expect_status(ctx: Context, request: Request, status: int, expected: str) -
     return f"HTTP {status} for " + ", ".join(f"{k}: {v}" for k, v in request.headers.items())
 
 
-@check("SERVE-11", "undeclared-content-type-is-415")
+@check("SERVE-11", "undeclared-content-type-is-415", runs=("hosting.shared",))
 def undeclared_content_type(ctx: Context) -> str:
     request = _request_of_declared_type(ctx, "serve-11-415.payload", **{"Content-Type": UNDECLARED_TYPE})
     return _expect_status(ctx, request, 415, f"415 Unsupported Media Type: {UNDECLARED_TYPE} is not among the "
                           f"declared SupportedContentTypes ({', '.join(ctx.declaration.content_types)})")
 
 
-@check("SERVE-11", "unproducible-accept-is-406")
+@check("SERVE-11", "unproducible-accept-is-406", runs=("hosting.shared",))
 def unproducible_accept(ctx: Context) -> str:
     request = _request_of_declared_type(ctx, "serve-11-406.payload", Accept=UNDECLARED_TYPE)
     return _expect_status(ctx, request, 406, f"406 Not Acceptable: {UNDECLARED_TYPE} is not among the declared "

@@ -36,7 +36,7 @@ def _cannot_execute(run: TrainingRun | Server) -> bool:
     return EXEC_FORMAT in (run.start_error or "") or EXEC_FORMAT in run.logs[-4096:]
 
 
-@check("IMG-01", "train-and-serve-reachable")
+@check("IMG-01", "train-and-serve-reachable", runs=("training.good", "hosting.shared"))
 def train_and_serve_reachable(ctx: Context) -> str:
     """Judged on the runs: `docker run IMAGE train` and `docker run IMAGE serve`, as every other check makes them;
     the image's configuration explains a failure."""
@@ -123,10 +123,21 @@ def exec_form_entrypoint(ctx: Context) -> str:
     return f"exec-form ENTRYPOINT {json.dumps(entrypoint)}"
 
 
-@check("IMG-03", "no-tini")
+def _tini_runs(ctx: Context) -> object:
+    """An inference-only image under tini is judged on its server: healthy, and stopped by SIGTERM."""
+    if ctx.training.disabled and _inits(_entrypoint(ctx)):
+        return ctx.hosting.shared, ctx.hosting.stopped_by_sigterm
+    return None
+
+
+def _inits(entrypoint: list[str]) -> list[str]:
+    return [part for part in entrypoint if posixpath.basename(part).startswith(("tini", "docker-init"))]
+
+
+@check("IMG-03", "no-tini", runs=(_tini_runs,))
 def no_tini(ctx: Context) -> str:
     entrypoint = _entrypoint(ctx)
-    inits = [part for part in entrypoint if posixpath.basename(part).startswith(("tini", "docker-init"))]
+    inits = _inits(entrypoint)
     if not inits:
         return f"no tini in ENTRYPOINT {json.dumps(entrypoint)}"
     if not ctx.training.disabled:
@@ -150,7 +161,7 @@ def no_tini(ctx: Context) -> str:
             f"SIGTERM on (exited {stop.seconds:.2f} s after it)")
 
 
-@check("IMG-09", "runs-on-the-engine-platform")
+@check("IMG-09", "runs-on-the-engine-platform", runs=("training.good", "hosting.shared"))
 def runs_on_the_engine_platform(ctx: Context) -> str:
     """The image's platform is one SageMaker runs, and its programs execute on this engine's platform."""
     platform, engine = ctx.image_platform, ctx.engine.platform

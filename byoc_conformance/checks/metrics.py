@@ -59,14 +59,14 @@ def _emitted(definitions: list[dict[str, str]], run: TrainingRun, expected: str)
     return "; ".join(s.summary() for s in series)
 
 
-@check("METRIC-01", "declared-metrics-emitted")
+@check("METRIC-01", "declared-metrics-emitted", runs=("training.good",))
 def declared_metrics_emitted(ctx: Context) -> str:
     definitions = _declared(ctx)
     return _emitted(definitions, _completed(ctx.training.good), "each declared metric printed to stdout or stderr "
                     "at least once, its regex capturing a finite number")
 
 
-@check("METRIC-05", "objective-metrics-declared-and-emitted")
+@check("METRIC-05", "objective-metrics-declared-and-emitted", runs=("training.tuning",))
 def objective_metrics_emitted(ctx: Context) -> str:
     objectives = ctx.declaration.objective_metrics
     if not objectives:

@@ -79,7 +79,7 @@ def differences(record: dict[str, Any], run: TrainingRun) -> list[str]:
     return wrong
 
 
-@check("SCRIPT-01", "entry-point-environment")
+@check("SCRIPT-01", "entry-point-environment", runs=("training.environment_probe",))
 def entry_point_environment(ctx: Context) -> str:
     run = ctx.training.environment_probe
     if run.start_error:

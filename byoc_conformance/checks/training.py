@@ -17,6 +17,8 @@ SIGTERM_MIN_MARGIN = 0.3
 SIGTERM_MARGIN = 0.25
 
 
+
+
 def _require_started(run: TrainingRun) -> None:
     if run.start_error:
         raise Inconclusive(run.outcome(), run=run)
@@ -28,7 +30,7 @@ def _require_exit_zero(run: TrainingRun, expected: str, observed: str | None = N
         raise Failed(observed or run.outcome(), expected=expected, run=run)
 
 
-@check("TRAIN-15", "good-input-exits-0")
+@check("TRAIN-15", "good-input-exits-0", runs=("training.good",))
 def good_input_exits_zero(ctx: Context) -> str:
     run = ctx.training.good
     _require_exit_zero(run, "exit code 0: SageMaker marks the job Completed only then")
@@ -46,17 +48,17 @@ def _bad_input_exits_nonzero(run: TrainingRun) -> str:
     return run.outcome()
 
 
-@check("TRAIN-15", "empty-channel-exits-nonzero")
+@check("TRAIN-15", "empty-channel-exits-nonzero", runs=("training.empty_channel",))
 def empty_channel_exits_nonzero(ctx: Context) -> str:
     return _bad_input_exits_nonzero(ctx.training.empty_channel)
 
 
-@check("TRAIN-15", "corrupt-csv-exits-nonzero")
+@check("TRAIN-15", "corrupt-csv-exits-nonzero", runs=("training.corrupt_csv",))
 def corrupt_csv_exits_nonzero(ctx: Context) -> str:
     return _bad_input_exits_nonzero(ctx.training.corrupt_csv)
 
 
-@check("TRAIN-13", "model-written")
+@check("TRAIN-13", "model-written", runs=("training.good",))
 def model_written(ctx: Context) -> str:
     run = ctx.training.good
     _require_started(run)
@@ -142,24 +144,24 @@ def cause_line(text: str) -> str | None:
     return None
 
 
-@check("TRAIN-16", "empty-channel-failure-file")
+@check("TRAIN-16", "empty-channel-failure-file", runs=("training.empty_channel",))
 def empty_channel_failure_file(ctx: Context) -> str:
     return _failure_file_states_cause(ctx.training.empty_channel)
 
 
-@check("TRAIN-16", "corrupt-csv-failure-file")
+@check("TRAIN-16", "corrupt-csv-failure-file", runs=("training.corrupt_csv",))
 def corrupt_csv_failure_file(ctx: Context) -> str:
     return _failure_file_states_cause(ctx.training.corrupt_csv)
 
 
-@check("TRAIN-17", "sigterm-stops-training")
+@check("TRAIN-17", "sigterm-stops-training", runs=("training.good", "training.signalled"))
 def sigterm_stops_training(ctx: Context) -> str:
     baseline = ctx.training.good
     _require_started(baseline)
     if baseline.exit_code != 0:
         raise Inconclusive(f"training on good input does not complete ({baseline.outcome()}; see TRAIN-15), so "
                            "there is no run to stop", run=baseline)
-    run, twin = ctx.training.signalled()
+    run, twin = ctx.training.signalled
     _require_started(run)
     _require_started(twin)
     expected = ("PID 1 catches SIGTERM (or blocks or waits for it), and `train` then ends sooner than an "
@@ -191,7 +193,7 @@ def sigterm_stops_training(ctx: Context) -> str:
                  expected=expected, run=run)
 
 
-@check("TRAIN-17", "sigterm-stops-every-host")
+@check("TRAIN-17", "sigterm-stops-every-host", runs=("training.distributed", "training.signalled_jobs"))
 def sigterm_stops_every_host(ctx: Context) -> str:
     baseline = ctx.training.distributed
     if any(run.exit_code != 0 for run in baseline.hosts):
@@ -252,7 +254,7 @@ def _require_good_training(ctx: Context) -> None:
                            "of it cannot be judged", run=good)
 
 
-@check("TRAIN-04", "declared-hyperparameters-accepted")
+@check("TRAIN-04", "declared-hyperparameters-accepted", runs=("training.good", "training.valid_hyperparameter_runs"))
 def declared_hyperparameters_accepted(ctx: Context) -> str:
     _declared_hyperparameters(ctx)
     runs = ctx.training.valid_hyperparameter_runs
@@ -269,7 +271,8 @@ def _rejected(run: TrainingRun) -> bool:
     return run.exit_code not in (0, None) and not run.killed_at_deadline
 
 
-@check("TRAIN-04", "invalid-hyperparameters-rejected", level="SHOULD")
+@check("TRAIN-04", "invalid-hyperparameters-rejected", level="SHOULD",
+       runs=("training.good", "training.invalid_hyperparameter_runs"))
 def invalid_hyperparameters_rejected(ctx: Context) -> str:
     _declared_hyperparameters(ctx)
     runs = ctx.training.invalid_hyperparameter_runs
@@ -284,7 +287,8 @@ def invalid_hyperparameters_rejected(ctx: Context) -> str:
             + (f" ({untried} more left untried: --byoc-hyperparameter-probes)" if untried else ""))
 
 
-@check("TRAIN-04", "failure-names-hyperparameter", level="SHOULD")
+@check("TRAIN-04", "failure-names-hyperparameter", level="SHOULD",
+       runs=("training.good", "training.invalid_hyperparameter_runs"))
 def failure_names_hyperparameter(ctx: Context) -> str:
     _declared_hyperparameters(ctx)
     rejected = [(probe, run) for probe, run in ctx.training.invalid_hyperparameter_runs if _rejected(run)]
@@ -299,7 +303,7 @@ def failure_names_hyperparameter(ctx: Context) -> str:
     return f"{len(rejected)} failure file(s) name the hyperparameter"
 
 
-@check("TRAIN-05", "undeclared-hyperparameters-tolerated")
+@check("TRAIN-05", "undeclared-hyperparameters-tolerated", runs=("training.good", "training.tuning"))
 def undeclared_hyperparameters_tolerated(ctx: Context) -> str:
     _require_good_training(ctx)
     run = ctx.training.tuning
@@ -315,7 +319,7 @@ def _declared_channels(ctx: Context) -> None:
     _require_good_training(ctx)
 
 
-@check("TRAIN-06", "optional-channels-omitted")
+@check("TRAIN-06", "optional-channels-omitted", runs=("training.good", "training.required_channels_only"))
 def optional_channels_omitted(ctx: Context) -> str:
     _declared_channels(ctx)
     run = ctx.training.required_channels_only
@@ -324,14 +328,14 @@ def optional_channels_omitted(ctx: Context) -> str:
     return f"{run.outcome()} with {', '.join(run.training_input.channels)} only"
 
 
-@check("TRAIN-06", "missing-required-channel-rejected", level="SHOULD")
+@check("TRAIN-06", "missing-required-channel-rejected", level="SHOULD",
+       runs=("training.good", "training.missing_channels"))
 def missing_required_channel_rejected(ctx: Context) -> str:
     _declared_channels(ctx)
     required = [c.name for c in ctx.declaration.channels if c.required]
     if not required:
         raise NotApplicable("no channel is declared IsRequired")
-    for name in required:
-        run = ctx.training.missing_channel(name)
+    for name, run in zip(required, ctx.training.missing_channels()):
         _require_started(run)
         has_failure = bool((run.failure or b"").strip())
         if not _rejected(run) or not has_failure:
@@ -342,7 +346,7 @@ def missing_required_channel_rejected(ctx: Context) -> str:
     return f"runs without {', '.join(repr(n) for n in required)} each exited non-zero with a failure file"
 
 
-@check("TRAIN-23", "tunable-hyperparameters-change-the-model")
+@check("TRAIN-23", "tunable-hyperparameters-change-the-model", runs=("training.hyperparameter_effects",))
 def tunable_hyperparameters_change_the_model(ctx: Context) -> str:
     _declared_hyperparameters(ctx)
     effects = ctx.training.hyperparameter_effects
@@ -401,7 +405,7 @@ def _job_completed(job: TrainingRun, expected: str, about: str = "") -> str:
     return ", ".join(f"{host} ({len(found)} file(s))" for host, found in files.items() if found)
 
 
-@check("TRAIN-10", "hosts-train-together")
+@check("TRAIN-10", "hosts-train-together", runs=("training.distributed",))
 def hosts_train_together(ctx: Context) -> str:
     job = ctx.training.distributed
     expected = (f"every one of the {len(job.hosts)} hosts (each with its own resourceconfig.json: current_host, and "
@@ -410,7 +414,7 @@ def hosts_train_together(ctx: Context) -> str:
     return f"{_hosts_summary(job)}; the model from {_job_completed(job, expected)}"
 
 
-@check("TRAIN-13", "model-names-unique-across-hosts")
+@check("TRAIN-13", "model-names-unique-across-hosts", runs=("training.distributed",))
 def model_names_unique_across_hosts(ctx: Context) -> str:
     job = ctx.training.distributed
     for run in job.hosts:
@@ -468,7 +472,7 @@ def _layout(files: dict[str, bytes]) -> str:
     return f"{len(files)} file(s): {', '.join(sorted(files)[:4])}{', ...' if len(files) > 4 else ''}"
 
 
-@check("TRAIN-09", "pipe-channels-read")
+@check("TRAIN-09", "pipe-channels-read", runs=("training.good", "training.piped"))
 def pipe_channels_read(ctx: Context) -> str:
     run = ctx.training.piped
     _require_good_model(ctx)
@@ -491,7 +495,7 @@ def pipe_channels_read(ctx: Context) -> str:
     return f"{_trains(run, expected)}; {reads}"
 
 
-@check("TRAIN-08", "fastfile-channels-read-only")
+@check("TRAIN-08", "fastfile-channels-read-only", runs=("training.good", "training.fastfile"))
 def fastfile_channels_read_only(ctx: Context) -> str:
     run = ctx.training.fastfile
     _require_good_model(ctx)
@@ -502,7 +506,7 @@ def fastfile_channels_read_only(ctx: Context) -> str:
             + "; ".join(f"{c!r} read-only, {_layout(run.training_input.objects(c))}" for c in channels))
 
 
-@check("TRAIN-07", "nested-key-tree-read")
+@check("TRAIN-07", "nested-key-tree-read", runs=("training.good", "training.key_tree"))
 def nested_key_tree_read(ctx: Context) -> str:
     run = ctx.training.key_tree
     _require_good_model(ctx)
@@ -514,7 +518,7 @@ def nested_key_tree_read(ctx: Context) -> str:
     return f"{_trains(run, expected)}; {channel!r} held {layout}"
 
 
-@check("TRAIN-07", "sharded-channel-trains")
+@check("TRAIN-07", "sharded-channel-trains", runs=("training.distributed", "training.sharded"))
 def sharded_channel_trains(ctx: Context) -> str:
     baseline = ctx.training.distributed
     if any(run.exit_code != 0 for run in baseline.hosts) or not any(run.model_files for run in baseline.hosts):
@@ -548,7 +552,7 @@ def _stop(run: TrainingRun) -> str:
     return f"stopped with SIGTERM {run.signal_at:.1f} s in ({run.outcome()})"
 
 
-@check("TRAIN-19", "checkpoints-written", level="SHOULD")
+@check("TRAIN-19", "checkpoints-written", level="SHOULD", runs=("training.good", "training.resumed"))
 def checkpoints_written(ctx: Context) -> str:
     interrupted, _ = _interrupted(ctx)
     files = interrupted.checkpoint_files or {}
@@ -560,7 +564,7 @@ def checkpoints_written(ctx: Context) -> str:
     return f"{_stop(interrupted)}: /opt/ml/checkpoints held {_layout(files)}"  # type: ignore[arg-type]
 
 
-@check("TRAIN-19", "training-resumes-from-checkpoints", level="SHOULD")
+@check("TRAIN-19", "training-resumes-from-checkpoints", level="SHOULD", runs=("training.good", "training.resumed"))
 def training_resumes_from_checkpoints(ctx: Context) -> str:
     interrupted, resumed = _interrupted(ctx)
     if not interrupted.checkpoint_files:

@@ -99,5 +99,6 @@ def test_spreading_the_checks_over_xdist_workers_is_one_clear_error(pytester: py
     result = pytester.runpytest_subprocess("--image", "algo:latest", "-n", "2")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: byoc-conformance: the checks share containers in one process and cannot "
-                                 "be spread over pytest-xdist workers; run without -n/--dist"])
+                                 "be spread over pytest-xdist workers; run without -n/--dist, and use --byoc-jobs N "
+                                 "for N container runs at once"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()

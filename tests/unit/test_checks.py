@@ -38,6 +38,7 @@ class FakeRuns:
         self._signalled = (signalled, twin or run(slug="sigterm-twin", duration=3.0))
         self.disabled = None
 
+    @property
     def signalled(self):
         return self._signalled
 
