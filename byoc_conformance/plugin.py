@@ -291,7 +291,8 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         return
     report = harness.final_report
     terminalreporter.section("SageMaker BYOC conformance")
-    for result in harness.results:
+    order = {entry.test_id: n for n, entry in enumerate(harness.checks_in_contract_order())}
+    for result in sorted(harness.results, key=lambda result: order.get(result.check, len(order))):  # judged as ready
         terminalreporter.write_line(f"{result.status:<15} {result.check} ({result.level}): {result.summary}")
     for warning in report["warnings"]:
         terminalreporter.write_line(f"warning (SHOULD): {warning}", yellow=True)
