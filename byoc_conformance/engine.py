@@ -217,8 +217,11 @@ class Engine:
 
     def remove(self, container: Container, volumes: Iterable[str] = ()) -> None:
         """Remove a container and the given volumes; what is already gone is fine."""
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             container.remove(force=True)
+        except docker.errors.APIError as error:
+            if error.status_code not in (404, 409):  # gone, or being removed by the run's sweep
+                raise
         for name in volumes:
             self.remove_volume(name)
 
@@ -252,9 +255,14 @@ def remove_labelled(client: docker.DockerClient, selector: dict[str, Any]) -> in
     listed += [(volume, {"force": True}) for volume in client.volumes.list(filters=selector)]
     listed += [(network, {}) for network in client.networks.list(filters=selector)]  # once their containers go
     for item, options in listed:
-        with contextlib.suppress(docker.errors.NotFound):
+        try:
             item.remove(**options)
             removed += 1
+        except docker.errors.APIError as error:
+            # Gone, or going (a run of this harness removing it at the same moment: 409 Conflict); a volume
+            # still in use by a container on its way out is the next sweep's.
+            if error.status_code not in (404, 409):
+                raise
     return removed
 
 
