@@ -14,6 +14,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -43,6 +44,11 @@ LOG_HEAD, LOG_TAIL = 64 * KIB, 1 * MIB
 FILE_CAP = 1 * MIB  # what is read of one file a container leaves (the failure file, /opt/ml/output's files)
 
 
+LOOPBACK = "127.0.0.1"
+# Where published ports are reached instead of the engine's host: testcontainers' variable, which users of a
+# Docker-in-Docker service or a tunnelled engine have set already.
+HOST_OVERRIDE = "TESTCONTAINERS_HOST_OVERRIDE"
+
 ARCHITECTURES = {"x86_64": "amd64", "aarch64": "arm64"}  # the engine's `uname -m` as image platforms name it
 
 
@@ -67,13 +73,18 @@ class Limits:
 
 class Engine:
     def __init__(self, client: docker.DockerClient, run_id: str, *, isolated: bool = True,
-                 limits: Limits | None = None) -> None:
+                 limits: Limits | None = None, host_address: str = LOOPBACK, remote: bool = False) -> None:
         self.client = client
         self.run_id = run_id
         # Serving on an internal network (no route out), reached at the container's own address; else on a
         # bridge with the port published on 127.0.0.1, for engines whose container addresses this host
         # cannot reach (Docker Desktop, remote engines).
         self.isolated = isolated
+        # Where this machine reaches a port the engine publishes: loopback for a local engine, the engine's host
+        # for a remote one (tcp://, ssh://), or what the user says it is. A local engine publishes on loopback
+        # only; a remote one on all its interfaces, or nothing here could reach it.
+        self.host_address = host_address
+        self.remote = remote
         self.resource_limits = limits or Limits()
         self.platform = "linux/amd64"  # the engine's, as os/architecture
         self.reaper: subprocess.Popen[bytes] | None = None
@@ -86,7 +97,8 @@ class Engine:
         self.scratch = Path(tempfile.mkdtemp(prefix=f"byoc-conformance-{run_id}-"))
 
     @classmethod
-    def connect(cls, run_id: str, *, network: str = "auto", limits: Limits | None = None) -> Engine:
+    def connect(cls, run_id: str, *, network: str = "auto", limits: Limits | None = None,
+                host_address: str | None = None) -> Engine:
         try:
             client = docker.from_env(timeout=API_TIMEOUT)
             client.ping()
@@ -95,15 +107,28 @@ class Engine:
             raise HarnessError(
                 f"cannot reach a Docker engine ({error}); is it running, and is DOCKER_HOST right?"
             ) from None
+        remote_host = engine_host(os.environ.get("DOCKER_HOST"))
         if network == "auto":
-            local = client.api.base_url.startswith("http+docker://localhost") and "Desktop" not in str(
-                info.get("OperatingSystem", ""))
+            local = remote_host is None and client.api.base_url.startswith("http+docker://localhost") and \
+                "Desktop" not in str(info.get("OperatingSystem", ""))
             network = "internal" if local else "published"
-        engine = cls(client, run_id, isolated=network == "internal", limits=limits)
+        address = host_address or os.environ.get(HOST_OVERRIDE) or remote_host or LOOPBACK
+        engine = cls(client, run_id, isolated=network == "internal", limits=limits, host_address=address,
+                     remote=remote_host is not None)
         machine = str(info.get("Architecture", ""))
         engine.platform = f"{info.get('OSType', 'linux')}/{ARCHITECTURES.get(machine, machine)}"
         engine.cpus = max(1, int(info.get("NCPU") or 1))
         return engine
+
+    def describe_network(self) -> str:
+        if self.isolated:
+            return "an internal network (no route out), reached at the container's address"
+        where = "all the engine's interfaces" if self.remote else LOOPBACK
+        return f"a bridge, port published on {where}, reached at {self.host_address}"
+
+    def publish_option(self, port: int) -> str:
+        """The `docker run` option that publishes `port` as this engine's servers are published."""
+        return f"-p {port}:{port}" if self.remote else f"-p {LOOPBACK}:{port}:{port}"
 
     def version(self) -> str:
         return str(self.client.version().get("Version", "unknown"))
@@ -173,7 +198,7 @@ class Engine:
         """The create options that put a server on the run's network, its port published only if need be."""
         options: dict[str, Any] = {"network": self.network()}
         if not self.isolated:
-            options["ports"] = {f"{port}/tcp": ("127.0.0.1", None)}
+            options["ports"] = {f"{port}/tcp": ("0.0.0.0" if self.remote else LOOPBACK, None)}
         return options
 
     def address(self, container: Container, port: int) -> tuple[str, int] | None:
@@ -183,7 +208,7 @@ class Engine:
         settings = container.attrs.get("NetworkSettings") or {}
         if not self.isolated:
             published = (settings.get("Ports") or {}).get(f"{port}/tcp") or []
-            return ("127.0.0.1", int(published[0]["HostPort"])) if published else None
+            return (self.host_address, int(published[0]["HostPort"])) if published else None
         ip = ((settings.get("Networks") or {}).get(self.network()) or {}).get("IPAddress")
         return (ip, port) if ip else None
 
@@ -246,6 +271,15 @@ class Engine:
         self.reaper = subprocess.Popen(
             [sys.executable, "-m", "byoc_conformance.reaper", str(os.getpid()), self.run_id, str(self.scratch)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+def engine_host(docker_host: str | None) -> str | None:
+    """The host of a remote engine as DOCKER_HOST names it (tcp://HOST:2376, ssh://user@HOST), where the ports
+    it publishes are reached; None for a local one (unset, unix://, npipe://)."""
+    if not docker_host or docker_host.startswith(("unix://", "npipe://", "fd://")):
+        return None
+    parsed = urllib.parse.urlsplit(docker_host if "://" in docker_host else f"tcp://{docker_host}")
+    return parsed.hostname if parsed.scheme in ("tcp", "ssh", "http", "https") else None
 
 
 def remove_labelled(client: docker.DockerClient, selector: dict[str, Any]) -> int:

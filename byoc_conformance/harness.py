@@ -91,7 +91,8 @@ def start(config: pytest.Config) -> Harness:
         if config.getoption("byoc_checkpoints") and declared.checkpoints is None:
             declared = dataclasses.replace(declared, checkpoints=declaration.Checkpoints())
         limits = Limits(memory_mb=config.getoption("byoc_memory_mb"), pids=config.getoption("byoc_pids"))
-        engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=config.getoption("byoc_network"), limits=limits)
+        engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=config.getoption("byoc_network"), limits=limits,
+                                host_address=config.getoption("byoc_host_address"))
         engine.start_reaper()
         model_path = config.getoption("byoc_model")
         given_model = model.from_path(model_path, engine.scratch_file("given-model.tar.gz")) if model_path else None
@@ -256,7 +257,7 @@ class Harness:
             "run": {"id": self.engine.run_id, "started": self.started, "ended": _now(),
                     "seed": self.context.hosting.seed, "options": options, "interrupted": interrupted,
                     "limits": {**self.engine.resource_limits.describe(),
-                               "network": "internal" if self.engine.isolated else "published on 127.0.0.1"}},
+                               "network": self.engine.describe_network()}},
             "declaration": {"source": str(declared.source) if declared.source else None,
                             "summary": declared.summary()},
             "metrics": self.metric_series(),
@@ -309,7 +310,7 @@ class Harness:
             pytest.fail(result.details, pytrace=False)
         if verdict is None:
             return
-        result.reproduce = reproduction(verdict, self.repro_dir)
+        result.reproduce = reproduction(verdict, self.repro_dir, self.engine.host_address)
         result.details = text = describe(verdict, f"{requirement.id} ({result.level}) {requirement.statement}",
                                          result.reproduce)
         if isinstance(verdict, Failed):

@@ -1,6 +1,6 @@
 """Real-time hosting as SageMaker runs it (SERVE-01..13): `docker run IMAGE serve` with the model of this
-run's training packed into model.tar.gz and extracted read-only at /opt/ml/model, and port 8080 published
-on 127.0.0.1 only."""
+run's training packed into model.tar.gz and extracted read-only at /opt/ml/model, reached where the engine
+says (engine.Engine.address)."""
 
 from __future__ import annotations
 
@@ -50,7 +50,7 @@ class Stop:
 
 class Server:
     """One `serve` container and the HTTP session the probes share with it. Its address comes from the engine:
-    the container's own address on the run's internal network, or a port published on 127.0.0.1."""
+    the container's own address on the run's internal network, or a published port at the engine's host."""
 
     def __init__(self, engine: Engine, image: str, model: Path, role: str, *,
                  environment: dict[str, str] | None = None, port: int = PORT, read_only: bool = True,
@@ -135,7 +135,7 @@ class Server:
         return False
 
     def url(self, path: str) -> str:
-        host, port = self.address or ("127.0.0.1", self.port)
+        host, port = self.address or (self.engine.host_address, self.port)
         return f"http://{host}:{port}{path}"
 
     def send(self, request: Request) -> requests.Response:
@@ -186,10 +186,10 @@ class Server:
         environment = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.environment.items())
         note = f"# left out of {where}/model, as they lead out of it: {', '.join(left_out)}\n" if left_out else ""
         return (
-            f"{note}docker run -d --rm --name byoc-repro-{self.role} -p 127.0.0.1:{self.port}:{self.port}"
+            f"{note}docker run -d --rm --name byoc-repro-{self.role} {self.engine.publish_option(self.port)}"
             f"{environment} \\\n"
             f"    -v {shlex.quote(f'{where}/model:/opt/ml/model{mode}')} {shlex.quote(self.image)} serve\n"
-            f"until curl -fsS http://127.0.0.1:{self.port}/ping; do sleep 0.5; done"
+            f"until curl -fsS http://{self.engine.host_address}:{self.port}/ping; do sleep 0.5; done"
         )
 
 

@@ -128,8 +128,14 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--byoc-network", choices=("auto", "internal", "published"), default="auto",
         help="how servers are reached: 'internal', on a network with no route out, at the container's address; "
-        "'published', on a bridge with port 8080 published on 127.0.0.1, for engines whose container addresses "
-        "this host cannot reach (default 'auto': internal on a local Linux engine, else published)",
+        "'published', on a bridge with the port published (on 127.0.0.1 by a local engine), for engines whose "
+        "container addresses this host cannot reach (default 'auto': internal on a local Linux engine, else "
+        "published)",
+    )
+    group.addoption(
+        "--byoc-host-address", metavar="HOST",
+        help="where this machine reaches the ports a remote engine publishes (default: $TESTCONTAINERS_HOST_OVERRIDE, "
+        "else the host of DOCKER_HOST for tcp:// and ssh://, else 127.0.0.1)",
     )
     group.addoption(
         "--byoc-jobs", type=_count, default=None, metavar="N",
@@ -223,8 +229,8 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"generated payloads: {harness.context.hosting.examples} per probe, --byoc-seed={harness.context.hosting.seed}",
         f"declaration: {harness.context.declaration.summary()}",
         f"limits: each container {harness.engine.resource_limits.memory_mb} MiB, "
-        f"{harness.engine.resource_limits.pids} processes; servers on "
-        + ("an internal network (no route out)" if harness.engine.isolated else "a bridge, port on 127.0.0.1"),
+        f"{harness.engine.resource_limits.pids} processes; servers on {harness.engine.describe_network()}; "
+        f"{harness.plan.jobs} run(s) at once",
         *_job_lines(harness),
         *(f"notice: {notice}" for notice in harness.notices),
     ]

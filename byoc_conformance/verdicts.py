@@ -33,7 +33,7 @@ class Request:
         kinds = ", ".join(f"{k}: {v}" for k, v in self.headers.items())
         return f"{self.method} {self.path} ({kinds}{', ' if kinds else ''}{len(self.body)} bytes): {shown!r}"
 
-    def curl(self, repro_dir: Path, port: int = 8080) -> str:
+    def curl(self, repro_dir: Path, host: str = "127.0.0.1", port: int = 8080) -> str:
         headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in self.headers.items())
         data = ""
         if self.method == "POST":
@@ -41,7 +41,7 @@ class Request:
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(self.body)
             data = f" --data-binary @{shlex.quote(str(path))}"
-        return f"curl -sS -i -X {self.method}{headers}{data} http://127.0.0.1:{port}{self.path}"
+        return f"curl -sS -i -X {self.method}{headers}{data} http://{host}:{port}{self.path}"
 
 
 class Verdict(Exception):
@@ -103,12 +103,13 @@ def error_lines(logs: str) -> list[str]:
     return [line for line in lines if _ERROR_WORDS.search(line)][-5:]
 
 
-def reproduction(verdict: Verdict, repro_dir: Path) -> str | None:
-    """The commands that repeat what the verdict was drawn from (saving the inputs they need), or None."""
+def reproduction(verdict: Verdict, repro_dir: Path, host: str = "127.0.0.1") -> str | None:
+    """The commands that repeat what the verdict was drawn from (saving the inputs they need), or None; a server's
+    port is reached at `host`, where the engine publishes it."""
     steps = [
         verdict.run.reproduce(repro_dir) if verdict.run else None,
         verdict.reproduce,
-        verdict.request.curl(repro_dir) if verdict.request else None,
+        verdict.request.curl(repro_dir, host) if verdict.request else None,
     ]
     return "\n".join(step for step in steps if step) or None
 

@@ -12,8 +12,8 @@ from byoc_conformance.verdicts import Inconclusive
 
 
 def harness(tmp_path: Path) -> Harness:
-    return Harness(engine=None, image="algo:1", image_attrs={}, catalogue=load_catalogue(),  # type: ignore[arg-type]
-                   repro_dir=tmp_path, context=None)  # type: ignore[arg-type]
+    return Harness(engine=SimpleNamespace(host_address="127.0.0.1"), image="algo:1",  # type: ignore[arg-type]
+                   image_attrs={}, catalogue=load_catalogue(), repro_dir=tmp_path, context=None)  # type: ignore[arg-type]
 
 
 def evaluate(tmp_path: Path, func) -> tuple[Harness, SimpleNamespace, BaseException | None]:

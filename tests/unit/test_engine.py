@@ -1,0 +1,96 @@
+"""Where servers are reached, from the engine the harness talks to: local socket, tcp://, ssh://, an override."""
+
+from types import SimpleNamespace
+
+import pytest
+
+from byoc_conformance import engine as engine_module
+from byoc_conformance.engine import Engine, engine_host
+
+
+@pytest.mark.parametrize(("docker_host", "host"), [
+    (None, None), ("", None), ("unix:///var/run/docker.sock", None), ("npipe:////./pipe/docker_engine", None),
+    ("tcp://docker:2375", "docker"), ("tcp://10.0.0.7:2376", "10.0.0.7"), ("ssh://ci@gpu-host", "gpu-host"),
+    ("ssh://ci@gpu-host:2222", "gpu-host"), ("tcp://[fd00::7]:2376", "fd00::7"), ("docker:2375", "docker"),
+])
+def test_the_engine_host_comes_from_docker_host(docker_host, host):
+    assert engine_host(docker_host) == host
+
+
+class FakeClient:
+    def __init__(self, base_url: str, system: str = "Debian GNU/Linux 12") -> None:
+        self.api = SimpleNamespace(base_url=base_url)
+        self.system = system
+
+    def ping(self):
+        return True
+
+    def info(self):
+        return {"OperatingSystem": self.system, "Architecture": "x86_64", "OSType": "linux", "NCPU": 8}
+
+
+def connect(monkeypatch, docker_host, base_url, override=None, option=None, network="auto"):
+    monkeypatch.setattr(engine_module.docker, "from_env", lambda timeout: FakeClient(base_url))
+    if docker_host is None:
+        monkeypatch.delenv("DOCKER_HOST", raising=False)
+    else:
+        monkeypatch.setenv("DOCKER_HOST", docker_host)
+    if override is None:
+        monkeypatch.delenv(engine_module.HOST_OVERRIDE, raising=False)
+    else:
+        monkeypatch.setenv(engine_module.HOST_OVERRIDE, override)
+    engine = Engine.connect("run1", network=network, host_address=option)
+    engine.close()
+    return engine
+
+
+def published(engine: Engine, host_port: str = "49153") -> SimpleNamespace:
+    container = SimpleNamespace(attrs={"NetworkSettings": {"Ports": {"8080/tcp": [{"HostPort": host_port}]}}},
+                                reload=lambda: None)
+    return engine.address(container, 8080)  # type: ignore[arg-type]
+
+
+def test_a_local_engine_serves_on_its_internal_network(monkeypatch):
+    engine = connect(monkeypatch, None, "http+docker://localhost")
+    assert engine.isolated and not engine.remote and engine.host_address == "127.0.0.1" and engine.cpus == 8
+
+
+def test_a_tcp_engine_publishes_on_all_its_interfaces_and_is_reached_at_its_host(monkeypatch):
+    engine = connect(monkeypatch, "tcp://docker:2375", "http://docker:2375")
+    assert not engine.isolated and engine.remote
+    engine._network = "net"  # as if created
+    assert engine.serving_network(8080)["ports"] == {"8080/tcp": ("0.0.0.0", None)}
+    assert published(engine) == ("docker", 49153)
+    assert engine.publish_option(8080) == "-p 8080:8080"
+    assert engine.describe_network() == "a bridge, port published on all the engine's interfaces, reached at docker"
+
+
+def test_an_ssh_engine_is_reached_at_its_host(monkeypatch):
+    engine = connect(monkeypatch, "ssh://ci@gpu-host", "http+docker://ssh")
+    engine._network = "net"
+    assert published(engine, "32768") == ("gpu-host", 32768)
+
+
+def test_the_override_wins_over_the_engine_host_and_the_option_over_both(monkeypatch):
+    assert connect(monkeypatch, "tcp://docker:2375", "http://docker:2375", override="10.1.2.3").host_address == \
+        "10.1.2.3"
+    assert connect(monkeypatch, "tcp://docker:2375", "http://docker:2375", override="10.1.2.3",
+                   option="proxy.local").host_address == "proxy.local"
+
+
+def test_a_local_engine_publishes_on_loopback_only(monkeypatch):
+    engine = connect(monkeypatch, None, "http+docker://localhost", network="published")
+    engine._network = "net"
+    assert engine.serving_network(8080)["ports"] == {"8080/tcp": ("127.0.0.1", None)}
+    assert published(engine) == ("127.0.0.1", 49153)
+    assert engine.publish_option(8080) == "-p 127.0.0.1:8080:8080"
+
+
+def test_docker_desktop_is_reached_on_published_ports(monkeypatch):
+    monkeypatch.setattr(engine_module.docker, "from_env",
+                        lambda timeout: FakeClient("http+docker://localhost", "Docker Desktop"))
+    monkeypatch.delenv("DOCKER_HOST", raising=False)
+    monkeypatch.delenv(engine_module.HOST_OVERRIDE, raising=False)
+    engine = Engine.connect("run1")
+    engine.close()
+    assert not engine.isolated and not engine.remote and engine.host_address == "127.0.0.1"
