@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -40,14 +41,17 @@ class SuiteRun:
                    for (_, s), level in zip(self.statuses, self.levels, strict=True))
 
 
-def run_suite(image: str, where: Path, *options: str, timeout: float = 600, measure: bool = False) -> SuiteRun:
-    """`pytest --image IMAGE` in a directory of its own, as a user runs it; with `measure`, its peak memory."""
+def run_suite(image: str, where: Path, *options: str, timeout: float = 600, measure: bool = False,
+              environment: dict[str, str] | None = None) -> SuiteRun:
+    """`pytest --image IMAGE` in a directory of its own, as a user runs it (with `environment` added to this
+    process's); with `measure`, its peak memory."""
     report = where / "junit.xml"
     command = [sys.executable, "-m", "pytest", "--image", image, "-p", "no:cacheprovider", f"--junitxml={report}",
                *options]
     started = time.monotonic()
     completed = subprocess.run([sys.executable, "-c", MEASURED, *command] if measure else command,
-                               cwd=where, capture_output=True, text=True, timeout=timeout)
+                               cwd=where, capture_output=True, text=True, timeout=timeout,
+                               env={**os.environ, **environment} if environment else None)
     seconds = time.monotonic() - started
     peak = re.search(r"^PEAK_RSS_KIB (\d+)$", completed.stderr, re.MULTILINE) if measure else None
     statuses, levels = [], []
