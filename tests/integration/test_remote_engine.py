@@ -6,6 +6,7 @@ local engine, and leaves nothing on either engine."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import time
 from collections.abc import Iterator
@@ -16,6 +17,8 @@ import docker.errors
 import pytest
 import requests.exceptions
 from docker.types import Mount
+
+from byoc_conformance.engine import RUN_LABEL
 
 from ..suite_runs import SAMPLES, run_suite, sample_options
 from .test_hygiene import leftovers
@@ -43,11 +46,10 @@ def remote_engine(docker_client: docker.DockerClient, sample_images: list[str]) 
     try:
         engine.reload()
         url = f"tcp://{engine.attrs['NetworkSettings']['IPAddress']}:2375"
-        remote = docker.DockerClient(base_url=url, timeout=60)
         deadline = time.monotonic() + 60
         while True:
             try:
-                remote.ping()
+                remote = docker.DockerClient(base_url=url, timeout=60)  # asks the engine its API version
                 break
             except (docker.errors.DockerException, requests.exceptions.RequestException):
                 engine.reload()
@@ -75,4 +77,7 @@ def test_a_remote_engine_gives_the_local_verdicts(sample, remote_engine, docker_
         (tmp_path / "local").mkdir()
         local = run_suite(f"byoc-samples/{sample}", tmp_path / "local", WINDOW, *sample_options(sample))
         assert sorted(remote.statuses) == sorted(local.statuses), remote.output
-    assert leftovers(docker_client) == [], "a run through the remote engine left objects on the local one"
+    run_id = re.search(r"Docker engine [^,]+, run ([0-9a-f]+)", remote.output).group(1)
+    labelled = {"label": f"{RUN_LABEL}={run_id}"}  # this run's objects, whatever else the local engine runs
+    assert not docker_client.containers.list(all=True, filters=labelled) + docker_client.volumes.list(
+        filters=labelled) + docker_client.networks.list(filters=labelled), "objects of the run on the local engine"
