@@ -142,7 +142,8 @@ def start(config: pytest.Config) -> Harness:
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared,
                       image_platform=image_platform)
     notices = [notice for notice in (clear_leftovers(engine), platform_notice(engine, image_platform)) if notice]
-    return Harness(engine, image, attrs, catalogue, config.getoption("byoc_repro_dir"), context, notices=notices,
+    repro_dir = config.getoption("byoc_repro_dir") or Path("byoc-repro") / engine.run_id
+    return Harness(engine, image, attrs, catalogue, repro_dir, context, notices=notices,
                    plan=plan)
 
 

@@ -143,8 +143,9 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "runs whose timing is judged (SIGTERM, the start-up window) always run alone",
     )
     group.addoption(
-        "--byoc-repro-dir", type=Path, default=Path("byoc-repro"), metavar="DIR",
-        help="where the inputs of failing runs are saved for the reproduce commands (default: ./byoc-repro)",
+        "--byoc-repro-dir", type=Path, default=None, metavar="DIR",
+        help="where the inputs of failing runs are saved for the reproduce commands (default: ./byoc-repro/RUN, "
+        "a directory per run, so that runs side by side do not overwrite each other's)",
     )
     script = parser.getgroup("byoc-script", "SageMaker BYOC conformance: script mode on a framework image "
                              "(named after the SDK's estimator arguments)")

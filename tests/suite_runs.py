@@ -42,10 +42,10 @@ class SuiteRun:
 
 
 def run_suite(image: str, where: Path, *options: str, timeout: float = 600, measure: bool = False,
-              environment: dict[str, str] | None = None) -> SuiteRun:
+              environment: dict[str, str] | None = None, junit: str = "junit.xml") -> SuiteRun:
     """`pytest --image IMAGE` in a directory of its own, as a user runs it (with `environment` added to this
     process's); with `measure`, its peak memory."""
-    report = where / "junit.xml"
+    report = where / junit
     command = [sys.executable, "-m", "pytest", "--image", image, "-p", "no:cacheprovider", f"--junitxml={report}",
                *options]
     started = time.monotonic()

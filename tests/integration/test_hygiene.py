@@ -7,13 +7,14 @@ import subprocess
 import sys
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pytest
 
 from byoc_conformance.engine import RUN_LABEL
 
-from ..suite_runs import SAMPLES
+from ..suite_runs import SAMPLES, run_suite
 
 pytestmark = pytest.mark.docker
 
@@ -64,3 +65,18 @@ def test_an_interrupted_run_leaves_nothing_behind(interrupt, during, sample, onl
     assert process.returncode == pytest.ExitCode.INTERRUPTED, output
     assert leftovers(docker_client) == [], output
     assert temp_entries() <= temp_before
+
+
+def test_two_runs_at_once_on_one_engine_from_one_directory_keep_apart(docker_client, sample_images, tmp_path):
+    """Names, networks, ports and reproduction files are the run's own: two CI jobs on one runner, or a vendor
+    checking two images at once, get each image's own verdicts, and nothing of either is left."""
+    spec = f"--byoc-spec={SAMPLES / 'reference' / 'byoc-spec.json'}"
+    runs = {"reference": ("byoc-samples/reference", spec), "train-no-model": ("byoc-samples/train-no-model",)}
+    with ThreadPoolExecutor(2) as pool:
+        done = {name: pool.submit(run_suite, image, tmp_path, "--byoc-startup-timeout=15", *options,
+                                  junit=f"{name}.xml") for name, (image, *options) in runs.items()}
+    reference, broken = done["reference"].result(), done["train-no-model"].result()
+    assert reference.exit_code == 0 and not reference.ids_with("failed"), reference.output
+    assert broken.ids_with("failed") == {"TRAIN-13"}, broken.output
+    assert len(list((tmp_path / "byoc-repro").iterdir())) == 1  # the failing run's own reproduction directory
+    assert leftovers(docker_client) == []

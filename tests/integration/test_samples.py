@@ -99,7 +99,8 @@ def test_a_failure_shows_logs_and_a_reproduce_command_that_works(sample_images, 
     repeated = subprocess.run(["bash", "-c", command], capture_output=True, text=True, timeout=120)
     assert repeated.returncode == 0, repeated.stderr
     assert "(model not saved)" in repeated.stdout
-    assert list((tmp_path / "byoc-repro" / "good-input" / "model").iterdir()) == []
+    (run_directory,) = (tmp_path / "byoc-repro").iterdir()  # one directory per run
+    assert list((run_directory / "good-input" / "model").iterdir()) == []
 
 
 def test_a_missing_image_is_one_clear_error(docker_client, tmp_path):
