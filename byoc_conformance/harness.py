@@ -210,6 +210,7 @@ class Harness:
     notices: list[str] = field(default_factory=list)  # for the header: leftovers of other runs, the platform
     bundle: Path | None = None  # report.json of the written bundle
     plan: Plan = field(default_factory=Plan)
+    judging: bool = False  # a check is being judged: pytest writes nothing until its verdict
 
     def run_order(self, checks: list[Check]) -> list[RunName]:
         """The runs of `checks` in the order they are started ahead: those that run alone first, while nothing
@@ -288,6 +289,7 @@ class Harness:
         requirement = self.catalogue[entry.requirement_id]
         started = time.monotonic()
         error = None
+        self.judging = True  # the terminal is the progress reporter's until the verdict
         try:
             # A check that reads runs may probe a running server: no run that is timed alone goes on meanwhile.
             # (The others only read the image's configuration and the declaration.)
@@ -298,6 +300,8 @@ class Harness:
         except Exception as raised:  # a defect of the harness, not a verdict on the image: never hidden
             summary, verdict = f"harness error: {type(raised).__name__}: {raised}", None
             error = "".join(traceback.format_exception(raised))
+        finally:
+            self.judging = False
         status = "error" if error else verdict.status if verdict else "passed"
         result = CheckResult(entry.test_id, entry.requirement_id, self.level(entry), status, summary,
                              time.monotonic() - started)

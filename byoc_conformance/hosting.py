@@ -22,6 +22,7 @@ from .declaration import DEFAULT_CSV, CsvLayout
 from .engine import Engine, save_logs
 from .model import Model, extract_for_reproduction
 from .plan import Plan, planned, planned_alone
+from .progress import WAITS
 from .verdicts import Inconclusive, Request
 
 PORT = 8080
@@ -92,6 +93,10 @@ class Server:
             self.start_error = str(error.explanation or error)
             return self
         self.started = time.monotonic()
+        with WAITS.waiting(f"the {self.label} to answer /ping 200", startup_timeout, lambda: self.last_ping):
+            return self._poll_ping(startup_timeout)
+
+    def _poll_ping(self, startup_timeout: float) -> Server:
         while True:
             if self.address is None:
                 self.address = self.engine.address(self.container, self.port)

@@ -284,6 +284,17 @@ def _check_of(item: pytest.Item) -> Any:
     return callspec.params.get("byoc_check") if callspec else None
 
 
+def pytest_sessionstart(session: pytest.Session) -> None:
+    harness = session.config.stash.get(HARNESS, None)
+    reporter = session.config.pluginmanager.get_plugin("terminalreporter")
+    if harness is None or reporter is None:
+        return
+    from .progress import WAITS
+
+    # Long waits are said while a check waits for them, when pytest itself writes nothing.
+    WAITS.start(lambda line: reporter.write_line(line, yellow=True), quiet=lambda: not harness.judging)
+
+
 @pytest.fixture(scope="session")
 def byoc_harness(pytestconfig: pytest.Config) -> Iterator[Harness]:
     harness = pytestconfig.stash.get(HARNESS, None)
@@ -320,6 +331,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     interrupted = session.exitstatus == pytest.ExitCode.INTERRUPTED
     interrupts = session.config.stash[INTERRUPTS]
     interrupts.cleaning = True  # from here on a Ctrl-C or SIGTERM waits for the cleanup to end
+    from .progress import WAITS
+
+    WAITS.stop()
     harness.stop_runs()
     if interrupted or session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED,
                                              pytest.ExitCode.NO_TESTS_COLLECTED):

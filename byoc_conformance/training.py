@@ -26,6 +26,7 @@ from . import hyperparameters, opt_ml, pipe, script
 from .declaration import Declaration, Hyperparameter
 from .engine import Engine, content_digest, file_digests, files_in, lines_of, listing, save_archive, save_logs, tar_of
 from .plan import Plan, planned, planned_alone
+from .progress import WAITS
 from .verdicts import NotApplicable
 
 # /opt/ml/input, /opt/ml/model and /opt/ml/output are mounted one by one, never /opt/ml as a whole:
@@ -447,12 +448,13 @@ class TrainingRunner:
                 if not self._start(run, host):
                     return run
                 started = time.monotonic()
-                run.exit_code = _wait_for_exit(host.container, deadline if stop_at is None else stop_at)
-                if run.exit_code is None and stop_at is not None:
-                    with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
-                        host.container.kill("SIGTERM")
-                        run.signal_at = time.monotonic() - started
-                    run.exit_code = _wait_for_exit(host.container, deadline - stop_at)
+                with WAITS.waiting(f"the {run.label} to end", deadline, last_log_line(host.container)):
+                    run.exit_code = _wait_for_exit(host.container, deadline if stop_at is None else stop_at)
+                    if run.exit_code is None and stop_at is not None:
+                        with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
+                            host.container.kill("SIGTERM")
+                            run.signal_at = time.monotonic() - started
+                        run.exit_code = _wait_for_exit(host.container, deadline - stop_at)
                 run.duration = time.monotonic() - started
                 if run.exit_code is None:
                     run.killed_at_deadline = True
@@ -515,28 +517,30 @@ class TrainingRunner:
                     running[id(run)], starts[id(run)] = (job, run, host.container), time.monotonic()
                 else:
                     failed.add(id(job))
-            while running and time.monotonic() - started < deadline:
-                if signalled is not None and signalled.signal_at is None and \
-                        time.monotonic() - started >= (signalled.signal_due or 0.0):
-                    self._signal_job(signalled, running, time.monotonic() - started >= latest, starts)
-                for key, (job, run, container) in list(running.items()):
-                    code = _exit_code(container)
-                    if code is not None:
-                        run.exit_code = code
-                        run.duration = _engine_duration(container) or time.monotonic() - starts[key]
-                        del running[key]
-                        if code != 0:
-                            failed.add(id(job))
-                for key, (job, run, container) in list(running.items()):
-                    if id(job) in failed:  # SageMaker fails the whole job: its other hosts stop
-                        run.stopped_with_job, run.duration = True, time.monotonic() - starts[key]
-                        with contextlib.suppress(docker.errors.APIError):
-                            container.kill()
-                        del running[key]
-                if signalled is not None and running and all(job is signalled for job, _, _ in running.values()):
-                    break  # the twin has ended: a signalled job still going did not stop sooner
-                if running:
-                    time.sleep(POLL)
+            with WAITS.waiting(f"{' and '.join(job.label.partition(':')[0] for job in jobs)} to end", deadline,
+                               lambda: f"{len(running)} host(s) still running"):
+                while running and time.monotonic() - started < deadline:
+                    if signalled is not None and signalled.signal_at is None and \
+                            time.monotonic() - started >= (signalled.signal_due or 0.0):
+                        self._signal_job(signalled, running, time.monotonic() - started >= latest, starts)
+                    for key, (job, run, container) in list(running.items()):
+                        code = _exit_code(container)
+                        if code is not None:
+                            run.exit_code = code
+                            run.duration = _engine_duration(container) or time.monotonic() - starts[key]
+                            del running[key]
+                            if code != 0:
+                                failed.add(id(job))
+                    for key, (job, run, container) in list(running.items()):
+                        if id(job) in failed:  # SageMaker fails the whole job: its other hosts stop
+                            run.stopped_with_job, run.duration = True, time.monotonic() - starts[key]
+                            with contextlib.suppress(docker.errors.APIError):
+                                container.kill()
+                            del running[key]
+                    if signalled is not None and running and all(job is signalled for job, _, _ in running.values()):
+                        break  # the twin has ended: a signalled job still going did not stop sooner
+                    if running:
+                        time.sleep(POLL)
             for key, (_, run, container) in running.items():
                 run.killed_at_deadline, run.duration = True, time.monotonic() - starts[key]
                 with contextlib.suppress(docker.errors.APIError):
@@ -588,26 +592,28 @@ class TrainingRunner:
                 starts[id(run)] = time.monotonic()  # each run's own clock: the twin starts a moment later
             started = starts[id(signalled)]
             running = {id(signalled): (signalled, container), id(twin): (twin, twin_container)}
-            while running and time.monotonic() - started < deadline:
-                if signalled.signal_at is None and id(signalled) in running and \
-                        time.monotonic() - started >= signal_at:
-                    before = pid1_disposition(container)
-                    if (before and before.receives) or time.monotonic() - started >= latest:
-                        with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
-                            container.kill("SIGTERM")
-                            signalled.signal_at = time.monotonic() - started
-                        # What PID 1 did with the signal is what it showed just before; read after only when
-                        # that could not be read (PID 1 may be gone by then).
-                        signalled.disposition = before or pid1_disposition(container)
-                for key, (run, each) in list(running.items()):
-                    code = _exit_code(each)
-                    if code is not None:
-                        run.exit_code = code
-                        run.duration = _engine_duration(each) or time.monotonic() - starts[key]
-                        del running[key]
-                if id(twin) not in running and id(signalled) in running:
-                    break  # the twin has ended: a signalled run still going did not stop sooner
-                time.sleep(POLL)
+            with WAITS.waiting("the SIGTERM run and its twin to end", deadline,
+                               last_log_line(container, "the signalled run's")):
+                while running and time.monotonic() - started < deadline:
+                    if signalled.signal_at is None and id(signalled) in running and \
+                            time.monotonic() - started >= signal_at:
+                        before = pid1_disposition(container)
+                        if (before and before.receives) or time.monotonic() - started >= latest:
+                            with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
+                                container.kill("SIGTERM")
+                                signalled.signal_at = time.monotonic() - started
+                            # What PID 1 did with the signal is what it showed just before; read after only when
+                            # that could not be read (PID 1 may be gone by then).
+                            signalled.disposition = before or pid1_disposition(container)
+                    for key, (run, each) in list(running.items()):
+                        code = _exit_code(each)
+                        if code is not None:
+                            run.exit_code = code
+                            run.duration = _engine_duration(each) or time.monotonic() - starts[key]
+                            del running[key]
+                    if id(twin) not in running and id(signalled) in running:
+                        break  # the twin has ended: a signalled run still going did not stop sooner
+                    time.sleep(POLL)
             for key, (run, each) in running.items():
                 run.killed_at_deadline, run.duration = True, time.monotonic() - starts[key]
                 with contextlib.suppress(docker.errors.APIError):
@@ -638,6 +644,15 @@ def _engine_duration(container: Container) -> float | None:
         return None
     seconds = (finished - started).total_seconds()
     return seconds if seconds >= 0 else None
+
+
+def last_log_line(container: Container, whose: str = "") -> Callable[[], str]:
+    """What a long wait says it saw last: the container's last log line."""
+    def observe() -> str:
+        line = container.logs(stdout=True, stderr=True, tail=1).decode("utf-8", "replace").strip()
+        return f"{whose} log line {line[:160]!r}".strip() if line else f"nothing in {whose or 'the'} log yet"
+
+    return observe
 
 
 def _exit_code(container: Container) -> int | None:

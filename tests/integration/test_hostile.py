@@ -7,6 +7,7 @@ import hashlib
 import io
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -210,3 +211,12 @@ def test_servers_can_be_reached_on_a_published_port_instead(docker_client, sampl
     assert f"servers on {where}" in run.output
     limits = json.loads((tmp_path / "bundle" / "report.json").read_text())["run"]["limits"]
     assert limits == {"memory_mb": 8192, "pids": 4096, "network": where}
+
+
+def test_a_long_wait_says_what_it_waits_for_and_what_it_saw_last(sample_images, tmp_path):
+    # A server that answers /ping 500 keeps the run waiting its whole start-up window: said once at 10 s.
+    run = run_suite("byoc-samples/serve-ping-500", tmp_path, "--byoc-startup-timeout=15", "-k", "SERVE-05")
+    said = [line for line in run.output.splitlines() if "s into waiting for" in line]
+    assert len(said) == 1 and re.fullmatch(r"byoc-conformance: 1[0-4] s into waiting for the `serve` container "
+                                           r"\(serve\) to answer /ping 200 \(deadline 15 s\); last: HTTP 500",
+                                           said[0]), run.output
