@@ -58,12 +58,46 @@ def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expecte
     return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
 
 
-def _explore(hosting: Hosting, strategy: st.SearchStrategy[Payload], probe: Callable[[Payload], None]) -> None:
-    """Runs `probe` on generated payloads. A probe that raises Failed is shrunk by hypothesis to the
-    smallest payload that still fails, and that Failed is raised here."""
+def _settings(hosting: Hosting, *phases: Phase) -> settings:
+    return settings(max_examples=hosting.examples, deadline=None, database=None, report_multiple_bugs=False,
+                    suppress_health_check=list(HealthCheck), phases=phases)
 
-    @settings(max_examples=hosting.examples, deadline=None, database=None, report_multiple_bugs=False,
-              suppress_health_check=list(HealthCheck), phases=[Phase.explicit, Phase.generate, Phase.shrink])
+
+def generated(hosting: Hosting, name: str, strategy: st.SearchStrategy[Payload]) -> list[Payload]:
+    """The payloads hypothesis generates from `strategy` with the run's seed and example count, before any is sent:
+    drawn once per run and shared by every probe that sends them. They are the ones hypothesis generates with a
+    probe that passes them all, so a run that finds no failure sends exactly what `explore` would."""
+    def draw() -> list[Payload]:
+        drawn: list[Payload] = []
+
+        @_settings(hosting, Phase.explicit, Phase.generate)
+        @hypothesis.seed(hosting.seed)
+        @given(strategy)
+        def collect(payload: Payload) -> None:
+            drawn.append(payload)
+
+        collect()
+        return drawn
+
+    return hosting.plan.once(("payloads", name), draw)  # type: ignore[no-any-return]
+
+
+def _explore(hosting: Hosting, name: str, strategy: st.SearchStrategy[Payload],
+             probe: Callable[[Payload], None]) -> None:
+    """Runs `probe` on generated payloads (`name` names the strategy: payloads are drawn once per run). A probe
+    that raises Failed is shrunk by hypothesis to the smallest payload that still fails, and that Failed is
+    raised here."""
+    for payload in generated(hosting, name, strategy):  # the payloads sent as fast as the server answers
+        try:
+            probe(payload)
+        except Failed as failed:
+            first = failed
+            break
+    else:
+        return
+
+    # A failure: hypothesis sends the same payloads again with the probe, and shrinks the one that fails.
+    @_settings(hosting, Phase.explicit, Phase.generate, Phase.shrink)
     @hypothesis.seed(hosting.seed)
     @given(strategy)
     def explore(payload: Payload) -> None:
@@ -77,6 +111,8 @@ def _explore(hosting: Hosting, strategy: st.SearchStrategy[Payload], probe: Call
             failures[0].observed += " (this failure did not repeat when hypothesis replayed the payload)"
             raise failures[0] from None
         raise
+    first.observed += " (this failure did not repeat when hypothesis sent the payloads again)"
+    raise first
 
 
 def _excerpt(response: requests.Response) -> str:
@@ -178,7 +214,7 @@ def _probe_valid_csv(ctx: Context, name: str, expected: str,
             raise Failed(problem, expected=expected, run=server, request=request)
         judged.append(payload.rows)
 
-    _explore(ctx.hosting, valid_csv(ctx.hosting.csv.feature_ranges), probe)
+    _explore(ctx.hosting, "valid CSV", valid_csv(ctx.hosting.csv.feature_ranges), probe)
     if not judged:
         raise Inconclusive(f"none of {len(sent)} generated CSV payloads was answered 2xx, so there was no answer "
                            "to judge (see SERVE-07 valid-csv-answered-2xx-within-60s)", run=server)
@@ -304,7 +340,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, in
 
         failure = None
         try:
-            _explore(hosting, invalid_payloads(hosting.csv.features), probe)
+            _explore(hosting, "malformed payloads", invalid_payloads(hosting.csv.features), probe)
         except Failed as raised:
             failure = raised
         failure = crash[0] if crash else failure

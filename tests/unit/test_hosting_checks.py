@@ -9,6 +9,7 @@ import requests
 
 from byoc_conformance.checks import hosting
 from byoc_conformance.declaration import DEFAULT_CSV, DEFAULTS, media_type
+from byoc_conformance.plan import Plan
 from byoc_conformance.registry import Context
 from byoc_conformance.verdicts import Failed, Inconclusive
 
@@ -48,6 +49,7 @@ class FakeHosting:
 
     def __init__(self, server):
         self.shared = server
+        self.plan = Plan()
 
     def healthy(self):
         if self.shared.healthy_after is None:
