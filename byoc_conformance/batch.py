@@ -137,6 +137,8 @@ def execution_parameters(server: Server) -> tuple[int | str, bytes]:
         return f"no complete answer within {PARAMETERS_DEADLINE:g} s", b""
     except requests.RequestException as error:
         return f"no answer ({type(error).__name__})", b""
+    if server.died():  # the address may be another container's by now
+        return "no answer (the container has exited)", b""
     if response.truncated:  # type: ignore[attr-defined]
         return f"an answer over {exchange.PING_BODY_CAP} bytes (cut there)", b""
     return response.status_code, response.content

@@ -93,6 +93,9 @@ class Engine:
         self._network: str | None = None  # its name, once created
         self._lock = threading.Lock()  # runs are started from several threads
         self.closing = False  # the run is ending: nothing new is created, so that its sweep is the last word
+        # The run's containers that have died, by ID, as the engine's events say (watch_deaths).
+        self.died: set[str] = set()
+        self._events: Any = None
         # Logs, archives and models go to disk here, not into memory; removed when the run ends.
         self.scratch = Path(tempfile.mkdtemp(prefix=f"byoc-conformance-{run_id}-"))
 
@@ -254,8 +257,25 @@ class Engine:
         """A path in this run's scratch directory that nothing else uses."""
         return self.scratch / self.new_name(f"file-{name}", creating=False)
 
+    def watch_deaths(self) -> None:
+        """Notes each of the run's containers as it dies. Docker gives an address a dead container released to the
+        next container on the network at once, so an answer from a dead server's address may be another's: runs
+        at once start servers while others die, and an answer that arrives after its server died is not taken."""
+        self._events = self.client.events(decode=True, filters={
+            "label": f"{RUN_LABEL}={self.run_id}", "type": "container", "event": "die"})
+
+        def watch() -> None:
+            with contextlib.suppress(Exception):  # the stream ends when the run closes it
+                for event in self._events:
+                    self.died.add(str(event.get("id") or (event.get("Actor") or {}).get("ID")))
+
+        threading.Thread(target=watch, name="byoc-events", daemon=True).start()
+
     def close(self) -> None:
         """The end of the run: its scratch directory goes, and so does the reaper it no longer needs."""
+        if self._events is not None:
+            with contextlib.suppress(Exception):
+                self._events.close()
         shutil.rmtree(self.scratch, ignore_errors=True)
         if self.reaper is not None:
             self.reaper.terminate()

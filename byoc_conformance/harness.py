@@ -94,6 +94,7 @@ def start(config: pytest.Config) -> Harness:
         engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=config.getoption("byoc_network"), limits=limits,
                                 host_address=config.getoption("byoc_host_address"))
         engine.start_reaper()
+        engine.watch_deaths()
         model_path = config.getoption("byoc_model")
         given_model = model.from_path(model_path, engine.scratch_file("given-model.tar.gz")) if model_path else None
         attrs = engine.image(image).attrs

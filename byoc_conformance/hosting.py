@@ -112,11 +112,19 @@ class Server:
                 return self
             time.sleep(POLL_INTERVAL)
 
+    def died(self) -> bool:
+        """Whether the engine said the container died: its address may be another container's by now."""
+        return self.container.id in self.engine.died
+
     def ping(self) -> tuple[str, requests.Response | None]:
         """GET /ping within SageMaker's 2 s: "HTTP <status>", or why there was no usable answer."""
+        if self.died():
+            return "no answer (the container has exited)", None
         try:
             response = exchange.exchange(self.session, "GET", self.url("/ping"), deadline=PING_TIMEOUT,
                                          cap=exchange.PING_BODY_CAP)
+            if self.died():
+                return "no answer (the container exited meanwhile; the address may be another's)", None
         except requests.ConnectTimeout:  # no connection (the container is gone, say): nothing to judge /ping by
             return "no answer (ConnectTimeout)", None
         except requests.Timeout:
@@ -148,12 +156,17 @@ class Server:
         After one request went unanswered in time, none is sent: each would wait the whole deadline again."""
         if self.unanswered is not None:
             raise exchange.DeadlineExceeded(f"not sent: {self.unanswered[0].name}: {self.unanswered[1]}")
+        if self.died():
+            raise requests.ConnectionError(f"not sent: the {self.label} has exited")
         try:
-            return exchange.exchange(self.session, request.method, self.url(request.path),
-                                     deadline=self.invocation_timeout, data=request.body, headers=request.headers)
+            response = exchange.exchange(self.session, request.method, self.url(request.path),
+                                         deadline=self.invocation_timeout, data=request.body, headers=request.headers)
         except exchange.DeadlineExceeded as error:
             self.unanswered = request, str(error)
             raise
+        if self.died():  # the answer may be from another container, given the dead one's address
+            raise requests.ConnectionError(f"the {self.label} exited before its answer could be taken as its own")
+        return response
 
     @property
     def logs(self) -> str:
