@@ -51,7 +51,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     group.addoption(
         "--byoc-train-timeout", type=_seconds, default=600.0, metavar="SECONDS",
         help="deadline for one training run on good input (default: 600); bad-input runs get "
-        "min(this, max(60, 5 x the good run's duration))",
+        "min(this, max(60, 5 x the good run's duration)), both multiplied by the runs at once (--byoc-jobs)",
     )
     group.addoption(
         "--byoc-startup-timeout", type=_seconds, default=480.0, metavar="SECONDS",
