@@ -310,13 +310,19 @@ def install_shutdown_handler(server):
     signal.signal(signal.SIGTERM, lambda signum, frame: threading.Thread(target=server.shutdown).start())
 
 
+class Server(ThreadingHTTPServer):
+    # SageMaker sends requests at once; with socketserver's default backlog of 5, connections beyond it are reset
+    # while the machine is busy.
+    request_queue_size = 128
+
+
 def serve_main():
     try:
         InvocationHandler.model = load_model()
     except (OSError, ValueError) as error:
         print(f"no usable model in {MODEL_DIR}: {error}; /ping answers 404", file=sys.stderr)
     port = serving_port()
-    server = ThreadingHTTPServer((BIND_ADDRESS, port), InvocationHandler)
+    server = Server((BIND_ADDRESS, port), InvocationHandler)
     install_shutdown_handler(server)
     print(f"serving on {BIND_ADDRESS}:{port}", file=sys.stderr)
     server.serve_forever()
