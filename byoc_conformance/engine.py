@@ -103,7 +103,7 @@ class Engine:
     def connect(cls, run_id: str, *, network: str = "auto", limits: Limits | None = None,
                 host_address: str | None = None) -> Engine:
         try:
-            client = docker.from_env(timeout=API_TIMEOUT)
+            client = client_from_env()
             client.ping()
             info = client.info()
         except (docker.errors.DockerException, requests.exceptions.RequestException) as error:
@@ -291,6 +291,24 @@ class Engine:
         self.reaper = subprocess.Popen(
             [sys.executable, "-m", "byoc_conformance.reaper", str(os.getpid()), self.run_id, str(self.scratch)],
             stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+
+
+CA_BUNDLE_VARIABLES = ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")
+
+
+def client_from_env() -> docker.DockerClient:
+    """The engine DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) names, as docker-py reaches it. With TLS,
+    the engine's CA must be the one trusted: requests takes REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, which many CI
+    images set, over the CA docker-py gives it (psf/requests#3829), and the engine's certificate then fails."""
+    if not os.environ.get("DOCKER_TLS_VERIFY"):
+        return docker.from_env(timeout=API_TIMEOUT)
+    hidden = {name: os.environ.pop(name) for name in CA_BUNDLE_VARIABLES if name in os.environ}
+    try:
+        client = docker.from_env(timeout=API_TIMEOUT)  # asks the engine its API version, over TLS
+    finally:
+        os.environ.update(hidden)
+    client.api.trust_env = False  # and so for every later call
+    return client
 
 
 def engine_host(docker_host: str | None) -> str | None:

@@ -15,7 +15,7 @@ import docker
 import docker.errors
 import requests.exceptions
 
-from .engine import HOST_LABEL, PID_LABEL, RUN_LABEL, remove_labelled
+from .engine import HOST_LABEL, PID_LABEL, RUN_LABEL, client_from_env, remove_labelled
 
 POLL = 0.5  # seconds between looks at the harness
 
@@ -53,7 +53,7 @@ def main(argv: list[str]) -> int:
     while alive(pid):
         time.sleep(POLL)
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
-        remove_labelled(docker.from_env(timeout=60), {"label": f"{RUN_LABEL}={run_id}"})
+        remove_labelled(client_from_env(), {"label": f"{RUN_LABEL}={run_id}"})
     shutil.rmtree(scratch, ignore_errors=True)
     return 0
 

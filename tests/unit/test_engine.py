@@ -94,3 +94,19 @@ def test_docker_desktop_is_reached_on_published_ports(monkeypatch):
     engine = Engine.connect("run1")
     engine.close()
     assert not engine.isolated and not engine.remote and engine.host_address == "127.0.0.1"
+
+
+def test_with_tls_the_engines_ca_is_trusted_not_the_ca_bundle_of_the_environment(monkeypatch):
+    seen = {}
+
+    def from_env(timeout):
+        seen.update({name: engine_module.os.environ.get(name) for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE")})
+        return FakeClient("https://docker:2376")
+
+    monkeypatch.setattr(engine_module.docker, "from_env", from_env)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    monkeypatch.setenv("DOCKER_TLS_VERIFY", "1")
+    client = engine_module.client_from_env()
+    assert seen == {"REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": None}  # hidden while docker-py connects
+    assert client.api.trust_env is False  # and for every later call
+    assert engine_module.os.environ["REQUESTS_CA_BUNDLE"] == "/etc/ssl/certs/ca-certificates.crt"  # given back
