@@ -30,6 +30,21 @@ def temp_entries() -> set[str]:
     return {path.name for path in Path(tempfile.gettempdir()).iterdir() if "byoc" in path.name}
 
 
+SEVERAL = "several runs at once"
+
+
+def _in_flight(docker_client, during: str) -> bool:
+    """Whether the container `during` names runs; for SEVERAL, two training runs of different kinds (not the
+    SIGTERM pair, which is one run of two containers)."""
+    if during != SEVERAL:
+        return bool(docker_client.containers.list(filters={"label": f"byoc-conformance.role={during}",
+                                                           "status": "running"}))
+    roles = {c.labels.get("byoc-conformance.role", "") for c in docker_client.containers.list(
+        filters={"label": RUN_LABEL, "status": "running"})}
+    kinds = {role.rstrip("-0123456789") for role in roles if role.startswith("train-") and "sigterm" not in role}
+    return len(kinds) >= 2
+
+
 @pytest.mark.parametrize(
     "interrupt, during, sample, only",
     [(signal.SIGINT, "train-good-input", "reference", None), (signal.SIGTERM, "train-good-input", "reference", None),
@@ -39,9 +54,12 @@ def temp_entries() -> set[str]:
      # the Pipe feeder and the container it feeds
      (signal.SIGINT, "train-pipe-mode-feeder", "pipe", "TRAIN-09"),
      # the checkpoint volume that outlives each of the two runs
-     (signal.SIGINT, "train-interrupted", "checkpoints", "TRAIN-19")],
+     (signal.SIGINT, "train-interrupted", "checkpoints", "TRAIN-19"),
+     # runs that go at once: two training runs of different kinds in flight, others queued
+     (signal.SIGINT, SEVERAL, "reference", None), (signal.SIGTERM, SEVERAL, "reference", None)],
     ids=["ctrl-c-in-training", "sigterm-in-training", "ctrl-c-in-serving", "ctrl-c-in-hyperparameter-probes",
-         "ctrl-c-in-multi-host-job", "ctrl-c-in-pipe-mode", "ctrl-c-in-checkpoint-run"],
+         "ctrl-c-in-multi-host-job", "ctrl-c-in-pipe-mode", "ctrl-c-in-checkpoint-run",
+         "ctrl-c-with-runs-in-flight", "sigterm-with-runs-in-flight"],
 )
 def test_an_interrupted_run_leaves_nothing_behind(interrupt, during, sample, only, docker_client, sample_images,
                                                   tmp_path):
@@ -54,8 +72,7 @@ def test_an_interrupted_run_leaves_nothing_behind(interrupt, during, sample, onl
     )
     try:
         deadline = time.monotonic() + 60
-        running = {"label": f"byoc-conformance.role={during}", "status": "running"}
-        while not docker_client.containers.list(filters=running):
+        while not _in_flight(docker_client, during):
             assert time.monotonic() < deadline and process.poll() is None, f"no {during} container started"
             time.sleep(0.05)
         process.send_signal(interrupt)
