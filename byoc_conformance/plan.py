@@ -147,8 +147,6 @@ class Plan:
         self._queue: deque[Callable[[], object]] = deque()
         self._workers: list[threading.Thread] = []
         self.closing = False
-        # Each run as it went: (key, thread, asked for, slot taken, ended, alone), in seconds of time.monotonic().
-        self.timeline: list[tuple[Hashable, str, float, float, float, bool]] = []
 
     def once(self, key: Hashable, run: Callable[[], T], *, alone: bool = False) -> T:
         """`run()`'s outcome, from its first and only call: its result, or its exception raised again. While
@@ -161,16 +159,15 @@ class Plan:
                 if key not in self._running:
                     self._running.add(key)
                     break
-                if self._local.__dict__.get("skip_taken", False):
+                if getattr(self._local, "skip_taken", False):
                     raise Taken  # a queued task that another thread runs: not waited for, the caller moves on
             with self.slots.released(), self._state:
                 while key in self._running:
                     self._state.wait(WAIT_STEP)
-        started, top = time.monotonic(), self._local.__dict__.get("skip_taken", False)
+        top = getattr(self._local, "skip_taken", False)
         self._local.skip_taken = False  # the runs this one reads are waited for
         try:
             with self.slots.held("alone" if alone else "shared"):
-                began = time.monotonic()
                 outcome: tuple[bool, Any] = (True, run())
         except Exception as error:
             outcome = (False, error)
@@ -182,7 +179,6 @@ class Plan:
             raise
         self._local.skip_taken = top
         with self._state:
-            self.timeline.append((key, threading.current_thread().name, started, began, time.monotonic(), alone))
             self._outcomes[key] = outcome
             self._running.discard(key)
             self._state.notify_all()
