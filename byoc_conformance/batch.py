@@ -15,7 +15,7 @@ import requests
 
 from . import exchange
 from .exchange import cut_note
-from .hosting import Server, invocation
+from .hosting import Server, ServerGone, invocation
 
 MIB = 1024 * 1024  # batch "MB" is read as MiB, as SageMaker's local mode does
 DEFAULTS = {"MaxConcurrentTransforms": 1, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
@@ -131,14 +131,14 @@ PARAMETERS_DEADLINE = 10.0  # SageMaker calls it once before the invocations; 10
 def execution_parameters(server: Server) -> tuple[int | str, bytes]:
     """GET /execution-parameters: (status, body), or (why there is no answer, b"")."""
     try:
-        response = exchange.exchange(server.session, "GET", server.url("/execution-parameters"),
-                                     deadline=PARAMETERS_DEADLINE, cap=exchange.PING_BODY_CAP)
+        response = server.exchange("GET", "/execution-parameters", deadline=PARAMETERS_DEADLINE,
+                                   cap=exchange.PING_BODY_CAP)
+    except ServerGone:
+        return "no answer (the container has exited)", b""
     except requests.Timeout:
         return f"no complete answer within {PARAMETERS_DEADLINE:g} s", b""
     except requests.RequestException as error:
         return f"no answer ({type(error).__name__})", b""
-    if server.died():  # the address may be another container's by now
-        return "no answer (the container has exited)", b""
     if response.truncated:  # type: ignore[attr-defined]
         return f"an answer over {exchange.PING_BODY_CAP} bytes (cut there)", b""
     return response.status_code, response.content

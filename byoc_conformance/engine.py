@@ -245,11 +245,8 @@ class Engine:
 
     def remove(self, container: Container, volumes: Iterable[str] = ()) -> None:
         """Remove a container and the given volumes; what is already gone is fine."""
-        try:
+        with gone_or_going():
             container.remove(force=True)
-        except docker.errors.APIError as error:
-            if error.status_code not in (404, 409):  # gone, or being removed by the run's sweep
-                raise
         for name in volumes:
             self.remove_volume(name)
 
@@ -327,15 +324,21 @@ def remove_labelled(client: docker.DockerClient, selector: dict[str, Any]) -> in
     listed += [(volume, {"force": True}) for volume in client.volumes.list(filters=selector)]
     listed += [(network, {}) for network in client.networks.list(filters=selector)]  # once their containers go
     for item, options in listed:
-        try:
+        with gone_or_going():  # a volume still in use by a container on its way out is the next sweep's
             item.remove(**options)
             removed += 1
-        except docker.errors.APIError as error:
-            # Gone, or going (a run of this harness removing it at the same moment: 409 Conflict); a volume
-            # still in use by a container on its way out is the next sweep's.
-            if error.status_code not in (404, 409):
-                raise
     return removed
+
+
+@contextlib.contextmanager
+def gone_or_going() -> Iterator[None]:
+    """A removal of what is gone already, or being removed at this moment by another of the run's threads (409
+    Conflict), is no error."""
+    try:
+        yield
+    except docker.errors.APIError as error:
+        if error.status_code not in (404, 409):
+            raise
 
 
 def tar_of(files: dict[str, bytes], directories: tuple[str, ...] = ()) -> bytes:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import docker.errors
 import requests
@@ -47,6 +48,10 @@ class Stop:
 
     server: Server
     seconds: float | None
+
+
+class ServerGone(requests.ConnectionError):
+    """The server's container died: nothing is sent to its address, and no answer from it is taken as its own."""
 
 
 class Server:
@@ -116,15 +121,22 @@ class Server:
         """Whether the engine said the container died: its address may be another container's by now."""
         return self.container.id in self.engine.died
 
+    def exchange(self, method: str, path: str, *, deadline: float, **options: Any) -> requests.Response:
+        """One exchange with this server (exchange.exchange), never with a container that took its address: none
+        is sent once it died, and an answer that comes after it died is refused (ServerGone)."""
+        if self.died():
+            raise ServerGone(f"not sent: the {self.label} has exited")
+        response = exchange.exchange(self.session, method, self.url(path), deadline=deadline, **options)
+        if self.died():
+            raise ServerGone(f"the {self.label} exited before its answer could be taken as its own")
+        return response
+
     def ping(self) -> tuple[str, requests.Response | None]:
         """GET /ping within SageMaker's 2 s: "HTTP <status>", or why there was no usable answer."""
-        if self.died():
-            return "no answer (the container has exited)", None
         try:
-            response = exchange.exchange(self.session, "GET", self.url("/ping"), deadline=PING_TIMEOUT,
-                                         cap=exchange.PING_BODY_CAP)
-            if self.died():
-                return "no answer (the container exited meanwhile; the address may be another's)", None
+            response = self.exchange("GET", "/ping", deadline=PING_TIMEOUT, cap=exchange.PING_BODY_CAP)
+        except ServerGone:
+            return "no answer (the container has exited)", None
         except requests.ConnectTimeout:  # no connection (the container is gone, say): nothing to judge /ping by
             return "no answer (ConnectTimeout)", None
         except requests.Timeout:
@@ -156,17 +168,12 @@ class Server:
         After one request went unanswered in time, none is sent: each would wait the whole deadline again."""
         if self.unanswered is not None:
             raise exchange.DeadlineExceeded(f"not sent: {self.unanswered[0].name}: {self.unanswered[1]}")
-        if self.died():
-            raise requests.ConnectionError(f"not sent: the {self.label} has exited")
         try:
-            response = exchange.exchange(self.session, request.method, self.url(request.path),
-                                         deadline=self.invocation_timeout, data=request.body, headers=request.headers)
+            return self.exchange(request.method, request.path, deadline=self.invocation_timeout, data=request.body,
+                                 headers=request.headers)
         except exchange.DeadlineExceeded as error:
             self.unanswered = request, str(error)
             raise
-        if self.died():  # the answer may be from another container, given the dead one's address
-            raise requests.ConnectionError(f"the {self.label} exited before its answer could be taken as its own")
-        return response
 
     @property
     def logs(self) -> str:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -29,8 +28,8 @@ class Context:
 # A check returns a one-line summary of its evidence when the requirement is met; otherwise it raises
 # one of the verdicts in byoc_conformance.verdicts.
 CheckFunction = Callable[[Context], str]
-# A run a check reads: a planned attribute of the context ("training.good") or a method of one that takes no
-# argument ("training.signalled"), or a function of the context that reads runs.
+# A run a check reads: a planned attribute of the context ("training.good"), or a function of the context that
+# reads runs (on_hosting).
 RunName = str | Callable[[Context], object]
 
 
@@ -67,12 +66,7 @@ def reader(name: RunName, context: Context) -> Callable[[], object]:
     if callable(name):
         return lambda: name(context)
     owner, _, attribute = name.partition(".")
-
-    def read() -> object:
-        value = getattr(getattr(context, owner), attribute)
-        return value() if inspect.ismethod(value) else value  # a planned property, or a method that takes nothing
-
-    return read
+    return lambda: getattr(getattr(context, owner), attribute)
 
 
 def runs_alone(name: RunName, context: Context) -> bool:
@@ -81,6 +75,11 @@ def runs_alone(name: RunName, context: Context) -> bool:
         return False
     owner, _, attribute = name.partition(".")
     return bool(getattr(getattr(type(getattr(context, owner)), attribute, None), "alone", False))
+
+
+def on_hosting(run: Callable[[Hosting], object]) -> Callable[[Context], object]:
+    """A run of the hosting (a plan.planned_for function of it), as a check names it in `runs`."""
+    return lambda context: run(context.hosting)
 
 
 def all_checks() -> list[Check]:

@@ -693,22 +693,27 @@ class TrainingRuns:
         self.required_hyperparameters = hyperparameters.required_set(declaration.hyperparameters)
 
     def _run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *, bad_input: bool = False,
-             read_output: bool = False, probe: bool = False, alone: bool = False) -> TrainingRun:
+             read_output: bool = False, probe: bool = False) -> TrainingRun:
         if self.disabled:
             raise NotApplicable(self.disabled)
-        # Beside other runs, a run may go as many times slower as there are runs at once.
-        slowdown = 1 if alone else max(1, self.plan.jobs)
         if bad_input:
-            deadline = self._bad_input_deadline(slowdown)
+            deadline = self.bad_input_deadline
+        elif self._slowdown == 1:
+            deadline = self.timeout
         else:  # more than --byoc-train-timeout only if the good run, alone, took so long that sharing could pass it
-            deadline = self.timeout if slowdown == 1 else max(self.timeout, 2 * slowdown * self.good.duration)
+            deadline = max(self.timeout, 2 * self._slowdown * self.good.duration)
         return self.runner.run(slug, label, training_input, read_output=read_output, probe=probe, deadline=deadline)
+
+    @property
+    def _slowdown(self) -> int:
+        """How many times slower than alone a run started now may go: 1 for a run alone (planned_alone), else as
+        many as there are runs at once."""
+        return 1 if self.plan.slots.mode == "alone" else max(1, self.plan.jobs)
 
     @planned_alone
     def good(self) -> TrainingRun:
         return self._run("good-input", "training run with good input",
-                         opt_ml.good_input(self.declaration, self.required_hyperparameters), read_output=True,
-                         alone=True)
+                         opt_ml.good_input(self.declaration, self.required_hyperparameters), read_output=True)
 
     @planned_alone
     def distributed(self) -> TrainingRun:
@@ -719,7 +724,7 @@ class TrainingRuns:
                                              hosts=opt_ml.host_names(self.hosts))
         # Hosts wait for each other (start-up, rendezvous, retried lookups): the bad-input deadline, not longer.
         return self._run("distributed", f"{self.hosts}-host training job with good input", training_input,
-                         bad_input=True, alone=True)
+                         bad_input=True)
 
     @planned_alone
     def signalled_jobs(self) -> tuple[TrainingRun, TrainingRun]:
@@ -788,13 +793,9 @@ class TrainingRuns:
 
     @property
     def bad_input_deadline(self) -> float:
-        """The deadline of a run alone that should end about as soon as the good run (see _bad_input_deadline)."""
-        return self._bad_input_deadline(1)
-
-    def _bad_input_deadline(self, slowdown: int) -> float:
         # Rejecting bad input should take no longer than training on good input does; an image that hangs
-        # on it fails after this, not after the full --byoc-train-timeout.
-        good = self.good
+        # on it fails after this, not after the full --byoc-train-timeout. Beside other runs, both grow.
+        good, slowdown = self.good, self._slowdown
         return min(self.timeout * slowdown, max(60.0, 5 * slowdown * good.duration))
 
     @planned
@@ -842,6 +843,7 @@ class TrainingRuns:
                          f"training run without the optional channel(s) {', '.join(sorted(optional))}",
                          opt_ml.without_channels(self.declaration, optional, self.required_hyperparameters))
 
+    @planned
     def missing_channels(self) -> list[TrainingRun]:
         """A run without each required channel, in the declaration's order."""
         return self.plan.each([self._once(

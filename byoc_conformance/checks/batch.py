@@ -11,7 +11,7 @@ from .. import opt_ml
 from ..batch import MIB, Job, Transform, container_answer, execution_parameters, transform
 from ..hosting import Hosting, Server, invocation
 from ..plan import planned_for
-from ..registry import Context, check
+from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 from .hosting import accepts_body
 
@@ -54,14 +54,6 @@ def _single_record_job(hosting: Hosting) -> tuple[Server, Transform, int]:
     return server, transform(server, job, b"".join(records[::step]), None), step
 
 
-def _default_jobs(ctx: Context) -> object:
-    return _default_job(ctx.hosting)
-
-
-def _single_record_jobs(ctx: Context) -> object:
-    return _single_record_job(ctx.hosting)
-
-
 def _parameter_problems(body: bytes) -> list[str]:
     try:
         answer = json.loads(body)
@@ -83,7 +75,7 @@ def _require_answer(status: int | str) -> None:
         raise NotApplicable("GET /execution-parameters answered 404: the job's settings and the defaults apply")
 
 
-@check("BATCH-03", "execution-parameters-valid", level="MUST", runs=(_default_jobs,))
+@check("BATCH-03", "execution-parameters-valid", level="MUST", runs=(on_hosting(_default_job),))
 def execution_parameters_valid(ctx: Context) -> str:
     server, status, body, _ = _default_job(ctx.hosting)
     _require_answer(status)
@@ -100,7 +92,7 @@ def execution_parameters_valid(ctx: Context) -> str:
     return f"/execution-parameters answers {body.decode().strip()}"
 
 
-@check("BATCH-04", "execution-parameters-in-range", runs=(_default_jobs,))
+@check("BATCH-04", "execution-parameters-in-range", runs=(on_hosting(_default_job),))
 def execution_parameters_in_range(ctx: Context) -> str:
     server, status, body, _ = _default_job(ctx.hosting)
     _require_answer(status)
@@ -118,7 +110,7 @@ def execution_parameters_in_range(ctx: Context) -> str:
     return f"MaxConcurrentTransforms {concurrent} x MaxPayloadInMB {payload} = {concurrent * payload} <= 100"
 
 
-@check("BATCH-04", "accepts-max-payload", runs=(_default_jobs,))
+@check("BATCH-04", "accepts-max-payload", runs=(on_hosting(_default_job),))
 def accepts_max_payload(ctx: Context) -> str:
     server, _, _, result = _default_job(ctx.hosting)
     limit = result.parameters["MaxPayloadInMB"]
@@ -138,14 +130,14 @@ def _require_complete(result: Transform, server: Server, what: str) -> None:
                      expected=expected, run=server)
 
 
-@check("BATCH-05", "multi-record-count", runs=(_default_jobs,))
+@check("BATCH-05", "multi-record-count", runs=(on_hosting(_default_job),))
 def multi_record_count(ctx: Context) -> str:
     server, _, _, result = _default_job(ctx.hosting)
     _require_complete(result, server, "MultiRecord")
     return result.summary()
 
 
-@check("BATCH-06", "multi-record-order", runs=(_default_jobs, _single_record_jobs))
+@check("BATCH-06", "multi-record-order", runs=(on_hosting(_default_job), on_hosting(_single_record_job)))
 def multi_record_order(ctx: Context) -> str:
     server, _, _, result = _default_job(ctx.hosting)
     if result.failures or result.records_out != result.records_in:
@@ -165,7 +157,7 @@ def multi_record_order(ctx: Context) -> str:
     return f"{len(alone)} of {result.records_in} records (every {step}th) match their single-record answers"
 
 
-@check("BATCH-05", "single-record-count", runs=(_single_record_jobs,))
+@check("BATCH-05", "single-record-count", runs=(on_hosting(_single_record_job),))
 def single_record_count(ctx: Context) -> str:
     server, single, _ = _single_record_job(ctx.hosting)
     _require_complete(single, server, "SingleRecord")
@@ -181,18 +173,14 @@ def _concurrent_job(hosting: Hosting) -> tuple[Server, Transform]:
     return server, transform(server, job, _input(hosting), container_answer(status, body))
 
 
-def _concurrent_jobs(ctx: Context) -> object:
-    return _concurrent_job(ctx.hosting)
-
-
-@check("BATCH-02", "concurrent-transforms", runs=(_concurrent_jobs,))
+@check("BATCH-02", "concurrent-transforms", runs=(on_hosting(_concurrent_job),))
 def concurrent_transforms(ctx: Context) -> str:
     server, result = _concurrent_job(ctx.hosting)
     _require_complete(result, server, "4 concurrent transforms, SAGEMAKER_MAX_CONCURRENT_TRANSFORMS=4")
     return result.summary()
 
 
-@check("BATCH-06", "out-file-one-line-per-record", runs=(_default_jobs,))
+@check("BATCH-06", "out-file-one-line-per-record", runs=(on_hosting(_default_job),))
 def out_file(ctx: Context) -> str:
     """The scikit-learn example's job: InputFilter $[1:], JoinSource Input, OutputFilter $[0,-1], so each
     .out line is the record's label and its prediction."""
@@ -212,7 +200,7 @@ def out_file(ctx: Context) -> str:
     return f"{result.records_in} lines of label,prediction; {result.summary()}"
 
 
-@check("BATCH-06", "bad-record-is-4xx", runs=(_default_jobs,))
+@check("BATCH-06", "bad-record-is-4xx", runs=(on_hosting(_default_job),))
 def bad_record(ctx: Context) -> str:
     server, _, _, _ = _default_job(ctx.hosting)
     request = invocation(b"1,2,3,4\nnot,a,number,here\n5,6,7,8\n", "batch-bad-record.payload")

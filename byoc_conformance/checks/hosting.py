@@ -19,7 +19,7 @@ from ..exchange import cut_note
 from ..hosting import PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
 from ..payloads import Payload, example_csv, invalid_payloads, large_csv, valid_csv
 from ..plan import planned_for
-from ..registry import Context, check
+from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 
 REPEATED_PINGS = 20
@@ -350,11 +350,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, in
         return failure, after, server, len(answered)
 
 
-def _bad_requests(ctx: Context) -> object:
-    return _bad_request_probe(ctx.hosting)
-
-
-@check("SERVE-11", "malformed-input-is-4xx", runs=(_bad_requests,))
+@check("SERVE-11", "malformed-input-is-4xx", runs=(on_hosting(_bad_request_probe),))
 def malformed_input_is_4xx(ctx: Context) -> str:
     failure, _, server, answered = _bad_request_probe(ctx.hosting)
     if failure:
@@ -366,7 +362,7 @@ def malformed_input_is_4xx(ctx: Context) -> str:
     return f"{answered} malformed payloads answered 4xx"
 
 
-@check("SERVE-04", "ping-after-malformed-input", runs=(_bad_requests,))
+@check("SERVE-04", "ping-after-malformed-input", runs=(on_hosting(_bad_request_probe),))
 def ping_after_malformed_input(ctx: Context) -> str:
     failure, after, server, _ = _bad_request_probe(ctx.hosting)
     if after != "HTTP 200":

@@ -335,7 +335,7 @@ def missing_required_channel_rejected(ctx: Context) -> str:
     required = [c.name for c in ctx.declaration.channels if c.required]
     if not required:
         raise NotApplicable("no channel is declared IsRequired")
-    for name, run in zip(required, ctx.training.missing_channels()):
+    for name, run in zip(required, ctx.training.missing_channels):
         _require_started(run)
         has_failure = bool((run.failure or b"").strip())
         if not _rejected(run) or not has_failure:
