@@ -14,6 +14,7 @@ import sys
 import tarfile
 import tempfile
 import threading
+import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Iterator
@@ -317,17 +318,29 @@ def engine_host(docker_host: str | None) -> str | None:
     return parsed.hostname if parsed.scheme in ("tcp", "ssh", "http", "https") else None
 
 
-def remove_labelled(client: docker.DockerClient, selector: dict[str, Any]) -> int:
-    """Removes the containers, volumes and networks that match a label filter; returns how many."""
-    removed = 0
-    listed = [(container, {"force": True}) for container in client.containers.list(all=True, filters=selector)]
-    listed += [(volume, {"force": True}) for volume in client.volumes.list(filters=selector)]
-    listed += [(network, {}) for network in client.networks.list(filters=selector)]  # once their containers go
-    for item, options in listed:
-        with gone_or_going():  # a volume still in use by a container on its way out is the next sweep's
-            item.remove(**options)
-            removed += 1
-    return removed
+def remove_labelled(client: docker.DockerClient, selector: dict[str, Any], patience: float = 15.0) -> int:
+    """Removes the containers, volumes and networks that match a label filter; returns how many. What is still
+    in use (a network or volume held by a container that another of the run's threads is removing at this moment)
+    is looked for again until none is left or `patience` seconds have passed."""
+    removed, deadline = 0, time.monotonic() + patience
+    while True:
+        # a container removed between the listing and its inspection is skipped, not an error
+        listed = [(c, {"force": True}) for c in client.containers.list(all=True, filters=selector, ignore_removed=True)]
+        listed += [(volume, {"force": True}) for volume in client.volumes.list(filters=selector)]
+        listed += [(network, {}) for network in client.networks.list(filters=selector)]  # once their containers go
+        before = removed
+        for item, options in listed:
+            try:
+                with gone_or_going():
+                    item.remove(**options)
+                    removed += 1
+            except docker.errors.APIError as error:
+                if error.status_code != 403:  # 403: a network with endpoints still attached, tried again
+                    raise
+        if not listed or time.monotonic() > deadline:
+            return removed
+        if removed - before < len(listed):  # something is on its way out: give it a moment
+            time.sleep(0.2)
 
 
 @contextlib.contextmanager

@@ -35,7 +35,8 @@ def orphans(client: docker.DockerClient, own_run: str) -> dict[str, bool]:
     """The runs, other than `own_run`, whose containers, volumes or networks are still on the engine: run ID ->
     whether its process is known to be dead (it ran on this host, and no process has its PID any more)."""
     labelled = {"label": RUN_LABEL}
-    found = [c.labels for c in client.containers.list(all=True, filters=labelled)]
+    found = [c.labels for c in client.containers.list(all=True, filters=labelled,
+                                                                   ignore_removed=True)]
     found += [v.attrs.get("Labels") or {} for v in client.volumes.list(filters=labelled)]
     found += [n.attrs.get("Labels") or {} for n in client.networks.list(filters=labelled)]
     runs: dict[str, bool] = {}

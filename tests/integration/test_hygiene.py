@@ -21,7 +21,8 @@ pytestmark = pytest.mark.docker
 
 def leftovers(client) -> list[str]:
     selector = {"label": RUN_LABEL}
-    return [f"container {c.name}" for c in client.containers.list(all=True, filters=selector)] + [
+    return [f"container {c.name}" for c in client.containers.list(all=True, filters=selector,
+                                                                                    ignore_removed=True)] + [
         f"volume {v.name}" for v in client.volumes.list(filters=selector)
     ] + [f"network {n.name}" for n in client.networks.list(filters=selector)]
 

@@ -110,3 +110,43 @@ def test_with_tls_the_engines_ca_is_trusted_not_the_ca_bundle_of_the_environment
     assert seen == {"REQUESTS_CA_BUNDLE": None, "CURL_CA_BUNDLE": None}  # hidden while docker-py connects
     assert client.api.trust_env is False  # and for every later call
     assert engine_module.os.environ["REQUESTS_CA_BUNDLE"] == "/etc/ssl/certs/ca-certificates.crt"  # given back
+
+
+def _api_error(status: int) -> Exception:
+    return engine_module.docker.errors.APIError("engine says no", response=SimpleNamespace(status_code=status))
+
+
+class RacingEngine:
+    """A network whose last container another thread is removing: the first attempt finds endpoints attached
+    (403), the container's own removal is already in progress (409), and the next listing finds both gone."""
+
+    def __init__(self) -> None:
+        self.rounds, self.removed = 0, []
+        container = SimpleNamespace(remove=lambda **_: self.refuse(409))
+        network = SimpleNamespace(remove=lambda **_: self.refuse(403) if self.rounds == 1 else self.removed.append("net"))
+        self.containers = SimpleNamespace(list=lambda **options: self.listed([container], options))
+        self.volumes = SimpleNamespace(list=lambda **_: [])
+        self.networks = SimpleNamespace(list=lambda **_: [network] if "net" not in self.removed else [])
+
+    def listed(self, containers, options):
+        assert options["ignore_removed"]  # a container removed between listing and inspection is no error
+        self.rounds += 1
+        return containers if self.rounds == 1 else []
+
+    @staticmethod
+    def refuse(status: int):
+        raise _api_error(status)
+
+
+def test_a_sweep_beside_removals_in_progress_waits_for_them_instead_of_failing():
+    engine = RacingEngine()
+    assert engine_module.remove_labelled(engine, {"label": "x"}, patience=5) == 1  # type: ignore[arg-type]
+    assert engine.removed == ["net"]
+
+
+def test_a_sweep_does_not_hide_what_the_engine_refuses_for_other_reasons():
+    refused = SimpleNamespace(remove=lambda **_: RacingEngine.refuse(500))
+    client = SimpleNamespace(containers=SimpleNamespace(list=lambda **_: [refused]),
+                             volumes=SimpleNamespace(list=lambda **_: []), networks=SimpleNamespace(list=lambda **_: []))
+    with pytest.raises(engine_module.docker.errors.APIError):
+        engine_module.remove_labelled(client, {"label": "x"}, patience=1)  # type: ignore[arg-type]
