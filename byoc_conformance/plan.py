@@ -148,10 +148,11 @@ class Plan:
         self._workers: list[threading.Thread] = []
         self.closing = False
 
-    def once(self, key: Hashable, run: Callable[[], T], *, alone: bool = False) -> T:
+    def once(self, key: Hashable, run: Callable[[], T], *, hold: str | None = "shared") -> T:
         """`run()`'s outcome, from its first and only call: its result, or its exception raised again. While
-        another thread runs it, this one waits. (An interrupt is not an outcome: a KeyboardInterrupt passes
-        through and is not remembered.)"""
+        another thread runs it, this one waits. `hold` is the slot it runs in: "shared" for a container run,
+        "alone" for one timed for a verdict, None for work of the harness alone that takes no slot from the
+        runs. (An interrupt is not an outcome: a KeyboardInterrupt passes through and is not remembered.)"""
         while True:
             with self._state:
                 if key in self._outcomes:
@@ -167,7 +168,7 @@ class Plan:
         top = getattr(self._local, "skip_taken", False)
         self._local.skip_taken = False  # the runs this one reads are waited for
         try:
-            with self.slots.held("alone" if alone else "shared"):
+            with self.slots.held(hold) if hold else contextlib.nullcontext():
                 outcome: tuple[bool, Any] = (True, run())
         except Exception as error:
             outcome = (False, error)
@@ -262,7 +263,7 @@ class planned:  # noqa: N801 (used as a decorator, like functools.cached_propert
     def __get__(self, instance: Any, owner: type | None = None) -> Any:
         if instance is None:
             return self
-        return instance.plan.once(self.key, lambda: self.func(instance), alone=self.alone)
+        return instance.plan.once(self.key, lambda: self.func(instance), hold="alone" if self.alone else "shared")
 
 
 class planned_alone(planned):  # noqa: N801

@@ -79,7 +79,8 @@ def generated(hosting: Hosting, name: str, strategy: st.SearchStrategy[Payload])
         collect()
         return drawn
 
-    return hosting.plan.once(("payloads", name), draw)  # type: ignore[no-any-return]
+    # Drawing is the harness's own work: it takes no slot from the container runs.
+    return hosting.plan.once(("payloads", name), draw, hold=None)  # type: ignore[no-any-return]
 
 
 def _explore(hosting: Hosting, name: str, strategy: st.SearchStrategy[Payload],

@@ -61,8 +61,8 @@ def test_prefetched_runs_go_at_most_jobs_at_once_and_each_runs_once():
 
 def test_a_run_alone_has_no_company_and_nothing_starts_beside_it():
     plan, recorder = Plan(jobs=3), Recorder()
-    tasks = [lambda n=n: plan.once(n, recorder.run(f"run-{n}", alone=n in (0, 3)), alone=n in (0, 3))
-             for n in range(7)]
+    tasks = [lambda n=n: plan.once(n, recorder.run(f"run-{n}", alone=n in (0, 3)),
+                                   hold="alone" if n in (0, 3) else "shared") for n in range(7)]
     plan.prefetch(tasks)
     for task in tasks:
         task()
@@ -76,7 +76,7 @@ def test_a_check_probing_a_server_holds_back_runs_alone():
 
         def alone():
             started.set()
-            return plan.once("alone", recorder.run("alone", alone=True), alone=True)
+            return plan.once("alone", recorder.run("alone", alone=True), hold="alone")
 
         thread = threading.Thread(target=alone)
         thread.start()
@@ -169,3 +169,13 @@ def test_planned_properties_run_once_and_say_whether_they_run_alone():
     owner = Owner()
     assert (owner.value, owner.value, owner.timed) == (1, 1, "alone")
     assert Owner.timed.alone and not Owner.value.alone
+
+
+def test_work_of_the_harness_alone_takes_no_slot_from_the_runs():
+    plan = Plan(jobs=1)
+    with plan.slots.held("shared"):  # the only slot is taken: a run would wait for it, drawing payloads does not
+        done = threading.Event()
+        thread = threading.Thread(target=lambda: plan.once("payloads", done.set, hold=None))
+        thread.start()
+        thread.join(5)
+    assert done.is_set()
