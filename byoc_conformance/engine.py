@@ -90,6 +90,8 @@ class Engine:
         self.platform = "linux/amd64"  # the engine's, as os/architecture
         self.reaper: subprocess.Popen[bytes] | None = None
         self.cpus = 1  # the engine's, as it reports them: how many runs at once by default
+        # User namespaces (userns-remap, rootless): the engine's `ps` shows host user IDs, not the container's.
+        self.remapped_users = False
         self._names: Counter[str] = Counter()
         self._network: str | None = None  # its name, once created
         self._lock = threading.Lock()  # runs are started from several threads
@@ -122,6 +124,8 @@ class Engine:
         machine = str(info.get("Architecture", ""))
         engine.platform = f"{info.get('OSType', 'linux')}/{ARCHITECTURES.get(machine, machine)}"
         engine.cpus = max(1, int(info.get("NCPU") or 1))
+        engine.remapped_users = any(option in ("name=userns", "name=rootless")
+                                    for option in info.get("SecurityOptions") or [])
         return engine
 
     def describe_network(self) -> str:
@@ -316,6 +320,30 @@ def engine_host(docker_host: str | None) -> str | None:
         return None
     parsed = urllib.parse.urlsplit(docker_host if "://" in docker_host else f"tcp://{docker_host}")
     return parsed.hostname if parsed.scheme in ("tcp", "ssh", "http", "https") else None
+
+
+@dataclass(frozen=True)
+class Process:
+    """A process of a container as the engine's `ps` shows it."""
+
+    uid: int
+    user: str
+    command: str
+
+
+def pid1_process(container: Container) -> Process | None:
+    """The container's PID 1, read through the engine (`docker top`), so the image needs no tools; None if the
+    engine's `ps` cannot tell, or the container is gone."""
+    try:
+        container.reload()
+        pid = str(container.attrs["State"]["Pid"])
+        top = container.top(ps_args="-o pid,uid,user,args")
+        columns = {title: n for n, title in enumerate(top["Titles"])}
+        row = next(p for p in top["Processes"] if p[columns["PID"]] == pid)
+        return Process(int(row[columns["UID"]]), row[columns["USER"]], row[columns["COMMAND"]])
+    except (docker.errors.APIError, requests.exceptions.RequestException, KeyError, StopIteration, ValueError,
+            TypeError):
+        return None
 
 
 def remove_labelled(client: docker.DockerClient, selector: dict[str, Any], patience: float = 15.0) -> int:

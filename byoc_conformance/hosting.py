@@ -20,7 +20,7 @@ import requests
 
 from . import exchange
 from .declaration import DEFAULT_CSV, CsvLayout
-from .engine import Engine, save_logs
+from .engine import Engine, Process, pid1_process, save_logs
 from .model import Model, extract_for_reproduction
 from .plan import Plan, planned, planned_alone
 from .progress import WAITS
@@ -158,6 +158,10 @@ class Server:
             self.exit_code = int(self.container.attrs["State"]["ExitCode"])
             return True
         return False
+
+    def pid1(self) -> Process | None:
+        """The server's PID 1 as the engine's `ps` shows it (its user, its command); None if it cannot tell."""
+        return pid1_process(self.container)
 
     def url(self, path: str) -> str:
         host, port = self.address or (self.engine.host_address, self.port)

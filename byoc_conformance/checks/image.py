@@ -161,6 +161,30 @@ def no_tini(ctx: Context) -> str:
             f"SIGTERM on (exited {stop.seconds:.2f} s after it)")
 
 
+@check("IMG-04", "serves-as-root", runs=("hosting.shared",))
+def serves_as_root(ctx: Context) -> str:
+    """Judged on the running server's PID 1, what SageMaker starts: a server that gives up root for its workers
+    (nginx, gunicorn) after starting as root conforms."""
+    server = ctx.hosting.shared
+    if server.start_error or server.exited():
+        raise Inconclusive(f"no running server to look at: {server.outcome()}", run=server)
+    if ctx.engine.remapped_users:
+        raise Inconclusive("the engine remaps user IDs (userns-remap or rootless Docker): its `ps` shows the "
+                           "host's user IDs, not the container's")
+    process = server.pid1()
+    if process is None:
+        raise Inconclusive("the engine's `ps` did not show the server's PID 1")
+    user = ctx.image_config.get("User") or ""
+    configured = f"the image's USER is {user!r}" if user else "the image sets no USER (root)"
+    if process.uid != 0:
+        raise Failed(
+            f"the server's PID 1 ({process.command}) runs as {process.user} (UID {process.uid}); {configured}",
+            expected="the serve container runs as root (UID 0): SageMaker's hosting expects root, and other users "
+            "meet permission errors", run=server,
+            reproduce=f"docker top byoc-repro-{server.role} -o pid,uid,user,args")
+    return f"the server's PID 1 ({process.command}) runs as root (UID 0); {configured}"
+
+
 @check("IMG-09", "runs-on-the-engine-platform", runs=("training.good", "hosting.shared"))
 def runs_on_the_engine_platform(ctx: Context) -> str:
     """The image's platform is one SageMaker runs, and its programs execute on this engine's platform."""

@@ -11,7 +11,7 @@ import pytest
 
 from byoc_conformance import opt_ml
 from byoc_conformance.checks import image, training
-from byoc_conformance.engine import tar_of
+from byoc_conformance.engine import Process, tar_of
 from byoc_conformance.hosting import Server
 from byoc_conformance.registry import Context
 from byoc_conformance.training import Disposition, TrainingRun
@@ -550,3 +550,37 @@ def test_a_variation_of_good_input_is_not_judged_when_good_input_leaves_no_model
     ctx.training.key_tree = run(model_archive=model_archive({}))
     with pytest.raises(Inconclusive, match="leaves no model already"):
         training.nested_key_tree_read(ctx)
+
+
+class RunningServe(FakeServe):
+    def __init__(self, pid1):
+        super().__init__()
+        self.process = pid1
+
+    def exited(self):
+        return False
+
+    def pid1(self):
+        return self.process
+
+
+def _serving_as(pid1, remapped=False, user=""):
+    ctx = served({"User": user}, serve=RunningServe(pid1))
+    ctx.engine = SimpleNamespace(remapped_users=remapped)  # type: ignore[assignment]
+    return ctx
+
+
+def test_a_server_whose_pid1_is_root_serves_as_root():
+    summary = image.serves_as_root(_serving_as(Process(0, "root", "python3 serve")))
+    assert "PID 1 (python3 serve) runs as root (UID 0); the image sets no USER (root)" in summary
+
+
+def test_a_server_whose_pid1_is_not_root_fails_naming_the_user_and_the_image_user():
+    with pytest.raises(Failed, match=r"runs as nobody \(UID 65534\); the image's USER is 'nobody'"):
+        image.serves_as_root(_serving_as(Process(65534, "nobody", "python3 serve"), user="nobody"))
+
+
+@pytest.mark.parametrize("pid1, remapped", [(None, False), (Process(0, "root", "serve"), True)])
+def test_the_user_of_pid1_unseen_or_remapped_is_inconclusive(pid1, remapped):
+    with pytest.raises(Inconclusive):
+        image.serves_as_root(_serving_as(pid1, remapped=remapped))
