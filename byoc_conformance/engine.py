@@ -46,6 +46,7 @@ FILE_CAP = 1 * MIB  # what is read of one file a container leaves (the failure f
 
 
 LOOPBACK = "127.0.0.1"
+CLOSED_PORT = 1  # a port no server listens on (tcpmux), published beside the server's; see Engine.proxied
 # Where published ports are reached instead of the engine's host: testcontainers' variable, which users of a
 # Docker-in-Docker service or a tunnelled engine have set already.
 HOST_OVERRIDE = "TESTCONTAINERS_HOST_OVERRIDE"
@@ -206,8 +207,29 @@ class Engine:
         """The create options that put a server on the run's network, its port published only if need be."""
         options: dict[str, Any] = {"network": self.network()}
         if not self.isolated:
-            options["ports"] = {f"{port}/tcp": ("0.0.0.0" if self.remote else LOOPBACK, None)}
+            interface = "0.0.0.0" if self.remote else LOOPBACK
+            # CLOSED_PORT too, where nothing listens: whether a connection to it is accepted tells whether a
+            # proxy on the engine's host accepts for the container (see proxied).
+            options["ports"] = {f"{port}/tcp": (interface, None), f"{CLOSED_PORT}/tcp": (interface, None)}
         return options
+
+    def proxied(self, container: Container) -> bool | None:
+        """Whether connections to the container's published ports are accepted by a proxy on the engine's host
+        (Docker's userland proxy, which serves connections from the host's own loopback) rather than by the
+        container: True if a connection to CLOSED_PORT completes, False if it is refused, None if unknown.
+        Without publishing, the harness reaches the container's own address, never a proxy."""
+        if self.isolated:
+            return False
+        address = self.address(container, CLOSED_PORT)
+        if address is None:
+            return None
+        try:
+            socket.create_connection(address, timeout=5).close()
+        except ConnectionRefusedError:
+            return False
+        except OSError:
+            return None
+        return True
 
     def address(self, container: Container, port: int) -> tuple[str, int] | None:
         """Where this host reaches `port` of a running container, as the engine reports it; None before the
@@ -326,21 +348,24 @@ def engine_host(docker_host: str | None) -> str | None:
 class Process:
     """A process of a container as the engine's `ps` shows it."""
 
-    uid: int
-    user: str
+    user: str  # as the engine's host names the user ID: root for 0 on any Linux, else a name or the number
     command: str
+
+    @property
+    def root(self) -> bool:
+        return self.user in ("root", "0")
 
 
 def pid1_process(container: Container) -> Process | None:
     """The container's PID 1, read through the engine (`docker top`), so the image needs no tools; None if the
-    engine's `ps` cannot tell, or the container is gone."""
+    engine's `ps` cannot tell, or the container is gone. The columns are ones BusyBox's ps has too (docker:dind)."""
     try:
         container.reload()
         pid = str(container.attrs["State"]["Pid"])
-        top = container.top(ps_args="-o pid,uid,user,args")
+        top = container.top(ps_args="-o pid,user,args")
         columns = {title: n for n, title in enumerate(top["Titles"])}
         row = next(p for p in top["Processes"] if p[columns["PID"]] == pid)
-        return Process(int(row[columns["UID"]]), row[columns["USER"]], row[columns["COMMAND"]])
+        return Process(row[columns["USER"]], row[columns["COMMAND"]])
     except (docker.errors.APIError, requests.exceptions.RequestException, KeyError, StopIteration, ValueError,
             TypeError):
         return None

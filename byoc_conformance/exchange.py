@@ -8,8 +8,14 @@ up to a cap; the response says whether it was cut."""
 from __future__ import annotations
 
 import contextlib
+import errno
+import json
+import selectors
 import socket
+import subprocess
+import sys
 import threading
+import time
 from typing import Any
 
 import requests
@@ -133,3 +139,49 @@ def exchange(client: requests.Session, method: str, url: str, *, deadline: float
 def cut_note(response: requests.Response) -> str:
     """' (body cut at N bytes)' for a response whose body was longer than its cap, else ''."""
     return f" (body cut at {len(response.content)} bytes)" if getattr(response, "truncated", False) else ""
+
+
+def connect_times(host: str, port: int, count: int, deadline: float) -> list[float | None]:
+    """Opens `count` TCP connections to host:port at once (from this thread: see burst_times for a burst that
+    the harness's other threads cannot spread out) and returns how long each took to be accepted (its
+    handshake complete), or None for one refused or not accepted within `deadline` seconds. They are closed
+    unused. The kernel completes a handshake while the server's listen backlog has room; once it is full it
+    drops new connections, which come back only when the client sends again, a second or more later."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    times: list[float | None] = [None] * count
+    started: dict[int, float] = {}
+    with selectors.DefaultSelector() as selector:
+        try:
+            for number in range(count):
+                sock = socket.socket(family, socket.SOCK_STREAM)
+                sock.setblocking(False)
+                started[number] = time.monotonic()
+                if sock.connect_ex((host, port)) not in (0, errno.EINPROGRESS):
+                    sock.close()
+                    continue
+                selector.register(sock, selectors.EVENT_WRITE, number)
+            ends = time.monotonic() + deadline
+            while selector.get_map() and (left := ends - time.monotonic()) > 0:
+                for key, _ in selector.select(left):
+                    now, sock = time.monotonic(), key.fileobj
+                    selector.unregister(sock)
+                    if sock.getsockopt(socket.SOL_SOCKET, socket.SO_ERROR) == 0:  # type: ignore[union-attr]
+                        times[key.data] = now - started[key.data]
+                    sock.close()  # type: ignore[union-attr]
+        finally:
+            for key in list(selector.get_map().values()):
+                key.fileobj.close()  # type: ignore[union-attr]
+    return times
+
+
+def burst_times(host: str, port: int, count: int, deadline: float) -> list[float | None]:
+    """connect_times, run in a process of its own. In the harness, each connect() releases the GIL, and a run's
+    thread that takes it may hold it for milliseconds: the burst would be spread out enough for a small listen
+    backlog to keep up with it."""
+    done = subprocess.run([sys.executable, "-m", "byoc_conformance.exchange", host, str(port), str(count),
+                           str(deadline)], capture_output=True, text=True, timeout=deadline + 30, check=True)
+    return json.loads(done.stdout)  # type: ignore[no-any-return]
+
+
+if __name__ == "__main__":
+    print(json.dumps(connect_times(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))))

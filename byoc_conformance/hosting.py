@@ -159,6 +159,16 @@ class Server:
             return True
         return False
 
+    def connection_times(self, count: int, deadline: float) -> list[float | None]:
+        """How long each of `count` TCP connections opened at once took to be accepted (None: not within
+        `deadline` seconds); see exchange.burst_times."""
+        host, port = self.address or (self.engine.host_address, self.port)
+        return exchange.burst_times(host, port, count, deadline)
+
+    def proxied(self) -> bool | None:
+        """Whether a proxy on the engine's host accepts connections for this server (see Engine.proxied)."""
+        return self.engine.proxied(self.container)
+
     def pid1(self) -> Process | None:
         """The server's PID 1 as the engine's `ps` shows it (its user, its command); None if it cannot tell."""
         return pid1_process(self.container)

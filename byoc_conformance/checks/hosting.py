@@ -27,6 +27,9 @@ CONCURRENT_REQUESTS = 16
 INVOKE_ENDPOINT_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's request body limit, 6 MiB (SERVE-07)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 ALTERNATE_PORT = 9090
+ACCEPT_WITHIN = 0.25  # SERVE-03
+ACCEPT_BURSTS = 3  # one slow burst may be this machine's scheduling; a full backlog is slow (almost) every time
+ACCEPT_DEADLINE = 3.0  # past the first retransmission (1 s) of a connection the backlog had no room for
 
 
 def _invocation(payload: Payload, name: str, extra_headers: dict[str, str] | None = None) -> Request:
@@ -155,6 +158,39 @@ def listens_on_all_interfaces(ctx: Context) -> str:
             expected=expected, run=server,
         )
     return f"listening on {', '.join(f'{a}:{server.port}' for a in on_port)}"
+
+
+@check("SERVE-03", "accepts-connections-within-250ms", runs=("hosting.shared",))
+def accepts_connections_in_time(ctx: Context) -> str:
+    """Bursts of connections opened at once, as a front end does when traffic rises: the kernel accepts them
+    while the server's listen backlog has room, and drops the rest until the client sends again (1 s later)."""
+    server = ctx.hosting.healthy()
+    proxied = server.proxied()
+    if proxied is not False:
+        raise Inconclusive("a proxy on the engine's host accepts connections for the server (Docker's userland "
+                           "proxy, on a port published on the host's loopback): the server's own acceptance is not "
+                           "seen" if proxied else "whether a proxy on the engine's host accepts connections for the "
+                           "server could not be told")
+    bursts = [server.connection_times(CONCURRENT_REQUESTS, ACCEPT_DEADLINE) for _ in range(ACCEPT_BURSTS)]
+    slowest = [max(float("inf") if t is None else t for t in burst) for burst in bursts]
+
+    def shown(seconds: float) -> str:
+        return f"none within {ACCEPT_DEADLINE:g} s" if seconds == float("inf") else f"{seconds * 1000:.0f} ms"
+
+    summary = ", ".join(shown(seconds) for seconds in slowest)
+    if sum(seconds > ACCEPT_WITHIN for seconds in slowest) > ACCEPT_BURSTS // 2:
+        late = sum(1 for burst in bursts for t in burst if t is None or t > ACCEPT_WITHIN)
+        host, port = server.address or (ctx.engine.host_address, server.port)
+        raise Failed(
+            f"in most of {ACCEPT_BURSTS} bursts of {CONCURRENT_REQUESTS} connections opened at once, some were "
+            f"accepted after more than {ACCEPT_WITHIN * 1000:.0f} ms ({late} of {ACCEPT_BURSTS * CONCURRENT_REQUESTS}"
+            f" in all); the slowest of each burst: {summary}. A listen backlog smaller than the connections that "
+            "arrive together, or a server that accepts them slowly, makes the kernel drop the rest",
+            expected=f"every connection accepted within {ACCEPT_WITHIN * 1000:.0f} ms", run=server,
+            reproduce=f"for i in $(seq {CONCURRENT_REQUESTS}); do curl -s -o /dev/null -w '%{{time_connect}}\\n' "
+                      f"http://{host}:{port}/ping & done; wait")
+    return (f"{ACCEPT_BURSTS} bursts of {CONCURRENT_REQUESTS} connections opened at once; the slowest accepted in "
+            f"{summary}")
 
 
 @check("SERVE-04", "ping-answers-200-within-2s", runs=("hosting.shared",))

@@ -176,9 +176,9 @@ def serves_as_root(ctx: Context) -> str:
         raise Inconclusive("the engine's `ps` did not show the server's PID 1")
     user = ctx.image_config.get("User") or ""
     configured = f"the image's USER is {user!r}" if user else "the image sets no USER (root)"
-    if process.uid != 0:
+    if not process.root:
         raise Failed(
-            f"the server's PID 1 ({process.command}) runs as {process.user} (UID {process.uid}); {configured}",
+            f"the server's PID 1 ({process.command}) runs as {process.user}, not root; {configured}",
             expected="the serve container runs as root (UID 0): SageMaker's hosting expects root, and other users "
             "meet permission errors", run=server,
             reproduce=f"docker top byoc-repro-{server.role} -o pid,uid,user,args")

@@ -31,7 +31,7 @@ DIND = Path(__file__).resolve().parent.parent / "dind"
 TEST_LABEL = "byoc-conformance.test"
 WINDOW = "--byoc-startup-timeout=15"
 # The reference, and broken samples whose verdicts come from training, from a server, and from SIGTERM.
-THROUGH_REMOTE = ["reference", "train-exits-nonzero", "serve-ping-500", "serve-ignores-sigterm"]
+THROUGH_REMOTE = ["reference", "train-exits-nonzero", "serve-ping-500", "serve-ignores-sigterm", "serve-small-backlog"]
 
 
 # dockerd waits for its certificates, which name the address the engine gives the container once it runs.

@@ -11,7 +11,7 @@ from ..suite_runs import SAMPLES, cpu_load, run_suite, sample_options
 
 pytestmark = pytest.mark.docker
 TIMING_SAMPLES = ["reference", "train-ignores-sigterm", "train-short-no-sigterm-handler",
-                  "train-sigterm-handler-ignores", "serve-slow-ping"]
+                  "train-sigterm-handler-ignores", "serve-slow-ping", "serve-small-backlog"]
 RUNS = 3
 
 

@@ -571,16 +571,18 @@ def _serving_as(pid1, remapped=False, user=""):
 
 
 def test_a_server_whose_pid1_is_root_serves_as_root():
-    summary = image.serves_as_root(_serving_as(Process(0, "root", "python3 serve")))
+    summary = image.serves_as_root(_serving_as(Process("root", "python3 serve")))
     assert "PID 1 (python3 serve) runs as root (UID 0); the image sets no USER (root)" in summary
 
 
 def test_a_server_whose_pid1_is_not_root_fails_naming_the_user_and_the_image_user():
-    with pytest.raises(Failed, match=r"runs as nobody \(UID 65534\); the image's USER is 'nobody'"):
-        image.serves_as_root(_serving_as(Process(65534, "nobody", "python3 serve"), user="nobody"))
+    with pytest.raises(Failed, match=r"runs as nobody, not root; the image's USER is 'nobody'"):
+        image.serves_as_root(_serving_as(Process("nobody", "python3 serve"), user="nobody"))
+    with pytest.raises(Failed, match=r"runs as 1000, not root"):  # a user ID the engine's host has no name for
+        image.serves_as_root(_serving_as(Process("1000", "python3 serve")))
 
 
-@pytest.mark.parametrize("pid1, remapped", [(None, False), (Process(0, "root", "serve"), True)])
+@pytest.mark.parametrize("pid1, remapped", [(None, False), (Process("root", "serve"), True)])
 def test_the_user_of_pid1_unseen_or_remapped_is_inconclusive(pid1, remapped):
     with pytest.raises(Inconclusive):
         image.serves_as_root(_serving_as(pid1, remapped=remapped))

@@ -59,7 +59,7 @@ def test_a_tcp_engine_publishes_on_all_its_interfaces_and_is_reached_at_its_host
     engine = connect(monkeypatch, "tcp://docker:2375", "http://docker:2375")
     assert not engine.isolated and engine.remote
     engine._network = "net"  # as if created
-    assert engine.serving_network(8080)["ports"] == {"8080/tcp": ("0.0.0.0", None)}
+    assert engine.serving_network(8080)["ports"] == {"8080/tcp": ("0.0.0.0", None), "1/tcp": ("0.0.0.0", None)}
     assert published(engine) == ("docker", 49153)
     assert engine.publish_option(8080) == "-p 8080:8080"
     assert engine.describe_network() == "a bridge, port published on all the engine's interfaces, reached at docker"
@@ -81,7 +81,7 @@ def test_the_override_wins_over_the_engine_host_and_the_option_over_both(monkeyp
 def test_a_local_engine_publishes_on_loopback_only(monkeypatch):
     engine = connect(monkeypatch, None, "http+docker://localhost", network="published")
     engine._network = "net"
-    assert engine.serving_network(8080)["ports"] == {"8080/tcp": ("127.0.0.1", None)}
+    assert engine.serving_network(8080)["ports"] == {"8080/tcp": ("127.0.0.1", None), "1/tcp": ("127.0.0.1", None)}
     assert published(engine) == ("127.0.0.1", 49153)
     assert engine.publish_option(8080) == "-p 127.0.0.1:8080:8080"
 

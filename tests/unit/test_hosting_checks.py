@@ -3,6 +3,7 @@ what was observed failing fails. Every check is also proven on real images (test
 
 from collections import Counter
 from datetime import timedelta
+from types import SimpleNamespace
 
 import pytest
 import requests
@@ -121,3 +122,36 @@ def test_media_types_with_parameters_and_other_cases_get_the_plain_answer():
 def test_a_server_that_refuses_a_charset_parameter_fails():
     with pytest.raises(Failed, match="HTTP 415"):
         hosting.media_type_parameters(context(strict_media_types))
+
+
+def _accepting(bursts, proxied=False) -> Context:
+    ctx = context(predictions)
+    ctx.engine = SimpleNamespace(host_address="127.0.0.1")  # type: ignore[assignment]
+    server = ctx.hosting.shared
+    server.address, queued, server.proxied = ("172.18.0.2", 8080), list(bursts), lambda: proxied
+    server.connection_times = lambda count, deadline: queued.pop(0)
+    return ctx
+
+
+def test_connections_accepted_at_once_pass_serve_03_with_what_was_measured():
+    summary = hosting.accepts_connections_in_time(_accepting([[0.001] * 16] * 3))
+    assert summary == "3 bursts of 16 connections opened at once; the slowest accepted in 1 ms, 1 ms, 1 ms"
+
+
+def test_one_slow_burst_is_not_a_verdict_on_the_server():  # the harness's own scheduling may have paused it
+    assert "in 400 ms, 2 ms, 1 ms" in hosting.accepts_connections_in_time(
+        _accepting([[0.4] + [0.001] * 15, [0.002] * 16, [0.001] * 16]))
+
+
+def test_connections_late_in_every_burst_fail_serve_03_with_a_curl_reproduction():
+    late = [0.001, 0.002] + [1.02] * 13 + [None]
+    with pytest.raises(Failed) as failed:
+        hosting.accepts_connections_in_time(_accepting([late, [0.001] * 16, late]))
+    assert "(28 of 48 in all); the slowest of each burst: none within 3 s, 1 ms, none within 3 s" in failed.value.observed
+    assert "time_connect" in failed.value.reproduce and "http://172.18.0.2:8080/ping" in failed.value.reproduce
+
+
+@pytest.mark.parametrize("proxied", [True, None])
+def test_a_proxy_that_accepts_for_the_server_leaves_serve_03_inconclusive(proxied):  # docker-proxy, say
+    with pytest.raises(Inconclusive, match="proxy"):
+        hosting.accepts_connections_in_time(_accepting([], proxied=proxied))
