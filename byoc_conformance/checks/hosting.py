@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import json
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -27,6 +28,11 @@ CONCURRENT_REQUESTS = 16
 INVOKE_ENDPOINT_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's request body limit, 6 MiB (SERVE-07)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 ALTERNATE_PORT = 9090
+# What a program prints when it reaches for the network and finds no route or no name service (SERVE-15).
+NO_NETWORK = re.compile(r"network is unreachable|no route to host|temporary failure in name resolution|"
+                        r"name or service not known|could not resolve host|getaddrinfo failed|"
+                        r"failed to establish a new connection|unknownhostexception|no such host|"
+                        r"connection timed out|connecttimeout", re.IGNORECASE)
 ACCEPT_WITHIN = 0.25  # SERVE-03
 ACCEPT_BURSTS = 3  # one slow burst may be this machine's scheduling; a full backlog is slow (almost) every time
 ACCEPT_DEADLINE = 3.0  # past the first retransmission (1 s) of a connection the backlog had no room for
@@ -448,6 +454,39 @@ def honours_bind_to_port(ctx: Context) -> str:
                      expected=f"the image carries {BIND_TO_PORT_LABEL}=true, so it serves on the port "
                      "SAGEMAKER_BIND_TO_PORT names", run=server)
     return f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}"
+
+
+@check("SERVE-15", "works-without-outbound-network", runs=("hosting.shared",))
+def works_without_outbound_network(ctx: Context) -> str:
+    """The shared server runs on the run's internal network, with no route out and the harness as its only peer:
+    as under network isolation, which AWS Marketplace requires (MKT-01). What it prints when it reaches for the
+    network tells a server that needs the network from one broken otherwise (that is SERVE-05's verdict)."""
+    server = ctx.hosting.shared
+    if not ctx.engine.isolated:
+        raise Inconclusive("on this engine the server runs on a bridge with a route out (its port is published): "
+                           "it was not served without a network")
+    if server.start_error:
+        raise Inconclusive(server.outcome(), run=server)
+    reached = [line.strip() for line in server.logs.splitlines() if NO_NETWORK.search(line)]
+    expected = ("a server that starts and answers with no route out and no name service, its only peer the caller "
+                "(CreateModel's EnableNetworkIsolation, required in AWS Marketplace)")
+    if server.healthy_after is None:
+        if reached:
+            raise Failed(f"never healthy with no route out ({server.outcome()}); it reached for the network: "
+                         + " | ".join(reached[-3:]), expected=expected, run=server)
+        raise Inconclusive(f"never healthy, with no sign in its logs of reaching for the network: {server.outcome()}",
+                           run=server)
+    served = "/ping answered 200"
+    if ctx.hosting.speaks_csv:
+        request = _invocation(example_csv(ctx.hosting.csv.feature_ranges, 3), "serve-15-isolated.payload")
+        response = _answer(server, request, expected)
+        if not response.ok:
+            raise Failed(f"healthy, but HTTP {response.status_code} for valid CSV with no route out; body "
+                         f"{_excerpt(response)}" + (f"; it reached for the network: {' | '.join(reached[-3:])}"
+                                                    if reached else ""), expected=expected, run=server, request=request)
+        served += f" and valid CSV got HTTP {response.status_code}"
+    tried = f"; it reached for the network and carried on: {' | '.join(reached[-3:])}" if reached else ""
+    return f"{served} with no route out (an internal network; the harness its only peer){tried}"
 
 
 @check("SERVE-12", "serves-from-read-only-model", runs=("hosting.shared",))

@@ -155,3 +155,35 @@ def test_connections_late_in_every_burst_fail_serve_03_with_a_curl_reproduction(
 def test_a_proxy_that_accepts_for_the_server_leaves_serve_03_inconclusive(proxied):  # docker-proxy, say
     with pytest.raises(Inconclusive, match="proxy"):
         hosting.accepts_connections_in_time(_accepting([], proxied=proxied))
+
+
+def _isolated(answer, logs="", healthy=True, isolated=True) -> Context:
+    ctx = context(answer, healthy=healthy)
+    ctx.engine = SimpleNamespace(isolated=isolated)  # type: ignore[assignment]
+    ctx.hosting.speaks_csv = True
+    server = ctx.hosting.shared
+    server.logs, server.start_error = logs, None
+    return ctx
+
+
+NO_NAME = "cannot fetch http://models.example/m.json: <urlopen error [Errno -3] Temporary failure in name resolution>"
+
+
+def test_a_server_that_serves_with_no_route_out_passes_serve_15():
+    summary = hosting.works_without_outbound_network(_isolated(predictions))
+    assert summary.startswith("/ping answered 200 and valid CSV got HTTP 200 with no route out")
+
+
+def test_a_server_that_fails_reaching_for_the_network_fails_serve_15_quoting_its_log():
+    with pytest.raises(Failed, match="it reached for the network: cannot fetch .* name resolution"):
+        hosting.works_without_outbound_network(_isolated(predictions, logs=f"starting\n{NO_NAME}\n", healthy=False))
+
+
+def test_a_server_broken_otherwise_leaves_serve_15_inconclusive():  # SERVE-05 says it never became healthy
+    with pytest.raises(Inconclusive, match="no sign in its logs"):
+        hosting.works_without_outbound_network(_isolated(predictions, logs="no weights\n", healthy=False))
+
+
+def test_a_server_with_a_route_out_is_not_judged_for_serve_15():
+    with pytest.raises(Inconclusive, match="route out"):
+        hosting.works_without_outbound_network(_isolated(predictions, isolated=False))
