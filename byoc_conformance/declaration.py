@@ -123,6 +123,7 @@ class Declaration:
     channels: tuple[Channel, ...] = (Channel("training", True, (CSV,)),)
     invocation_samples: dict[str, bytes] = field(default_factory=dict)
     checkpoints: Checkpoints | None = None  # declared ($.byoc-conformance.checkpoints) or asked for
+    network_isolation: bool = False  # served with no network: declared ($.byoc-conformance.network_isolation) or asked for
 
     @property
     def metric_definitions(self) -> list[dict[str, str]]:
@@ -255,7 +256,7 @@ def load(path: Path | None) -> Declaration:
     invocations = {kind: _read_file(path, f"$.{OWN_SECTION}.invocations", where)
                    for kind, where in own.get("invocations", {}).items()}
     return Declaration(path, training, document.get("InferenceSpecification"), csv, channels, invocations,
-                       _checkpoints(own, path))
+                       _checkpoints(own, path), bool(own.get("network_isolation", False)))
 
 
 def _checkpoints(own: dict[str, Any], path: Path) -> Checkpoints | None:

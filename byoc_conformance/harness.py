@@ -90,6 +90,8 @@ def start(config: pytest.Config) -> Harness:
         declared = declaration.load(spec_path)
         if config.getoption("byoc_checkpoints") and declared.checkpoints is None:
             declared = dataclasses.replace(declared, checkpoints=declaration.Checkpoints())
+        if config.getoption("byoc_network_isolation"):
+            declared = dataclasses.replace(declared, network_isolation=True)
         limits = Limits(memory_mb=config.getoption("byoc_memory_mb"), pids=config.getoption("byoc_pids"))
         engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=config.getoption("byoc_network"), limits=limits,
                                 host_address=config.getoption("byoc_host_address"))

@@ -89,6 +89,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "SupportsDistributedTraining (default: 2)",
     )
     group.addoption(
+        "--byoc-network-isolation", action="store_true", default=False,
+        help="check that the image serves with no network at all (SERVE-15), as under CreateModel's "
+        "EnableNetworkIsolation, which AWS Marketplace requires; as when the declaration has "
+        "$.byoc-conformance.network_isolation: true",
+    )
+    group.addoption(
         "--byoc-checkpoints", action="store_true", default=False,
         help="check that training resumes from /opt/ml/checkpoints after a spot interruption (TRAIN-19), as when "
         "the declaration has a $.byoc-conformance.checkpoints section",

@@ -461,10 +461,13 @@ def works_without_outbound_network(ctx: Context) -> str:
     """The shared server runs on the run's internal network, with no route out and the harness as its only peer:
     as under network isolation, which AWS Marketplace requires (MKT-01). What it prints when it reaches for the
     network tells a server that needs the network from one broken otherwise (that is SERVE-05's verdict)."""
+    if not ctx.declaration.network_isolation:
+        raise NotApplicable("the image is not said to be served under network isolation: neither the declaration's "
+                            "$.byoc-conformance.network_isolation nor --byoc-network-isolation")
     server = ctx.hosting.shared
     if not ctx.engine.isolated:
         raise Inconclusive("on this engine the server runs on a bridge with a route out (its port is published): "
-                           "it was not served without a network")
+                           "it was not served without a network; run on a local engine to judge it")
     if server.start_error:
         raise Inconclusive(server.outcome(), run=server)
     reached = [line.strip() for line in server.logs.splitlines() if NO_NETWORK.search(line)]

@@ -1,6 +1,7 @@
 """The hosting checks' judgement against an in-process fake server: no check passes on zero observations, and
 what was observed failing fails. Every check is also proven on real images (tests/integration)."""
 
+import dataclasses
 from collections import Counter
 from datetime import timedelta
 from types import SimpleNamespace
@@ -12,7 +13,7 @@ from byoc_conformance.checks import hosting
 from byoc_conformance.declaration import DEFAULT_CSV, DEFAULTS, media_type
 from byoc_conformance.plan import Plan
 from byoc_conformance.registry import Context
-from byoc_conformance.verdicts import Failed, Inconclusive
+from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
 
 
 def response(status: int, body: bytes = b"", content_type: str = "text/csv") -> requests.Response:
@@ -160,6 +161,7 @@ def test_a_proxy_that_accepts_for_the_server_leaves_serve_03_inconclusive(proxie
 def _isolated(answer, logs="", healthy=True, isolated=True) -> Context:
     ctx = context(answer, healthy=healthy)
     ctx.engine = SimpleNamespace(isolated=isolated)  # type: ignore[assignment]
+    ctx.declaration = dataclasses.replace(DEFAULTS, network_isolation=True)
     ctx.hosting.speaks_csv = True
     server = ctx.hosting.shared
     server.logs, server.start_error = logs, None
@@ -187,3 +189,10 @@ def test_a_server_broken_otherwise_leaves_serve_15_inconclusive():  # SERVE-05 s
 def test_a_server_with_a_route_out_is_not_judged_for_serve_15():
     with pytest.raises(Inconclusive, match="route out"):
         hosting.works_without_outbound_network(_isolated(predictions, isolated=False))
+
+
+def test_serve_15_applies_only_to_an_image_said_to_be_served_under_isolation():
+    ctx = _isolated(predictions)
+    ctx.declaration = DEFAULTS
+    with pytest.raises(NotApplicable, match="network_isolation"):
+        hosting.works_without_outbound_network(ctx)
