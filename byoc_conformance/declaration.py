@@ -123,7 +123,8 @@ class Declaration:
     channels: tuple[Channel, ...] = (Channel("training", True, (CSV,)),)
     invocation_samples: dict[str, bytes] = field(default_factory=dict)
     checkpoints: Checkpoints | None = None  # declared ($.byoc-conformance.checkpoints) or asked for
-    network_isolation: bool = False  # served with no network: declared ($.byoc-conformance.network_isolation) or asked for
+    # Served with no network: declared ($.byoc-conformance.network_isolation) or asked for (SERVE-15).
+    network_isolation: bool = False
 
     @property
     def metric_definitions(self) -> list[dict[str, str]]:

@@ -356,19 +356,24 @@ class Process:
         return self.user in ("root", "0")
 
 
-def pid1_process(container: Container) -> Process | None:
-    """The container's PID 1, read through the engine (`docker top`), so the image needs no tools; None if the
-    engine's `ps` cannot tell, or the container is gone. The columns are ones BusyBox's ps has too (docker:dind)."""
+def pid1_columns(container: Container, columns: str) -> dict[str, str] | None:
+    """The `ps -o COLUMNS` row of the container's PID 1, by column title, read through the engine (`docker top`),
+    so the image needs no tools; None if the engine's `ps` cannot tell, or the container is gone."""
     try:
         container.reload()
         pid = str(container.attrs["State"]["Pid"])
-        top = container.top(ps_args="-o pid,user,args")
-        columns = {title: n for n, title in enumerate(top["Titles"])}
-        row = next(p for p in top["Processes"] if p[columns["PID"]] == pid)
-        return Process(row[columns["USER"]], row[columns["COMMAND"]])
+        top = container.top(ps_args=f"-o {columns}")
+        row = next(p for p in top["Processes"] if p[top["Titles"].index("PID")] == pid)
+        return dict(zip(top["Titles"], row))
     except (docker.errors.APIError, requests.exceptions.RequestException, KeyError, StopIteration, ValueError,
             TypeError):
         return None
+
+
+def pid1_process(container: Container) -> Process | None:
+    """The container's PID 1: its user and command. The columns are ones BusyBox's ps has too (docker:dind)."""
+    row = pid1_columns(container, "pid,user,args")
+    return Process(row["USER"], row.get("COMMAND", "")) if row and "USER" in row else None
 
 
 def remove_labelled(client: docker.DockerClient, selector: dict[str, Any], patience: float = 15.0) -> int:

@@ -24,7 +24,18 @@ from hypothesis import HealthCheck, Phase, given, settings
 
 from . import hyperparameters, opt_ml, pipe, script
 from .declaration import Declaration, Hyperparameter
-from .engine import Engine, content_digest, file_digests, files_in, lines_of, listing, save_archive, save_logs, tar_of
+from .engine import (
+    Engine,
+    content_digest,
+    file_digests,
+    files_in,
+    lines_of,
+    listing,
+    pid1_columns,
+    save_archive,
+    save_logs,
+    tar_of,
+)
 from .plan import Plan, planned, planned_alone
 from .progress import WAITS
 from .verdicts import NotApplicable
@@ -262,20 +273,17 @@ class Disposition:
 def pid1_disposition(container: Container) -> Disposition | None:
     """PID 1's SIGTERM disposition, read through the engine (`docker top`), so the image needs no tools;
     None if the engine's `ps` cannot tell (or the container is gone)."""
+    row = pid1_columns(container, "pid,caught,blocked,ignored,wchan:40,args")
+    if row is None:
+        return None
     try:
-        container.reload()
-        pid = str(container.attrs["State"]["Pid"])
-        top = container.top(ps_args="-o pid,caught,blocked,ignored,wchan:40,args")
-        columns = {title: n for n, title in enumerate(top["Titles"])}
-        row = next(p for p in top["Processes"] if p[columns["PID"]] == pid)
-        masks = [int(row[columns[name]], 16) & SIGTERM_BIT for name in ("CAUGHT", "BLOCKED", "IGNORED")]
-    except (docker.errors.APIError, requests.exceptions.RequestException, KeyError, StopIteration, ValueError,
-            TypeError):
+        masks = [int(row[name], 16) & SIGTERM_BIT for name in ("CAUGHT", "BLOCKED", "IGNORED")]
+    except (KeyError, ValueError):
         return None
     # While a process waits in sigtimedwait() the kernel unblocks the waited signals in the mask ps shows, so
     # where it sleeps tells instead.
-    waiting = "sigtimedwait" in row[columns["WCHAN"]]
-    return Disposition(row[columns.get("COMMAND", -1)], *(bool(mask) for mask in masks), waiting=waiting)
+    waiting = "sigtimedwait" in row.get("WCHAN", "")
+    return Disposition(row.get("COMMAND", ""), *(bool(mask) for mask in masks), waiting=waiting)
 
 
 class TrainingRunner:

@@ -123,7 +123,8 @@ class RacingEngine:
     def __init__(self) -> None:
         self.rounds, self.removed = 0, []
         container = SimpleNamespace(remove=lambda **_: self.refuse(409))
-        network = SimpleNamespace(remove=lambda **_: self.refuse(403) if self.rounds == 1 else self.removed.append("net"))
+        network = SimpleNamespace(
+            remove=lambda **_: self.refuse(403) if self.rounds == 1 else self.removed.append("net"))
         self.containers = SimpleNamespace(list=lambda **options: self.listed([container], options))
         self.volumes = SimpleNamespace(list=lambda **_: [])
         self.networks = SimpleNamespace(list=lambda **_: [network] if "net" not in self.removed else [])
@@ -146,7 +147,7 @@ def test_a_sweep_beside_removals_in_progress_waits_for_them_instead_of_failing()
 
 def test_a_sweep_does_not_hide_what_the_engine_refuses_for_other_reasons():
     refused = SimpleNamespace(remove=lambda **_: RacingEngine.refuse(500))
-    client = SimpleNamespace(containers=SimpleNamespace(list=lambda **_: [refused]),
-                             volumes=SimpleNamespace(list=lambda **_: []), networks=SimpleNamespace(list=lambda **_: []))
+    nothing = SimpleNamespace(list=lambda **_: [])
+    client = SimpleNamespace(containers=SimpleNamespace(list=lambda **_: [refused]), volumes=nothing, networks=nothing)
     with pytest.raises(engine_module.docker.errors.APIError):
         engine_module.remove_labelled(client, {"label": "x"}, patience=1)  # type: ignore[arg-type]

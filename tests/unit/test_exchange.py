@@ -1,5 +1,6 @@
 """HTTP exchanges with a total deadline and a body cap, against misbehaving servers on loopback."""
 
+import contextlib
 import socket
 import threading
 import time
@@ -80,45 +81,40 @@ def test_no_connection_is_not_a_deadline(server):
     assert not isinstance(raised.value, exchange.DeadlineExceeded)
 
 
-def test_connections_beyond_a_full_listen_backlog_are_accepted_late_or_not_at_all():
-    # A socket that listens with a backlog of one and never accepts: the first connections complete their
-    # handshake at once, the kernel drops the others until the client sends again, a second later.
+@contextlib.contextmanager
+def listening(backlog: int):
+    """A socket on loopback that listens with `backlog` and never accepts; yields its port."""
     listener = socket.socket()
     listener.bind(("127.0.0.1", 0))
-    listener.listen(1)
+    listener.listen(backlog)
     try:
-        times = exchange.connect_times("127.0.0.1", listener.getsockname()[1], 8, deadline=1.5)
+        yield listener.getsockname()[1]
     finally:
         listener.close()
+
+
+def test_connections_beyond_a_full_listen_backlog_are_accepted_late_or_not_at_all():
+    # The first connections complete their handshake at once; the kernel drops the others until the client sends
+    # again, a second later.
+    with listening(1) as port:
+        times = exchange.connect_times("127.0.0.1", port, 8, deadline=1.5)
     accepted_at_once = [t for t in times if t is not None and t < 0.25]
     assert 1 <= len(accepted_at_once) <= 2 and len(accepted_at_once) < len(times)
 
 
 def test_a_roomy_backlog_accepts_every_connection_at_once():
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    try:
-        times = exchange.connect_times("127.0.0.1", listener.getsockname()[1], 16, deadline=1.5)
-    finally:
-        listener.close()
+    with listening(64) as port:
+        times = exchange.connect_times("127.0.0.1", port, 16, deadline=1.5)
     assert all(t is not None and t < 0.25 for t in times)
 
 
 def test_a_refused_connection_is_not_accepted():
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    port = listener.getsockname()[1]
-    listener.close()  # nothing listens there now
+    with listening(1) as port:
+        pass  # nothing listens there now
     assert exchange.connect_times("127.0.0.1", port, 2, deadline=1) == [None, None]
 
 
 def test_a_burst_from_a_process_of_its_own_measures_the_same():
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(64)
-    try:
-        times = exchange.burst_times("127.0.0.1", listener.getsockname()[1], 4, deadline=1.5)
-    finally:
-        listener.close()
+    with listening(64) as port:
+        times = exchange.burst_times("127.0.0.1", port, 4, deadline=1.5)
     assert len(times) == 4 and all(t is not None and t < 0.25 for t in times)
