@@ -30,7 +30,8 @@ pytestmark = pytest.mark.docker
 DIND = Path(__file__).resolve().parent.parent / "dind"
 TEST_LABEL = "byoc-conformance.test"
 WINDOW = "--byoc-startup-timeout=15"
-# The reference, and broken samples whose verdicts come from training, from a server, and from SIGTERM.
+# The reference, and broken samples whose verdicts come from training, from a server, from SIGTERM, and from
+# connections reaching the server itself (through the engine's NAT, not a proxy).
 THROUGH_REMOTE = ["reference", "train-exits-nonzero", "serve-ping-500", "serve-ignores-sigterm", "serve-small-backlog"]
 
 
