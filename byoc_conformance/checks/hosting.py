@@ -34,7 +34,7 @@ NO_NETWORK = re.compile(r"network is unreachable|no route to host|temporary fail
                         r"failed to establish a new connection|unknownhostexception|no such host|"
                         r"connection timed out|connecttimeout", re.IGNORECASE)
 ACCEPT_WITHIN = 0.25  # SERVE-03
-ACCEPT_BURSTS = 3  # one slow burst may be this machine's scheduling; a full backlog is slow (almost) every time
+ACCEPT_BURSTS = 3  # a small backlog may keep up with one burst that arrives spread out, hardly with three
 ACCEPT_DEADLINE = 3.0  # past the first retransmission (1 s) of a connection the backlog had no room for
 
 
@@ -184,11 +184,11 @@ def accepts_connections_in_time(ctx: Context) -> str:
         return f"none within {ACCEPT_DEADLINE:g} s" if seconds == float("inf") else f"{seconds * 1000:.0f} ms"
 
     summary = ", ".join(shown(seconds) for seconds in slowest)
-    if sum(seconds > ACCEPT_WITHIN for seconds in slowest) > ACCEPT_BURSTS // 2:
+    if max(slowest) > ACCEPT_WITHIN:
         late = sum(1 for burst in bursts for t in burst if t is None or t > ACCEPT_WITHIN)
         host, port = server.address or (ctx.engine.host_address, server.port)
         raise Failed(
-            f"in most of {ACCEPT_BURSTS} bursts of {CONCURRENT_REQUESTS} connections opened at once, some were "
+            f"in {ACCEPT_BURSTS} bursts of {CONCURRENT_REQUESTS} connections opened at once, some were "
             f"accepted after more than {ACCEPT_WITHIN * 1000:.0f} ms ({late} of {ACCEPT_BURSTS * CONCURRENT_REQUESTS}"
             f" in all); the slowest of each burst: {summary}. A listen backlog smaller than the connections that "
             "arrive together, or a server that accepts them slowly, makes the kernel drop the rest",

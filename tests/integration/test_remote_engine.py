@@ -30,9 +30,10 @@ pytestmark = pytest.mark.docker
 DIND = Path(__file__).resolve().parent.parent / "dind"
 TEST_LABEL = "byoc-conformance.test"
 WINDOW = "--byoc-startup-timeout=15"
-# The reference, and broken samples whose verdicts come from training, from a server, from SIGTERM, and from
-# connections reaching the server itself (through the engine's NAT, not a proxy).
-THROUGH_REMOTE = ["reference", "train-exits-nonzero", "serve-ping-500", "serve-ignores-sigterm", "serve-small-backlog"]
+# The reference, and broken samples whose verdicts come from training, from a server, and from SIGTERM. (Not
+# serve-small-backlog: through the engine's NAT under load, its backlog of one kept up with some bursts and
+# reset some of SERVE-07's concurrent requests, so its verdicts there are not the same every run.)
+THROUGH_REMOTE = ["reference", "train-exits-nonzero", "serve-ping-500", "serve-ignores-sigterm"]
 
 
 # dockerd waits for its certificates, which name the address the engine gives the container once it runs.

@@ -139,9 +139,9 @@ def test_connections_accepted_at_once_pass_serve_03_with_what_was_measured():
     assert summary == "3 bursts of 16 connections opened at once; the slowest accepted in 1 ms, 1 ms, 1 ms"
 
 
-def test_one_slow_burst_is_not_a_verdict_on_the_server():  # the harness's own scheduling may have paused it
-    assert "in 400 ms, 2 ms, 1 ms" in hosting.accepts_connections_in_time(
-        _accepting([[0.4] + [0.001] * 15, [0.002] * 16, [0.001] * 16]))
+def test_one_late_connection_in_one_burst_fails_serve_03():  # a backlog may keep up with the other bursts
+    with pytest.raises(Failed, match=r"\(1 of 48 in all\); the slowest of each burst: 1020 ms, 2 ms, 1 ms"):
+        hosting.accepts_connections_in_time(_accepting([[1.02] + [0.001] * 15, [0.002] * 16, [0.001] * 16]))
 
 
 def test_connections_late_in_every_burst_fail_serve_03_with_a_curl_reproduction():
