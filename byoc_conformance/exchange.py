@@ -174,14 +174,16 @@ def connect_times(host: str, port: int, count: int, deadline: float) -> list[flo
     return times
 
 
-def burst_times(host: str, port: int, count: int, deadline: float) -> list[float | None]:
-    """connect_times, run in a process of its own. In the harness, each connect() releases the GIL, and a run's
-    thread that takes it may hold it for milliseconds: the burst would be spread out enough for a small listen
-    backlog to keep up with it."""
+def burst_times(host: str, port: int, count: int, deadline: float, bursts: int = 1) -> list[list[float | None]]:
+    """connect_times for `bursts` bursts one after another, in one process of its own. In the harness, each
+    connect() releases the GIL, and a run's thread that takes it may hold it for milliseconds: a burst would be
+    spread out enough for a small listen backlog to keep up with it."""
     done = subprocess.run([sys.executable, "-m", "byoc_conformance.exchange", host, str(port), str(count),
-                           str(deadline)], capture_output=True, text=True, timeout=deadline + 30, check=True)
+                           str(deadline), str(bursts)], capture_output=True, text=True,
+                          timeout=bursts * deadline + 30, check=True)
     return json.loads(done.stdout)  # type: ignore[no-any-return]
 
 
-if __name__ == "__main__":
-    print(json.dumps(connect_times(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4]))))
+if __name__ == "__main__":  # python -m byoc_conformance.exchange HOST PORT COUNT DEADLINE BURSTS (SERVE-03)
+    host_, port_, count_, deadline_, bursts_ = sys.argv[1:6]
+    print(json.dumps([connect_times(host_, int(port_), int(count_), float(deadline_)) for _ in range(int(bursts_))]))

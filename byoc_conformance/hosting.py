@@ -159,11 +159,15 @@ class Server:
             return True
         return False
 
-    def connection_times(self, count: int, deadline: float) -> list[float | None]:
-        """How long each of `count` TCP connections opened at once took to be accepted (None: not within
-        `deadline` seconds); see exchange.burst_times."""
-        host, port = self.address or (self.engine.host_address, self.port)
-        return exchange.burst_times(host, port, count, deadline)
+    @property
+    def endpoint(self) -> tuple[str, int]:
+        """Where this host reaches the server, as the engine gives it."""
+        return self.address or (self.engine.host_address, self.port)
+
+    def connection_times(self, count: int, deadline: float, bursts: int) -> list[list[float | None]]:
+        """For each of `bursts` bursts, how long each of `count` TCP connections opened at once took to be
+        accepted (None: not within `deadline` seconds); see exchange.burst_times."""
+        return exchange.burst_times(*self.endpoint, count, deadline, bursts)
 
     def proxied(self) -> bool | None:
         """Whether a proxy on the engine's host accepts connections for this server (see Engine.proxied)."""
@@ -174,7 +178,7 @@ class Server:
         return pid1_process(self.container)
 
     def url(self, path: str) -> str:
-        host, port = self.address or (self.engine.host_address, self.port)
+        host, port = self.endpoint
         return f"http://{host}:{port}{path}"
 
     def send(self, request: Request) -> requests.Response:

@@ -181,7 +181,7 @@ def serves_as_root(ctx: Context) -> str:
             f"the server's PID 1 ({process.command}) runs as {process.user}, not root; {configured}",
             expected="the serve container runs as root (UID 0): SageMaker's hosting expects root, and other users "
             "meet permission errors", run=server,
-            reproduce=f"docker top byoc-repro-{server.role} -o pid,uid,user,args")
+            reproduce=f"docker top byoc-repro-{server.role} -o pid,user,args")
     return f"the server's PID 1 ({process.command}) runs as root (UID 0); {configured}"
 
 

@@ -116,5 +116,6 @@ def test_a_refused_connection_is_not_accepted():
 
 def test_a_burst_from_a_process_of_its_own_measures_the_same():
     with listening(64) as port:
-        times = exchange.burst_times("127.0.0.1", port, 4, deadline=1.5)
-    assert len(times) == 4 and all(t is not None and t < 0.25 for t in times)
+        bursts = exchange.burst_times("127.0.0.1", port, 4, deadline=1.5, bursts=2)
+    assert len(bursts) == 2 and all(len(times) == 4 and all(t is not None and t < 0.25 for t in times)
+                                    for times in bursts)
