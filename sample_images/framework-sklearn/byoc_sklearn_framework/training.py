@@ -31,11 +31,13 @@ def _forward_sigterm(signum, frame):  # pylint: disable=unused-argument
     """
     children = psutil.Process().children(recursive=True)
     logger.warning("SIGTERM received: stopping %d child process(es)", len(children))
+    _signal_all(children, signalled=set())
+    # Also when nothing has started yet: the exception below may land in toolkit code that swallows it, and
+    # the script started after it must still be stopped.
+    threading.Thread(target=_keep_stopping, args=({child.pid for child in children},), daemon=True).start()
     if not children:
         # Nothing started yet (or already finished): stop here; the toolkit reports a client error.
         raise errors.ClientError("Training stopped: SIGTERM received")
-    _signal_all(children, signalled=set())
-    threading.Thread(target=_keep_stopping, args=({child.pid for child in children},), daemon=True).start()
 
 
 def _signal_all(processes, signalled):
