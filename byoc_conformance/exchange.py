@@ -62,15 +62,48 @@ class _Exchange:
             sock.shutdown(socket.SHUT_RDWR)
 
 
-_current = threading.local()  # the exchange running on this thread, if any
+class Gate:
+    """Requests in flight together without a burst of connections: each exchange opens its connection in turn,
+    then waits until every one is open (or `patience` has passed) before it sends. Accepting connections that
+    arrive at once is a rule of its own (SERVE-03); this keeps its failures out of the requests' outcomes."""
+
+    def __init__(self, parties: int, patience: float) -> None:
+        self.patience = patience
+        self._turn = threading.Lock()
+        self._all_open = threading.Barrier(parties, timeout=patience)
+
+    def open(self, connect: Any) -> None:
+        """Run `connect` when no other connection is being opened (or after `patience`), or fail it."""
+        took_turn = self._turn.acquire(timeout=self.patience)
+        try:
+            connect()
+        except BaseException:
+            self._all_open.abort()  # the others go ahead now instead of waiting for a connection that failed
+            raise
+        finally:
+            if took_turn:
+                self._turn.release()
+
+    def wait(self) -> None:
+        with contextlib.suppress(threading.BrokenBarrierError):
+            self._all_open.wait()
+
+
+_current = threading.local()  # the exchange (and gate) running on this thread, if any
 
 
 class _WatchedConnection(HTTPConnection):
     """A connection that hands its socket to the exchange running on its thread, new or reused."""
 
     def connect(self) -> None:
-        super().connect()
+        gate = getattr(_current, "gate", None)
+        if gate is None:
+            super().connect()
+        else:
+            gate.open(super().connect)
         self._watched()
+        if gate is not None:
+            gate.wait()
 
     def request(self, *args: Any, **kwargs: Any) -> None:  # type: ignore[override]
         self._watched()
@@ -100,15 +133,16 @@ def session(connections: int = 32) -> requests.Session:
 
 
 def exchange(client: requests.Session, method: str, url: str, *, deadline: float, cap: int = BODY_CAP,
-             **options: Any) -> requests.Response:
-    """One request and its whole answer within `deadline` seconds, the body read up to `cap` bytes.
+             gate: Gate | None = None, **options: Any) -> requests.Response:
+    """One request and its whole answer within `deadline` seconds, the body read up to `cap` bytes; a new
+    connection waits at `gate` before the request is sent.
 
     Raises DeadlineExceeded (a requests.Timeout) at the deadline, other requests errors as requests does.
     The response's `.content` holds at most `cap` bytes; `.truncated` says whether there was more."""
     watch = _Exchange()
     timer = threading.Timer(deadline, watch.expire)
     timer.daemon = True
-    _current.exchange = watch
+    _current.exchange, _current.gate = watch, gate
     timer.start()
     try:
         response = client.request(method, url, stream=True, timeout=(deadline, deadline), **options)
@@ -130,7 +164,7 @@ def exchange(client: requests.Session, method: str, url: str, *, deadline: float
         raise error from None
     finally:
         timer.cancel()
-        _current.exchange = None
+        _current.exchange = _current.gate = None
     response._content, response._content_consumed = bytes(body), True
     response.truncated = truncated  # type: ignore[attr-defined]
     return response

@@ -10,6 +10,7 @@ import shutil
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -31,6 +32,7 @@ PING_TIMEOUT = 2.0  # SageMaker gives each /ping 2 s (SERVE-04)
 INVOCATION_TIMEOUT = 70.0  # the model has 60 s (SERVE-07); AWS tells clients to wait 70
 STOP_GRACE = 30.0  # SIGTERM, then SIGKILL 30 s later (SERVE-13)
 POLL_INTERVAL = 0.1
+GATE_PATIENCE = 10.0  # how long requests sent together wait for their connections to open before going anyway
 NO_ANSWER_IN_TIME = f"no answer within {PING_TIMEOUT:.0f} s"
 NO_CONNECTION = "no connection"  # refused or reset: nothing listening yet, so no evidence about /ping
 
@@ -121,12 +123,13 @@ class Server:
         """Whether the engine said the container died: its address may be another container's by now."""
         return self.container.id in self.engine.died
 
-    def exchange(self, method: str, path: str, *, deadline: float, **options: Any) -> requests.Response:
+    def exchange(self, method: str, path: str, *, deadline: float, client: requests.Session | None = None,
+                 **options: Any) -> requests.Response:
         """One exchange with this server (exchange.exchange), never with a container that took its address: none
         is sent once it died, and an answer that comes after it died is refused (ServerGone)."""
         if self.died():
             raise ServerGone(f"not sent: the {self.label} has exited")
-        response = exchange.exchange(self.session, method, self.url(path), deadline=deadline, **options)
+        response = exchange.exchange(client or self.session, method, self.url(path), deadline=deadline, **options)
         if self.died():
             raise ServerGone(f"the {self.label} exited before its answer could be taken as its own")
         return response
@@ -181,17 +184,32 @@ class Server:
         host, port = self.endpoint
         return f"http://{host}:{port}{path}"
 
-    def send(self, request: Request) -> requests.Response:
+    def send(self, request: Request, **options: Any) -> requests.Response:
         """The whole answer to `request` within the invocation deadline, its body read up to exchange.BODY_CAP.
         After one request went unanswered in time, none is sent: each would wait the whole deadline again."""
         if self.unanswered is not None:
             raise exchange.DeadlineExceeded(f"not sent: {self.unanswered[0].name}: {self.unanswered[1]}")
         try:
             return self.exchange(request.method, request.path, deadline=self.invocation_timeout, data=request.body,
-                                 headers=request.headers)
+                                 headers=request.headers, **options)
         except exchange.DeadlineExceeded as error:
             self.unanswered = request, str(error)
             raise
+
+    def send_together(self, request: Request, count: int) -> list[requests.Response | requests.RequestException]:
+        """`count` copies of `request` in flight at once, as SageMaker sends them, each on a new connection. The
+        connections are opened one after another before any request goes (exchange.Gate): how a server takes a
+        burst of connections is SERVE-03's evidence, not the requests'."""
+        gate = exchange.Gate(count, patience=GATE_PATIENCE)
+
+        def send_one(_: int) -> requests.Response | requests.RequestException:
+            try:
+                return self.send(request, client=client, gate=gate)
+            except requests.RequestException as error:
+                return error
+
+        with exchange.session(count) as client, ThreadPoolExecutor(count) as pool:
+            return list(pool.map(send_one, range(count)))
 
     @property
     def logs(self) -> str:

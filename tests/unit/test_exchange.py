@@ -119,3 +119,72 @@ def test_a_burst_from_a_process_of_its_own_measures_the_same():
         bursts = exchange.burst_times("127.0.0.1", port, 4, deadline=1.5, bursts=2)
     assert len(bursts) == 2 and all(len(times) == 4 and all(t is not None and t < 0.25 for t in times)
                                     for times in bursts)
+
+
+class AllAtOnce(BaseHTTPRequestHandler):
+    """Answers 200 only if `parties` requests are being handled together, 503 otherwise."""
+
+    protocol_version = "HTTP/1.1"
+    together: threading.Barrier
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        try:
+            self.together.wait()
+            status = 200
+        except threading.BrokenBarrierError:
+            status = 503
+        self.send_response(status)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+
+def test_requests_sent_through_a_gate_are_in_flight_together():
+    parties = 8
+    AllAtOnce.together = threading.Barrier(parties, timeout=10)
+    server = ThreadingHTTPServer(("127.0.0.1", 0), AllAtOnce)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    gate, url = exchange.Gate(parties, patience=10), f"http://127.0.0.1:{server.server_address[1]}/"
+    try:
+        with exchange.session(parties) as client:
+            threads = [threading.Thread(target=lambda: statuses.append(
+                exchange.exchange(client, "GET", url, deadline=20, gate=gate).status_code)) for _ in range(parties)]
+            statuses: list[int] = []
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join(30)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert statuses == [200] * parties
+
+
+def test_a_gate_opens_one_connection_at_a_time():
+    gate, opening, overlaps = exchange.Gate(4, patience=10), threading.Lock(), []
+
+    def connect():
+        overlaps.append(not opening.acquire(blocking=False))
+        time.sleep(0.05)
+        opening.release()
+
+    threads = [threading.Thread(target=lambda: (gate.open(connect), gate.wait())) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert overlaps == [False] * 4
+
+
+def test_a_connection_that_fails_lets_the_others_go_without_waiting_for_it():
+    gate = exchange.Gate(3, patience=600)
+
+    def refused():
+        raise ConnectionRefusedError
+
+    with pytest.raises(ConnectionRefusedError):
+        gate.open(refused)
+    gate.wait()  # returns at once: the barrier is broken, not waited on for 600 s
+    assert gate._all_open.broken
