@@ -4,6 +4,7 @@ says (engine.Engine.address)."""
 
 from __future__ import annotations
 
+import dataclasses
 import ipaddress
 import shlex
 import shutil
@@ -12,7 +13,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +45,24 @@ def invocation(body: bytes, name: str, content_type: str = "text/csv",
     return Request(name, "POST", "/invocations", body, headers)
 
 
+SHARED_MODEL = "shared"  # /opt/ml/model read-only, from the volume every such server shares
+OWN_MODEL = "own"  # /opt/ml/model writable, a copy of its own
+
+
+@dataclass(frozen=True)
+class Endpoint:
+    """A `serve` container as SageMaker would start it for one probe, as data; Server runs it."""
+
+    role: str  # names the container, its log and its reproduction
+    environment: dict[str, str] = field(default_factory=dict)  # on top of the model's (Hosting.environment)
+    port: int = PORT  # where the server is expected to listen
+    model: str = SHARED_MODEL  # how /opt/ml/model is given: SHARED_MODEL or OWN_MODEL
+
+    @property
+    def read_only(self) -> bool:
+        return self.model == SHARED_MODEL
+
+
 @dataclass
 class Stop:
     """A healthy server sent SIGTERM: how long it took to exit, or None if it outlived SageMaker's grace."""
@@ -60,14 +79,13 @@ class Server:
     """One `serve` container and the HTTP session the probes share with it. Its address comes from the engine:
     the container's own address on the run's internal network, or a published port at the engine's host."""
 
-    def __init__(self, engine: Engine, image: str, model: Path, role: str, *,
-                 environment: dict[str, str] | None = None, port: int = PORT, read_only: bool = True,
+    def __init__(self, engine: Engine, image: str, endpoint: Endpoint, model: Path, *,
                  model_volume: str | None = None, invocation_timeout: float = INVOCATION_TIMEOUT) -> None:
-        self.engine, self.image, self.model, self.role = engine, image, model, role
-        self.environment = environment or {}
-        self.port, self.read_only = port, read_only
+        self.engine, self.image, self.endpoint, self.model = engine, image, endpoint, model
+        self.role, self.environment, self.port = endpoint.role, endpoint.environment, endpoint.port
+        self.read_only = endpoint.read_only
         self.invocation_timeout = invocation_timeout
-        self.label = f"`serve` container ({role})"
+        self.label = f"`serve` container ({self.role})"
         self.session = exchange.session()
         self.address: tuple[str, int] | None = None
         self.started = 0.0
@@ -78,17 +96,18 @@ class Server:
         self.pings: Counter[str] = Counter()  # how each /ping of the start-up window went
         # The first request not answered in time, and how: later ones are not sent.
         self.unanswered: tuple[Request, str] | None = None
-        self.log_file = engine.scratch_file(f"{role}-log")  # the whole log, rewritten each time it is read
+        self.log_file = engine.scratch_file(f"{self.role}-log")  # the whole log, rewritten each time it is read
         self.final_logs: str | None = None  # kept when the container is removed
-        # A read-only server mounts the model volume the servers share; one that may write gets its own copy.
-        self.own_volume = None if (read_only and model_volume) else engine.volume(f"{role}-model")
+        # A read-only server mounts a volume the servers share; one that may write gets its own copy.
+        self.own_volume = None if (self.read_only and model_volume) else engine.volume(f"{self.role}-model")
         if self.own_volume:
             fill_model_volume(engine, image, self.own_volume, model)
         self.container = engine.create_container(
-            image, ["serve"], role=role,
-            mounts=[engine.mount(self.own_volume or str(model_volume), "/opt/ml/model", read_only=read_only)],
+            image, ["serve"], role=self.role,
+            mounts=[engine.mount(self.own_volume or str(model_volume), "/opt/ml/model",
+                                 read_only=self.read_only)],
             environment=self.environment,
-            **engine.serving_network(port),
+            **engine.serving_network(self.port),
             **engine.limits(),
         )
 
@@ -163,14 +182,14 @@ class Server:
         return False
 
     @property
-    def endpoint(self) -> tuple[str, int]:
+    def reachable_at(self) -> tuple[str, int]:
         """Where this host reaches the server, as the engine gives it."""
         return self.address or (self.engine.host_address, self.port)
 
     def connection_times(self, count: int, deadline: float, bursts: int) -> list[list[float | None]]:
         """For each of `bursts` bursts, how long each of `count` TCP connections opened at once took to be
         accepted (None: not within `deadline` seconds); see exchange.burst_times."""
-        return exchange.burst_times(*self.endpoint, count, deadline, bursts)
+        return exchange.burst_times(*self.reachable_at, count, deadline, bursts)
 
     def proxied(self) -> bool | None:
         """Whether a proxy on the engine's host accepts connections for this server (see Engine.proxied)."""
@@ -181,7 +200,7 @@ class Server:
         return pid1_process(self.container)
 
     def url(self, path: str) -> str:
-        host, port = self.endpoint
+        host, port = self.reachable_at
         return f"http://{host}:{port}{path}"
 
     def send(self, request: Request, **options: Any) -> requests.Response:
@@ -255,13 +274,13 @@ class Server:
 
 
 def fill_model_volume(engine: Engine, image: str, volume: str, model: Path) -> None:
-    """Extracts model.tar.gz into a volume, as SageMaker extracts it into /opt/ml/model: Docker unpacks the
-    gzipped tar itself, streamed from disk."""
+    """Extracts model.tar.gz (or a model store's tar) into a volume, as SageMaker extracts it into /opt/ml/model:
+    Docker unpacks the tar itself, streamed from disk."""
     loader = engine.create_container(image, ["serve"], role="model-loader",
-                                     mounts=[engine.mount(volume, "/opt/ml/model")], **engine.limits())
+                                     mounts=[engine.mount(volume, "/byoc-model")], **engine.limits())
     try:
         with model.open("rb") as archive:
-            loader.put_archive("/opt/ml/model", archive)
+            loader.put_archive("/byoc-model", archive)
     finally:
         engine.remove(loader)
 
@@ -302,14 +321,16 @@ class Hosting:
         fill_model_volume(self.engine, self.image, volume, self._model_archive())
         return volume
 
-    def _server(self, role: str, environment: dict[str, str] | None = None, **options: object) -> Server:
-        return Server(self.engine, self.image, self._model_archive(), role, model_volume=self.model_volume,  # type: ignore[arg-type]
-                      invocation_timeout=self.invocation_timeout,
-                      environment={**self.environment, **(environment or {})}, **options)
+    def server(self, endpoint: Endpoint) -> Server:
+        """The one way a `serve` container is made: `endpoint` with this image, its model and its environment."""
+        endpoint = dataclasses.replace(endpoint, environment={**self.environment, **endpoint.environment})
+        return Server(self.engine, self.image, endpoint, self._model_archive(),
+                      model_volume=self.model_volume if endpoint.read_only else None,  # type: ignore[arg-type]
+                      invocation_timeout=self.invocation_timeout)
 
     @planned_alone
     def shared(self) -> Server:
-        return self._server("serve").start(self.startup_timeout)
+        return self.server(Endpoint("serve")).start(self.startup_timeout)
 
     def healthy(self) -> Server:
         """The shared server, once /ping answers 200; checks that need one are inconclusive without."""
@@ -323,13 +344,13 @@ class Hosting:
                                "and SupportedResponseMIMETypes do not both list; other payload types are not "
                                "generated")
 
-    def start_fresh(self, role: str, **options: object) -> Server:
+    def start_fresh(self, endpoint: Endpoint) -> Server:
         """A server of its own, kept until the end of the session (when the run's sweep removes it)."""
         # The same image and model became healthy in t seconds on the shared server: a fresh one gets
         # max(30 s, 3 t), not the whole start-up window, before it counts as not starting.
         healthy_after = self.shared.healthy_after
         window = min(self.startup_timeout, max(30.0, 3 * healthy_after)) if healthy_after else self.startup_timeout
-        return self._server(role, **options).start(window)
+        return self.server(endpoint).start(window)
 
     @planned
     def stopped_by_sigterm(self) -> Stop:
@@ -337,7 +358,7 @@ class Hosting:
         other runs: SageMaker's 30 s are 30 to 50 times what a server that handles SIGTERM takes, so only a server
         that takes most of them alone could be moved past them by its neighbours."""
         self.healthy()
-        with self.fresh("serve-sigterm") as server:
+        with self.fresh(Endpoint("serve-sigterm")) as server:
             server.require_healthy()
             sent = time.monotonic()
             server.container.kill("SIGTERM")
@@ -350,9 +371,9 @@ class Hosting:
             return Stop(server, seconds)
 
     @contextmanager
-    def fresh(self, role: str, **options: object) -> Iterator[Server]:
+    def fresh(self, endpoint: Endpoint) -> Iterator[Server]:
         """A server of its own for one probe, removed after it."""
-        server = self.start_fresh(role, **options)
+        server = self.start_fresh(endpoint)
         try:
             yield server
         finally:

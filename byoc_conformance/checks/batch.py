@@ -9,7 +9,7 @@ import requests
 
 from .. import opt_ml
 from ..batch import MIB, Job, Transform, container_answer, execution_parameters, transform
-from ..hosting import Hosting, Server, invocation
+from ..hosting import Endpoint, Hosting, Server, invocation
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
@@ -30,7 +30,7 @@ def _input(hosting: Hosting) -> bytes:
 def _batch_server(hosting: Hosting, role: str, job: Job) -> Server:
     hosting.require_csv()  # the batch input is a CSV file
     hosting.healthy()  # a server that fails in real time says nothing new in batch
-    server = hosting.start_fresh(role, environment=job.environment())
+    server = hosting.start_fresh(Endpoint(role, environment=job.environment()))
     server.require_healthy()
     return server
 

@@ -16,7 +16,7 @@ from hypothesis import strategies as st
 
 from ..declaration import CSV, media_type
 from ..exchange import cut_note
-from ..hosting import PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
+from ..hosting import OWN_MODEL, PING_TIMEOUT, STOP_GRACE, Endpoint, Hosting, Server, invocation
 from ..payloads import Payload, example_csv, invalid_payloads, large_csv, valid_csv
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
@@ -362,7 +362,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, in
     shrunk, and how /ping answered afterwards."""
     hosting.require_csv()
     hosting.healthy()
-    with hosting.fresh("serve-bad-requests") as server:
+    with hosting.fresh(Endpoint("serve-bad-requests")) as server:
         server.require_healthy()
         crash: list[Failed] = []
         answered: list[str] = []  # the kinds of malformed payload answered 4xx
@@ -438,8 +438,8 @@ def _binds_to_port(ctx: Context) -> bool:
 def _on_alternate_port(hosting: Hosting) -> Server:
     """A fresh server told to serve on another port, as an inference pipeline tells it (PIPE-02)."""
     hosting.healthy()  # else a failure on the other port says nothing about the label
-    with hosting.fresh("serve-bind-to-port", environment={"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT)},
-                       port=ALTERNATE_PORT) as server:
+    with hosting.fresh(Endpoint("serve-bind-to-port", environment={"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT)},
+                                port=ALTERNATE_PORT)) as server:
         return server
 
 
@@ -505,7 +505,7 @@ def serves_from_read_only_model(ctx: Context) -> str:
     if server.exit_code is None:
         raise Inconclusive(f"not healthy, but it did not exit either: {server.outcome()}", run=server)
     # It crashed: was it the read-only mount? The same server with a writable model tells.
-    with ctx.hosting.fresh("serve-writable-model", read_only=False) as writable:
+    with ctx.hosting.fresh(Endpoint("serve-writable-model", model=OWN_MODEL)) as writable:
         if writable.healthy_after is None:
             raise Inconclusive(f"the server fails with a writable /opt/ml/model too: {writable.outcome()}", run=server)
         raise Failed(f"with /opt/ml/model read-only: {server.outcome()}; with it writable: {writable.outcome()}",
