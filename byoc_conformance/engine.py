@@ -370,6 +370,21 @@ def pid1_columns(container: Container, columns: str) -> dict[str, str] | None:
         return None
 
 
+def memory_in_use(container: Container) -> int | None:
+    """Bytes of memory the container uses, as `docker stats` counts it (its cgroup's usage less the page cache
+    it could drop); None if the engine does not say."""
+    try:
+        try:
+            stats = container.stats(stream=False, one_shot=True)["memory_stats"]  # one reading, not two a second apart
+        except docker.errors.InvalidVersion:
+            stats = container.stats(stream=False)["memory_stats"]
+        usage, detail = int(stats["usage"]), stats.get("stats") or {}
+    except (docker.errors.APIError, requests.exceptions.RequestException, KeyError, TypeError, ValueError):
+        return None
+    cache = detail.get("inactive_file", detail.get("total_inactive_file", 0))  # cgroup v2, v1
+    return max(0, usage - int(cache))
+
+
 def pid1_process(container: Container) -> Process | None:
     """The container's PID 1: its user and command. The columns are ones BusyBox's ps has too (docker:dind)."""
     row = pid1_columns(container, "pid,user,args")

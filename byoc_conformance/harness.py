@@ -25,7 +25,7 @@ from .plan import Plan
 from .registry import Check, Context, RunName, all_checks, reader, runs_alone
 from .report import CheckResult
 from .specs import SpecError
-from .training import Command, TrainingRunner, TrainingRuns
+from .training import Command, TrainingRun, TrainingRunner, TrainingRuns
 from .verdicts import Failed, Verdict, describe, reproduction
 
 MAX_BATCH_INPUT_MB = 1024.0
@@ -140,6 +140,8 @@ def start(config: pytest.Config) -> Harness:
         plan=plan,
         invocation_timeout=config.getoption("byoc_invocation_timeout"),
         environment=code.serving_environment() if code else None,
+        other_model=None if (given_model is not None or code is not None)
+        else lambda: trained_model(training, engine, training.other_data, "other-model.tar.gz"),
     )
     image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared,
@@ -187,14 +189,15 @@ def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
 
-def trained_model(training: TrainingRuns, engine: Engine) -> Model:
-    """SageMaker's handover: the good training run's /opt/ml/model, packed into model.tar.gz."""
-    run = training.good
+def trained_model(training: TrainingRuns, engine: Engine, run: TrainingRun | None = None,
+                  name: str = "model.tar.gz") -> Model:
+    """SageMaker's handover: the good training run's (or `run`'s) /opt/ml/model, packed into model.tar.gz."""
+    run = run or training.good
     if run.start_error or run.exit_code != 0 or run.model_archive is None:
         return Model(None, missing=f"training did not complete: {run.outcome()}")
     if not run.model_files:
         return Model(None, missing="training left /opt/ml/model empty")
-    return Model(model.pack(run.model_archive, engine.scratch_file("model.tar.gz")))
+    return Model(model.pack(run.model_archive, engine.scratch_file(name)))
 
 
 @dataclass

@@ -23,7 +23,7 @@ import requests
 from . import exchange
 from .declaration import DEFAULT_CSV, CsvLayout
 from .engine import Engine, Process, pid1_process, save_logs
-from .model import Model, extract_for_reproduction
+from .model import Model, extract_for_reproduction, pack_store
 from .plan import Plan, planned, planned_alone
 from .progress import WAITS
 from .verdicts import Inconclusive, Request
@@ -47,6 +47,8 @@ def invocation(body: bytes, name: str, content_type: str = "text/csv",
 
 SHARED_MODEL = "shared"  # /opt/ml/model read-only, from the volume every such server shares
 OWN_MODEL = "own"  # /opt/ml/model writable, a copy of its own
+MODEL_STORE = "store"  # a multi-model endpoint's /opt/ml/models (read-only), each model under <name>/model
+MOUNT_POINTS = {SHARED_MODEL: "/opt/ml/model", OWN_MODEL: "/opt/ml/model", MODEL_STORE: "/opt/ml/models"}
 
 
 @dataclass(frozen=True)
@@ -56,11 +58,15 @@ class Endpoint:
     role: str  # names the container, its log and its reproduction
     environment: dict[str, str] = field(default_factory=dict)  # on top of the model's (Hosting.environment)
     port: int = PORT  # where the server is expected to listen
-    model: str = SHARED_MODEL  # how /opt/ml/model is given: SHARED_MODEL or OWN_MODEL
+    model: str = SHARED_MODEL  # how the model is given: SHARED_MODEL, OWN_MODEL or MODEL_STORE
 
     @property
     def read_only(self) -> bool:
-        return self.model == SHARED_MODEL
+        return self.model != OWN_MODEL
+
+    @property
+    def mount_point(self) -> str:
+        return MOUNT_POINTS[self.model]
 
 
 @dataclass
@@ -104,7 +110,7 @@ class Server:
             fill_model_volume(engine, image, self.own_volume, model)
         self.container = engine.create_container(
             image, ["serve"], role=self.role,
-            mounts=[engine.mount(self.own_volume or str(model_volume), "/opt/ml/model",
+            mounts=[engine.mount(self.own_volume or str(model_volume), endpoint.mount_point,
                                  read_only=self.read_only)],
             environment=self.environment,
             **engine.serving_network(self.port),
@@ -263,12 +269,13 @@ class Server:
         (where / "model").mkdir(parents=True)
         left_out = extract_for_reproduction(self.model, where / "model")
         mode = ":ro" if self.read_only else ""
+        target = self.endpoint.mount_point
         environment = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.environment.items())
         note = f"# left out of {where}/model, as they lead out of it: {', '.join(left_out)}\n" if left_out else ""
         return (
             f"{note}docker run -d --rm --name byoc-repro-{self.role} {self.engine.publish_option(self.port)}"
             f"{environment} \\\n"
-            f"    -v {shlex.quote(f'{where}/model:/opt/ml/model{mode}')} {shlex.quote(self.image)} serve\n"
+            f"    -v {shlex.quote(f'{where}/model:{target}{mode}')} {shlex.quote(self.image)} serve\n"
             f"until curl -fsS http://{self.engine.host_address}:{self.port}/ping; do sleep 0.5; done"
         )
 
@@ -292,13 +299,15 @@ class Hosting:
     def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
                  startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
                  csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, plan: Plan | None = None,
-                 invocation_timeout: float = INVOCATION_TIMEOUT, environment: dict[str, str] | None = None) -> None:
+                 invocation_timeout: float = INVOCATION_TIMEOUT, environment: dict[str, str] | None = None,
+                 other_model: Callable[[], Model] | None = None) -> None:
         self.engine, self.image, self.image_labels = engine, image, image_labels
         self.environment = environment or {}  # the model's environment: in script mode, what the SDK sets
         self.plan = plan or Plan()
         self.csv = csv  # the declared CSV layout: /invocations payloads carry its feature columns
         self.speaks_csv = speaks_csv  # text/csv is among the declared request and response types
         self._model_source = model
+        self._other_model_source = other_model  # a second model, trained on other data (multi-model endpoints)
         self.startup_timeout = startup_timeout
         self.examples = examples  # generated payloads per property probe
         self.seed = seed  # hypothesis seed, shown in the header
@@ -308,6 +317,24 @@ class Hosting:
     @planned
     def model(self) -> Model:
         return self._model_source()
+
+    @planned
+    def other_model(self) -> Model:
+        if self._other_model_source is None:
+            return Model(None, missing="only one model is at hand (no training)")
+        return self._other_model_source()
+
+    @planned
+    def model_store(self) -> tuple[str, Path, list[str]]:
+        """A multi-model endpoint's /opt/ml/models, filled once: the model as `a`, and the other model as `b`
+        when there is one. Returns the volume, its tar and the names in it."""
+        models = {"a": self._model_archive()}
+        if self.other_model.tar_gz is not None:
+            models["b"] = self.other_model.tar_gz
+        archive = pack_store(models, self.engine.scratch_file("model-store.tar"))
+        volume = self.engine.volume("model-store")
+        fill_model_volume(self.engine, self.image, volume, archive)
+        return volume, archive, list(models)
 
     def _model_archive(self) -> Path:
         if self.model.tar_gz is None:
@@ -324,6 +351,10 @@ class Hosting:
     def server(self, endpoint: Endpoint) -> Server:
         """The one way a `serve` container is made: `endpoint` with this image, its model and its environment."""
         endpoint = dataclasses.replace(endpoint, environment={**self.environment, **endpoint.environment})
+        if endpoint.model == MODEL_STORE:
+            volume, archive, _ = self.model_store
+            return Server(self.engine, self.image, endpoint, archive, model_volume=volume,
+                          invocation_timeout=self.invocation_timeout)
         return Server(self.engine, self.image, endpoint, self._model_archive(),
                       model_volume=self.model_volume if endpoint.read_only else None,  # type: ignore[arg-type]
                       invocation_timeout=self.invocation_timeout)

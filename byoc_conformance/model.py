@@ -101,3 +101,27 @@ def extract_for_reproduction(tar_gz: Path, target: Path) -> list[str]:
     with tarfile.open(tar_gz) as archive:
         archive.extractall(target, filter=inside)
     return left_out
+
+
+def pack_store(models: dict[str, Path], destination: Path) -> Path:
+    """A multi-model endpoint's /opt/ml/models as a tar archive: each model.tar.gz extracted under <name>/model,
+    the directory SageMaker gives a model it loads on such an endpoint (MME-07)."""
+    with tarfile.open(destination, "w") as target:
+        for name, tar_gz in models.items():
+            for directory in (name, f"{name}/model"):
+                target.addfile(_directory(directory))
+            with tarfile.open(tar_gz, "r|gz") as source:
+                for member in source:
+                    if _problem(member) or not member.name.strip("./"):
+                        continue
+                    member.name = f"{name}/model/{posixpath.normpath(member.name)}"
+                    if member.islnk():
+                        member.linkname = f"{name}/model/{posixpath.normpath(member.linkname)}"
+                    target.addfile(member, source.extractfile(member) if member.isfile() else None)
+    return destination
+
+
+def _directory(name: str) -> tarfile.TarInfo:
+    info = tarfile.TarInfo(name)
+    info.type, info.mode = tarfile.DIRTYPE, 0o755
+    return info

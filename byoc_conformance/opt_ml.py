@@ -176,15 +176,15 @@ def corrupt_csv(layout: CsvLayout) -> bytes:
     return ("\n".join([*good[:10], ",".join(non_numeric), ",".join(short), *good[10:]]) + "\n").encode()
 
 
-def channel_data(declaration: Declaration) -> dict[str, dict[str, bytes]]:
-    """Each declared channel's sample, or generated CSV; a channel with neither is left out (optional ones only:
-    loading the declaration refuses a required channel the harness cannot fill)."""
+def channel_data(declaration: Declaration, seed: int = 0) -> dict[str, dict[str, bytes]]:
+    """Each declared channel's sample, or generated CSV (another `seed`, other data); a channel with neither is
+    left out (optional ones only: loading the declaration refuses a required channel the harness cannot fill)."""
     data = {}
-    for seed, channel in enumerate(declaration.channels):
+    for index, channel in enumerate(declaration.channels):
         if channel.sample is not None:
             data[channel.name] = channel.sample
         elif channel.accepts_csv:
-            data[channel.name] = {f"{channel.name}.csv": training_csv(declaration.csv, seed=seed)}
+            data[channel.name] = {f"{channel.name}.csv": training_csv(declaration.csv, seed=seed + index)}
     return data
 
 
@@ -197,8 +197,8 @@ def _input(declaration: Declaration, channels: dict[str, dict[str, bytes]],
 
 
 def good_input(declaration: Declaration = DEFAULTS,
-               hyperparameters: dict[str, str] | None = None) -> TrainingInput:
-    return _input(declaration, channel_data(declaration), hyperparameters)
+               hyperparameters: dict[str, str] | None = None, seed: int = 0) -> TrainingInput:
+    return _input(declaration, channel_data(declaration, seed), hyperparameters)
 
 
 def without_channels(declaration: Declaration, names: set[str], hyperparameters: dict[str, str] | None = None

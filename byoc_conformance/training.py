@@ -247,6 +247,7 @@ STOP_AT = 0.5  # TRAIN-19's interruption comes this far into the good run's dura
 STOP_GRACE = 10.0  # and SIGKILL at least this many seconds after its SIGTERM (SageMaker allows 120)
 SIGTERM_BIT = 1 << (15 - 1)  # SIGTERM in the signal masks of /proc/<pid>/status and ps
 POLL = 0.05  # seconds between looks at a container that is being signalled
+OTHER_DATA_SEED = 100  # the second model's data (MME-06): far from the channel indexes the good input uses
 
 
 @dataclass(frozen=True)
@@ -722,6 +723,12 @@ class TrainingRuns:
     def good(self) -> TrainingRun:
         return self._run("good-input", "training run with good input",
                          opt_ml.good_input(self.declaration, self.required_hyperparameters), read_output=True)
+
+    @planned
+    def other_data(self) -> TrainingRun:
+        """Good input drawn with another seed: a second model, which answers differently from the first (MME-06)."""
+        return self._run("other-data", "training run with other good input",
+                         opt_ml.good_input(self.declaration, self.required_hyperparameters, seed=OTHER_DATA_SEED))
 
     @planned_alone
     def distributed(self) -> TrainingRun:
