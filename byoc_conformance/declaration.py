@@ -125,6 +125,8 @@ class Declaration:
     checkpoints: Checkpoints | None = None  # declared ($.byoc-conformance.checkpoints) or asked for
     # Served with no network: declared ($.byoc-conformance.network_isolation) or asked for (SERVE-15).
     network_isolation: bool = False
+    # Answers /invocations as a stream: declared ($.byoc-conformance.response_streaming) or asked for (STREAM-01/02).
+    response_streaming: bool = False
 
     @property
     def metric_definitions(self) -> list[dict[str, str]]:
@@ -257,7 +259,8 @@ def load(path: Path | None) -> Declaration:
     invocations = {kind: _read_file(path, f"$.{OWN_SECTION}.invocations", where)
                    for kind, where in own.get("invocations", {}).items()}
     return Declaration(path, training, document.get("InferenceSpecification"), csv, channels, invocations,
-                       _checkpoints(own, path), bool(own.get("network_isolation", False)))
+                       _checkpoints(own, path), bool(own.get("network_isolation", False)),
+                       bool(own.get("response_streaming", False)))
 
 
 def _checkpoints(own: dict[str, Any], path: Path) -> Checkpoints | None:

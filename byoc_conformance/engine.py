@@ -277,6 +277,29 @@ class Engine:
         for name in volumes:
             self.remove_volume(name)
 
+    def shipped_files(self, image: str, paths: Iterable[str]) -> dict[str, list[str]] | None:
+        """The files `image` itself has under each of `paths` (read from a container created and never started, so
+        nothing is mounted over them); None if the engine would not say."""
+        shipped: dict[str, list[str]] = {}
+        try:
+            reader = self.create_container(image, ["true"], "shipped-files", network_mode="none")
+        except docker.errors.APIError:
+            return None
+        try:
+            for path in paths:
+                archive = self.scratch_file("shipped.tar")
+                try:
+                    found = save_archive(reader, path, archive)
+                    shipped[path] = [name for name, size in listing(archive).items() if size is not None] \
+                        if found else []
+                finally:
+                    archive.unlink(missing_ok=True)
+        except (docker.errors.APIError, requests.exceptions.RequestException, tarfile.TarError, OSError):
+            return None
+        finally:
+            self.remove(reader)
+        return shipped
+
     def scratch_file(self, name: str) -> Path:
         """A path in this run's scratch directory that nothing else uses."""
         return self.scratch / self.new_name(f"file-{name}", creating=False)
@@ -356,18 +379,24 @@ class Process:
         return self.user in ("root", "0")
 
 
+def processes(container: Container, columns: str) -> list[dict[str, str]] | None:
+    """The container's processes as `ps -o COLUMNS` rows, by column title, read through the engine (`docker
+    top`), so the image needs no tools; None if the engine's `ps` cannot tell, or the container is gone."""
+    try:
+        top = container.top(ps_args=f"-o {columns}")
+        return [dict(zip(top["Titles"], row)) for row in top["Processes"]]
+    except (docker.errors.APIError, requests.exceptions.RequestException, KeyError, ValueError, TypeError):
+        return None
+
+
 def pid1_columns(container: Container, columns: str) -> dict[str, str] | None:
-    """The `ps -o COLUMNS` row of the container's PID 1, by column title, read through the engine (`docker top`),
-    so the image needs no tools; None if the engine's `ps` cannot tell, or the container is gone."""
+    """The `ps -o COLUMNS` row of the container's PID 1 (see processes); None if it cannot be told."""
     try:
         container.reload()
         pid = str(container.attrs["State"]["Pid"])
-        top = container.top(ps_args=f"-o {columns}")
-        row = next(p for p in top["Processes"] if p[top["Titles"].index("PID")] == pid)
-        return dict(zip(top["Titles"], row))
-    except (docker.errors.APIError, requests.exceptions.RequestException, KeyError, StopIteration, ValueError,
-            TypeError):
+    except (docker.errors.APIError, requests.exceptions.RequestException, KeyError):
         return None
+    return next((row for row in processes(container, columns) or [] if row.get("PID") == pid), None)
 
 
 def memory_in_use(container: Container) -> int | None:

@@ -30,7 +30,10 @@ CHUNK = 64 * KIB
 
 
 class DeadlineExceeded(requests.Timeout):
-    """No complete answer (headers and body) within the exchange's deadline."""
+    """No complete answer (headers and body) within the exchange's deadline; `pieces` are the parts of the body
+    that had arrived (see exchange)."""
+
+    pieces: list[tuple[float, int]] = []
 
 
 class _Exchange:
@@ -135,7 +138,8 @@ def session(connections: int = 32) -> requests.Session:
 def exchange(client: requests.Session, method: str, url: str, *, deadline: float, cap: int = BODY_CAP,
              gate: Gate | None = None, **options: Any) -> requests.Response:
     """One request and its whole answer within `deadline` seconds, the body read up to `cap` bytes; a new
-    connection waits at `gate` before the request is sent.
+    connection waits at `gate` before the request is sent. The response's `.pieces` says when each piece of the
+    body arrived (seconds after the request went, and its size), as a chunked answer's pieces come.
 
     Raises DeadlineExceeded (a requests.Timeout) at the deadline, other requests errors as requests does.
     The response's `.content` holds at most `cap` bytes; `.truncated` says whether there was more."""
@@ -144,11 +148,14 @@ def exchange(client: requests.Session, method: str, url: str, *, deadline: float
     timer.daemon = True
     _current.exchange, _current.gate = watch, gate
     timer.start()
+    pieces: list[tuple[float, int]] = []
     try:
+        started = time.monotonic()
         response = client.request(method, url, stream=True, timeout=(deadline, deadline), **options)
         body, truncated = bytearray(), False
         try:
             for chunk in response.iter_content(CHUNK):
+                pieces.append((time.monotonic() - started, len(chunk)))
                 body += chunk
                 if len(body) > cap:
                     del body[cap:]
@@ -160,13 +167,16 @@ def exchange(client: requests.Session, method: str, url: str, *, deadline: float
         # Cut at the deadline after connecting: a slow answer. Before (no socket yet), the error is the
         # connection's own, a ConnectTimeout say: nothing was listening to judge.
         if watch.expired and watch.sockets:
-            raise DeadlineExceeded(f"no complete answer within {deadline:g} s") from None
+            cut = DeadlineExceeded(f"no complete answer within {deadline:g} s")
+            cut.pieces = pieces
+            raise cut from None
         raise error from None
     finally:
         timer.cancel()
         _current.exchange = _current.gate = None
     response._content, response._content_consumed = bytes(body), True
     response.truncated = truncated  # type: ignore[attr-defined]
+    response.pieces = pieces  # type: ignore[attr-defined]
     return response
 
 

@@ -92,6 +92,8 @@ def start(config: pytest.Config) -> Harness:
             declared = dataclasses.replace(declared, checkpoints=declaration.Checkpoints())
         if config.getoption("byoc_network_isolation"):
             declared = dataclasses.replace(declared, network_isolation=True)
+        if config.getoption("byoc_response_streaming"):
+            declared = dataclasses.replace(declared, response_streaming=True)
         limits = Limits(memory_mb=config.getoption("byoc_memory_mb"), pids=config.getoption("byoc_pids"))
         engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=config.getoption("byoc_network"), limits=limits,
                                 host_address=config.getoption("byoc_host_address"))
@@ -142,7 +144,9 @@ def start(config: pytest.Config) -> Harness:
         environment=code.serving_environment() if code else None,
         other_model=None if (given_model is not None or code is not None)
         else lambda: trained_model(training, engine, training.other_data, "other-model.tar.gz"),
+        serverless_mb=config.getoption("byoc_serverless"),
     )
+    hosting.image_size = inference_attrs.get("Size")
     image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared,
                       image_platform=image_platform)

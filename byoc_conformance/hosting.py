@@ -59,6 +59,10 @@ class Endpoint:
     environment: dict[str, str] = field(default_factory=dict)  # on top of the model's (Hosting.environment)
     port: int = PORT  # where the server is expected to listen
     model: str = SHARED_MODEL  # how the model is given: SHARED_MODEL, OWN_MODEL or MODEL_STORE
+    # Resources and privileges (a serverless profile); None: the run's limits, root, a writable filesystem.
+    memory_mb: int | None = None  # memory, swap included
+    cpus: float | None = None
+    user: str | None = None  # "uid:gid"
 
     @property
     def read_only(self) -> bool:
@@ -67,6 +71,24 @@ class Endpoint:
     @property
     def mount_point(self) -> str:
         return MOUNT_POINTS[self.model]
+
+    def create_options(self, engine: Engine) -> dict[str, Any]:
+        """The container's resource and privilege options: the run's limits unless this endpoint sets its own."""
+        options = engine.limits()
+        if self.memory_mb is not None:
+            options.update(mem_limit=f"{self.memory_mb}m", memswap_limit=f"{self.memory_mb}m")
+        if self.cpus is not None:
+            options["nano_cpus"] = int(self.cpus * 1e9)
+        if self.user is not None:
+            options["user"] = self.user
+        return options
+
+    def run_options(self) -> str:
+        """The same as `docker run` options, for a reproduction (empty without a profile)."""
+        memory = f" --memory {self.memory_mb}m --memory-swap {self.memory_mb}m" if self.memory_mb else ""
+        cpus = f" --cpus {self.cpus:g}" if self.cpus else ""
+        user = f" --user {self.user}" if self.user else ""
+        return memory + cpus + user
 
 
 @dataclass
@@ -114,7 +136,7 @@ class Server:
                                  read_only=self.read_only)],
             environment=self.environment,
             **engine.serving_network(self.port),
-            **engine.limits(),
+            **endpoint.create_options(engine),
         )
 
     def start(self, startup_timeout: float) -> Server:
@@ -274,7 +296,7 @@ class Server:
         note = f"# left out of {where}/model, as they lead out of it: {', '.join(left_out)}\n" if left_out else ""
         return (
             f"{note}docker run -d --rm --name byoc-repro-{self.role} {self.engine.publish_option(self.port)}"
-            f"{environment} \\\n"
+            f"{environment}{self.endpoint.run_options()} \\\n"
             f"    -v {shlex.quote(f'{where}/model:{target}{mode}')} {shlex.quote(self.image)} serve\n"
             f"until curl -fsS http://{self.engine.host_address}:{self.port}/ping; do sleep 0.5; done"
         )
@@ -300,7 +322,7 @@ class Hosting:
                  startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
                  csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, plan: Plan | None = None,
                  invocation_timeout: float = INVOCATION_TIMEOUT, environment: dict[str, str] | None = None,
-                 other_model: Callable[[], Model] | None = None) -> None:
+                 other_model: Callable[[], Model] | None = None, serverless_mb: int | None = None) -> None:
         self.engine, self.image, self.image_labels = engine, image, image_labels
         self.environment = environment or {}  # the model's environment: in script mode, what the SDK sets
         self.plan = plan or Plan()
@@ -308,6 +330,8 @@ class Hosting:
         self.speaks_csv = speaks_csv  # text/csv is among the declared request and response types
         self._model_source = model
         self._other_model_source = other_model  # a second model, trained on other data (multi-model endpoints)
+        self.serverless_mb = serverless_mb  # --byoc-serverless: the memory size of the serverless profile
+        self.image_size: int | None = None  # bytes, uncompressed, as the engine reports the image
         self.startup_timeout = startup_timeout
         self.examples = examples  # generated payloads per property probe
         self.seed = seed  # hypothesis seed, shown in the header
@@ -375,12 +399,14 @@ class Hosting:
                                "and SupportedResponseMIMETypes do not both list; other payload types are not "
                                "generated")
 
-    def start_fresh(self, endpoint: Endpoint) -> Server:
-        """A server of its own, kept until the end of the session (when the run's sweep removes it)."""
-        # The same image and model became healthy in t seconds on the shared server: a fresh one gets
-        # max(30 s, 3 t), not the whole start-up window, before it counts as not starting.
-        healthy_after = self.shared.healthy_after
-        window = min(self.startup_timeout, max(30.0, 3 * healthy_after)) if healthy_after else self.startup_timeout
+    def start_fresh(self, endpoint: Endpoint, window: float | None = None) -> Server:
+        """A server of its own, kept until the end of the session (when the run's sweep removes it), given
+        `window` seconds to become healthy."""
+        if window is None:
+            # The same image and model became healthy in t seconds on the shared server: a fresh one gets
+            # max(30 s, 3 t), not the whole start-up window, before it counts as not starting.
+            healthy_after = self.shared.healthy_after
+            window = min(self.startup_timeout, max(30.0, 3 * healthy_after)) if healthy_after else self.startup_timeout
         return self.server(endpoint).start(window)
 
     @planned
@@ -402,9 +428,9 @@ class Hosting:
             return Stop(server, seconds)
 
     @contextmanager
-    def fresh(self, endpoint: Endpoint) -> Iterator[Server]:
+    def fresh(self, endpoint: Endpoint, window: float | None = None) -> Iterator[Server]:
         """A server of its own for one probe, removed after it."""
-        server = self.start_fresh(endpoint)
+        server = self.start_fresh(endpoint, window)
         try:
             yield server
         finally:

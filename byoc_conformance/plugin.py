@@ -39,6 +39,16 @@ def _count(text: str) -> int:
     return int(text)
 
 
+SERVERLESS_MEMORY = (1024, 2048, 3072, 4096, 5120, 6144)  # ProductionVariantServerlessConfig.MemorySizeInMB
+
+
+def _serverless_memory(text: str) -> int:
+    if not text.isdigit() or int(text) not in SERVERLESS_MEMORY:
+        sizes = ", ".join(map(str, SERVERLESS_MEMORY))
+        raise argparse.ArgumentTypeError(f"{text!r}: serverless memory sizes are {sizes} MB")
+    return int(text)
+
+
 def _hosts(text: str) -> int:
     if not text.isdigit() or int(text) < 2:
         raise argparse.ArgumentTypeError(f"{text!r}: a multi-host job has at least 2 hosts")
@@ -93,6 +103,17 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="check that the image serves with no network at all (SERVE-15), as under CreateModel's "
         "EnableNetworkIsolation, which AWS Marketplace requires; as when the declaration has "
         "$.byoc-conformance.network_isolation: true",
+    )
+    group.addoption(
+        "--byoc-serverless", type=_serverless_memory, default=None, metavar="MEMORY_MB",
+        help="also serve as Serverless Inference does, with this MemorySizeInMB (1024-6144): memory and a CPU share "
+        "to match, as a user other than root; checks SLS-02..06 and IMG-10",
+    )
+    group.addoption(
+        "--byoc-response-streaming", action="store_true", default=False,
+        help="check that /invocations answers stream (STREAM-01, STREAM-02: chunked, in pieces, ended within "
+        "--byoc-invocation-timeout), as InvokeEndpointWithResponseStream needs; as when the declaration has "
+        "$.byoc-conformance.response_streaming: true",
     )
     group.addoption(
         "--byoc-checkpoints", action="store_true", default=False,

@@ -70,6 +70,7 @@ def sample_options(sample: str) -> list[str]:
     directory = SAMPLES / sample
     listed = json.loads((directory / "expected.json").read_text())
     options = [f"--byoc-spec={(directory / listed['declaration']).resolve()}"] if "declaration" in listed else []
+    options += listed.get("options", [])  # harness options the sample is judged with (a claimed mode, say)
     if "script" in listed:
         options += [f"--byoc-entry-point={listed['script']['entry_point']}",
                     f"--byoc-source-dir={(directory / listed['script']['source_dir']).resolve()}"]

@@ -27,6 +27,8 @@ CONCURRENT_REQUESTS = 16
 INVOKE_ENDPOINT_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's request body limit, 6 MiB (SERVE-07)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 ALTERNATE_PORT = 9090
+DOCKER_DNS = "127.0.0.11"  # Docker's resolver listens here in every container on a user-defined network
+SAFE_PORT_RANGE = (9100, 9199)  # given with SAGEMAKER_BIND_TO_PORT, as a pipeline gives it: a second port goes there
 # What a program prints when it reaches for the network and finds no route or no name service (SERVE-15).
 NO_NETWORK = re.compile(r"network is unreachable|no route to host|temporary failure in name resolution|"
                         r"name or service not known|could not resolve host|getaddrinfo failed|"
@@ -435,12 +437,14 @@ def _binds_to_port(ctx: Context) -> bool:
 
 
 @planned_for
-def _on_alternate_port(hosting: Hosting) -> Server:
-    """A fresh server told to serve on another port, as an inference pipeline tells it (PIPE-02)."""
+def _on_alternate_port(hosting: Hosting) -> tuple[Server, list[tuple[str, int]] | None]:
+    """A fresh server told to serve on another port and where else it may listen, as an inference pipeline tells it
+    (PIPE-02, PIPE-03), and its listening sockets once healthy (None: not read)."""
     hosting.healthy()  # else a failure on the other port says nothing about the label
-    with hosting.fresh(Endpoint("serve-bind-to-port", environment={"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT)},
-                                port=ALTERNATE_PORT)) as server:
-        return server
+    low, high = SAFE_PORT_RANGE
+    environment = {"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT), "SAGEMAKER_SAFE_PORT_RANGE": f"{low}-{high}"}
+    with hosting.fresh(Endpoint("serve-bind-to-port", environment=environment, port=ALTERNATE_PORT)) as server:
+        return server, hosting.listening_sockets(server) if server.healthy_after is not None else None
 
 
 def _alternate_port_runs(ctx: Context) -> object:
@@ -451,12 +455,39 @@ def _alternate_port_runs(ctx: Context) -> object:
 def honours_bind_to_port(ctx: Context) -> str:
     if not _binds_to_port(ctx):
         raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true")
-    server = _on_alternate_port(ctx.hosting)
+    server, _ = _on_alternate_port(ctx.hosting)
     if server.healthy_after is None:
         raise Failed(f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}",
                      expected=f"the image carries {BIND_TO_PORT_LABEL}=true, so it serves on the port "
                      "SAGEMAKER_BIND_TO_PORT names", run=server)
     return f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}"
+
+
+@check("PIPE-03", "second-port-in-safe-range", runs=(_alternate_port_runs,))
+def second_port_in_safe_range(ctx: Context) -> str:
+    if not _binds_to_port(ctx):
+        raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true: it is not run in "
+                            "pipelines, where SAGEMAKER_SAFE_PORT_RANGE applies")
+    server, listening = _on_alternate_port(ctx.hosting)
+    low, high = SAFE_PORT_RANGE
+    given = f"SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}, SAGEMAKER_SAFE_PORT_RANGE={low}-{high}"
+    if server.healthy_after is None:
+        raise Inconclusive(f"with {given}: {server.outcome()}, so its ports were not read", run=server)
+    if listening is None:
+        raise Inconclusive("the server's socket table could not be read (the image has no `cat` to read "
+                           "/proc/net/tcp with)", run=server)
+    listening = [(address, port) for address, port in listening if address != DOCKER_DNS]
+    others = sorted({port for _, port in listening if port != ALTERNATE_PORT})
+    if not others:
+        raise NotApplicable(f"with {given}, nothing listens but port {ALTERNATE_PORT}: no second port")
+    outside = [port for port in others if not low <= port <= high]
+    if outside:
+        shown = ", ".join(f"{address}:{port}" for address, port in listening if port in outside)
+        raise Failed(f"with {given}, it also listens on {shown}",
+                     expected=f"a second port taken from SAGEMAKER_SAFE_PORT_RANGE ({low}-{high}): the containers of "
+                     "a pipeline share the host's ports", run=server,
+                     reproduce=f"docker exec byoc-repro-{server.role} cat /proc/net/tcp /proc/net/tcp6  # 0A: LISTEN")
+    return f"with {given}, its other port(s) {', '.join(map(str, others))} are in the range"
 
 
 @check("SERVE-15", "works-without-outbound-network", runs=("hosting.shared",))

@@ -7,8 +7,8 @@ import posixpath
 
 from ..hosting import Server
 from ..registry import Context, check
-from ..training import TrainingRun
-from ..verdicts import Failed, Inconclusive
+from ..training import MOUNTED, TrainingRun
+from ..verdicts import Failed, Inconclusive, NotApplicable
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -208,3 +208,34 @@ def runs_on_the_engine_platform(ctx: Context) -> str:
     if not ran:
         raise Inconclusive(f"no program of this {platform} image was seen to run on the {engine} engine")
     return f"{platform} image; {' and '.join(f'`{p}`' for p in ran)} ran on this {engine} engine"
+
+
+@check("IMG-07", "nothing-relied-on-under-opt-ml", runs=("training.good",))
+def nothing_relied_on_under_opt_ml(ctx: Context) -> str:
+    """What the image ships under the directories SageMaker mounts over (training's three; /opt/ml/model when it
+    serves) is hidden in every run the harness starts, as in SageMaker: the good run tells whether it was needed."""
+    image, paths, program = ctx.image, MOUNTED, "train"
+    try:
+        run: TrainingRun | Server = ctx.training.good
+    except NotApplicable:  # an inference-only image: only /opt/ml/model is mounted over when it serves
+        image, paths, program, run = ctx.hosting.image, ("/opt/ml/model",), "serve", ctx.hosting.shared
+    shipped = ctx.engine.shipped_files(image, paths)
+    if shipped is None:
+        raise Inconclusive(f"the engine did not give the image's files under {', '.join(paths)}")
+    files = [f"{path}/{name}" for path, names in shipped.items() for name in sorted(names)]
+    if not files:
+        return f"the image ships no file under {', '.join(paths)}, which SageMaker mounts over"
+    shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")
+    worked = run.exit_code == 0 if isinstance(run, TrainingRun) else run.healthy_after is not None
+    if worked:
+        return (f"ships {len(files)} file(s) there ({shown}), hidden by the mounts in every run; `{program}` worked "
+                "without them")
+    named = [line.strip() for line in run.logs.splitlines() if any(
+        posixpath.basename(name) in line for name in files[:100])]
+    if named:
+        raise Failed(f"`{program}` failed ({run.outcome()}), and its log names files the image ships under "
+                     f"{', '.join(paths)}, hidden there by SageMaker's mounts: " + " | ".join(named[-3:]),
+                     expected=f"nothing needed from under {', '.join(paths)}: ship it elsewhere (e.g. /opt/program)",
+                     run=run, reproduce=f"docker run --rm --entrypoint ls {image} -lR {' '.join(paths)}")
+    raise Inconclusive(f"`{program}` failed ({run.outcome()}) without naming the {len(files)} file(s) the image ships "
+                       f"there ({shown})", run=run)

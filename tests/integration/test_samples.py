@@ -18,7 +18,10 @@ SAMPLE_NAMES = sorted(path.parent.name for path in SAMPLES.glob("*/expected.json
 WINDOW = "--byoc-startup-timeout=15"
 
 
-MULTI_MODEL = ("MME-02", "MME-03", "MME-04", "MME-05", "MME-06")  # not applicable without the multi-models label
+# Not applicable to the reference: modes it does not claim (the multi-models label, response streaming, the
+# serverless profile), and PIPE-03, as it opens no second port.
+CLAIMED_MODES = ("MME-02", "MME-03", "MME-04", "MME-05", "MME-06", "STREAM-01", "STREAM-02", "IMG-10", "SLS-02",
+                 "SLS-03", "SLS-04", "SLS-05", "SLS-06", "PIPE-03")
 REFERENCE_SPEC = f"--byoc-spec={SAMPLES / 'reference' / 'byoc-spec.json'}"
 
 
@@ -43,12 +46,13 @@ def test_the_reference_image_passes_every_check_outright_with_its_declaration(sa
     # PIPE-02 applies: the reference carries the accept-bind-to-port label, and so does TRAIN-08: its training channel
     # declares FastFile. SCRIPT-01 does not (no script), nor TRAIN-09 (no channel declares Pipe), nor TRAIN-19 (it
     # does not claim to resume from checkpoints), nor the multi-host checks of TRAIN-07, TRAIN-10, TRAIN-13 and
-    # TRAIN-17 (the declaration does not claim SupportsDistributedTraining), nor MME-02..06 (no multi-models label).
+    # TRAIN-17 (the declaration does not claim SupportsDistributedTraining), nor MME-02..06 (no multi-models label) or
+    # STREAM-01/02 (streaming not claimed).
     assert {status for _, status in run.statuses} == {"passed", "not applicable"}, run.output
     assert set(run.statuses) - {(i, "passed") for i, _ in run.statuses} == {
         ("SCRIPT-01", "not applicable"), ("TRAIN-07", "not applicable"), ("TRAIN-09", "not applicable"),
         ("TRAIN-10", "not applicable"), ("TRAIN-13", "not applicable"), ("TRAIN-17", "not applicable"),
-        ("TRAIN-19", "not applicable"), *((i, "not applicable") for i in MULTI_MODEL)}, run.output
+        ("TRAIN-19", "not applicable"), *((i, "not applicable") for i in CLAIMED_MODES)}, run.output
     assert f"declaration: {SAMPLES / 'reference' / 'byoc-spec.json'}: 2 channel(s), 3 hyperparameter(s)" in run.output
 
 
@@ -58,7 +62,7 @@ def test_without_a_declaration_only_the_declaration_driven_checks_are_not_applic
     assert run.ids_with("not applicable") == {"TRAIN-04", "TRAIN-06", "TRAIN-23", "METRIC-01", "METRIC-02",
                                               "METRIC-03", "METRIC-05", "MKT-03", "SERVE-10", "SCRIPT-01",
                                               "TRAIN-07", "TRAIN-08", "TRAIN-09", "TRAIN-10", "TRAIN-13",
-                                              "TRAIN-17", "TRAIN-19", "SERVE-15", *MULTI_MODEL}, run.output
+                                              "TRAIN-17", "TRAIN-19", "SERVE-15", *CLAIMED_MODES}, run.output
     assert run.ids_with("passed") >= {"TRAIN-05", "SERVE-10", "SERVE-11"}  # these need no declaration
     assert run.exit_code == 0, run.output
 

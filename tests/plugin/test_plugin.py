@@ -30,6 +30,14 @@ def test_a_bad_timeout_is_one_clear_error(pytester: pytest.Pytester, value: str)
     assert "Traceback" not in result.stderr.str()
 
 
+@pytest.mark.parametrize("value", ["1000", "8192", "big"])
+def test_a_serverless_memory_size_sagemaker_does_not_offer_is_one_clear_error(pytester: pytest.Pytester, value: str):
+    result = pytester.runpytest_subprocess("--image", "x", f"--byoc-serverless={value}")
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"*argument --byoc-serverless: '{value}': serverless memory sizes are 1024, 2048, *"])
+    assert "Traceback" not in result.stderr.str()
+
+
 def test_no_docker_engine_is_one_clear_error(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setenv("DOCKER_HOST", f"unix://{pytester.path}/no-such.sock")
     result = pytester.runpytest_subprocess("--image", "algo:latest")

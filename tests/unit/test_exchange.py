@@ -188,3 +188,46 @@ def test_a_connection_that_fails_lets_the_others_go_without_waiting_for_it():
         gate.open(refused)
     gate.wait()  # returns at once: the barrier is broken, not waited on for 600 s
     assert gate._all_open.broken
+
+
+class Streaming(BaseHTTPRequestHandler):
+    """Five pieces 30 ms apart with chunked encoding, or the same five held back and written at once."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, *args):
+        pass
+
+    def do_GET(self):
+        self.send_response(200)
+        self.send_header("Transfer-Encoding", "chunked")
+        self.end_headers()
+        chunks = [b"%x\r\n%s\r\n" % (len(piece), piece) for piece in (b"row %d\n" % n for n in range(5))]
+        if self.path == "/held-back":
+            time.sleep(0.12)
+            self.wfile.write(b"".join(chunks) + b"0\r\n\r\n")
+            return
+        for n, chunk in enumerate(chunks):
+            if n:
+                time.sleep(0.03)
+            self.wfile.write(chunk)
+            self.wfile.flush()
+        self.wfile.write(b"0\r\n\r\n")
+
+
+@pytest.fixture
+def streaming():
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Streaming)
+    threading.Thread(target=httpd.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{httpd.server_address[1]}"
+    httpd.shutdown()
+    httpd.server_close()
+
+
+def test_the_pieces_of_a_streamed_answer_are_timed_as_they_come(streaming):
+    with exchange.session() as client:
+        streamed = exchange.exchange(client, "GET", streaming + "/streamed", deadline=10)
+        held = exchange.exchange(client, "GET", streaming + "/held-back", deadline=10)
+    assert streamed.content == held.content == b"".join(b"row %d\n" % n for n in range(5))
+    assert len(streamed.pieces) == 5 and streamed.pieces[-1][0] - streamed.pieces[0][0] >= 0.12  # 4 sleeps of 30 ms
+    assert held.pieces[-1][0] - held.pieces[0][0] < held.pieces[0][0]  # all together, after the wait

@@ -1,0 +1,123 @@
+"""Serverless Inference (SLS-02..06, IMG-10), with --byoc-serverless MEMORY_MB: judged from one server run under
+the serverless profile (serverless.run_profile) and from the image's size."""
+
+from __future__ import annotations
+
+import re
+
+from ..registry import Context, check, on_hosting
+from ..serverless import INVOCATION_LIMIT, PAYLOAD_LIMIT, STARTUP, ProfileRun, run_profile
+from ..verdicts import Failed, Inconclusive, NotApplicable
+
+MIB = 1024 * 1024
+GIB = 1024 * MIB
+IMAGE_LIMIT = 10 * GIB  # IMG-10, SLS-03: 10 GB, read as GiB as Lambda's 10 GB image limit is
+# What a server prints when the filesystem or its user keeps it from writing.
+NO_WRITE = re.compile(r"Permission denied|Read-only file system|EACCES|EROFS|PermissionError|Operation not "
+                      r"permitted", re.IGNORECASE)
+
+
+def _run(ctx: Context) -> ProfileRun:
+    return run_profile(ctx.hosting)
+
+
+def _profile(run: ProfileRun) -> str:
+    return f"{run.memory_mb} MB, {run.cpus:g} CPUs, user {run.server.endpoint.user}"
+
+
+def _not_started(run: ProfileRun) -> str:
+    return f"under the serverless profile ({_profile(run)}): {run.server.outcome()}"
+
+
+@check("SLS-04", "serverless-start-and-payloads", runs=(on_hosting(run_profile),))
+def serverless_start_and_payloads(ctx: Context) -> str:
+    run = _run(ctx)
+    server = run.server
+    if server.healthy_after is None:
+        if server.exit_code is None and run.window < STARTUP:
+            raise Inconclusive(f"not healthy within {run.window:g} s (--byoc-startup-timeout), shorter than "
+                               f"serverless's {STARTUP:g} s, and still running: {server.outcome()}", run=server)
+        raise Failed(_not_started(run), expected=f"/ping 200 within {STARTUP:g} s of start", run=server)
+    expected = (f"2xx within {INVOCATION_LIMIT:g} s for valid CSV and for a {PAYLOAD_LIMIT // MIB} MiB request, "
+                f"and answers of at most {PAYLOAD_LIMIT // MIB} MiB")
+    for kind, answer in run.answers.items():
+        if answer.status is None or not 200 <= answer.status < 300:
+            raise Failed(f"{answer.request.summary()[:120]}...: {answer.shown}", expected=expected, run=server,
+                         request=answer.request)
+        if answer.length > PAYLOAD_LIMIT:
+            raise Failed(f"the answer to the {kind} request has {answer.length} bytes", expected=expected,
+                         run=server, request=answer.request)
+    return (f"healthy {server.healthy_after:.1f} s after start under the profile ({_profile(run)}); valid CSV and a "
+            f"{PAYLOAD_LIMIT // MIB} MiB request answered 2xx")
+
+
+@check("SLS-06", "serverless-not-root", runs=(on_hosting(run_profile),))
+def serverless_not_root(ctx: Context) -> str:
+    run = _run(ctx)
+    server = run.server
+    expected = ("a server that starts and answers as a user other than root, writing only where that user may "
+                "(/tmp, or directories made writable with chmod o+rwX)")
+    if server.healthy_after is None or run.answers["valid"].status is None:
+        denied = [line.strip() for line in server.logs.splitlines() if NO_WRITE.search(line)]
+        if denied:
+            raise Failed(f"{_not_started(run)}; it was kept from writing: " + " | ".join(denied[-3:]),
+                         expected=expected, run=server)
+        raise Inconclusive(f"{_not_started(run)}, with no sign in its logs of being kept from writing",
+                           run=server)
+    uids = sorted({row.get("UID", "?") for row in run.processes or []})
+    return (f"healthy and answering as user {server.endpoint.user} (its processes' UIDs as the engine sees them: "
+            f"{', '.join(uids) or 'unknown'})")
+
+
+@check("SLS-02", "serverless-fits-memory", runs=(on_hosting(run_profile),))
+def serverless_fits_memory(ctx: Context) -> str:
+    run = _run(ctx)
+    server = run.server
+    if run.oom_killed:
+        raise Failed(f"out of memory under MemorySizeInMB {run.memory_mb}: the kernel killed a process "
+                     f"({server.outcome()})", expected=f"a server that starts and answers within {run.memory_mb} MB",
+                     run=server)
+    if server.healthy_after is None:
+        raise Inconclusive(f"{_not_started(run)}; not killed for memory, so its fit is not known", run=server)
+    used = f"{run.memory_used / MIB:.0f} MiB in use after the probes" if run.memory_used is not None else \
+        "its use not read"
+    return f"started and answered within {run.memory_mb} MB, never out of memory ({used})"
+
+
+@check("SLS-05", "serverless-one-worker", runs=(on_hosting(run_profile),))
+def serverless_one_worker(ctx: Context) -> str:
+    run = _run(ctx)
+    if run.server.healthy_after is None:
+        raise Inconclusive(f"{_not_started(run)}: no workers to count", run=run.server)
+    workers = run.workers
+    if workers is None:
+        raise Inconclusive("the engine did not list the container's processes", run=run.server)
+    listing = "; ".join(f"{row.get('PID')} (parent {row.get('PPID')}) {row.get('COMMAND', '')[:60]}"
+                        for row in (run.processes or [])[:8])
+    if workers > 1:
+        raise Failed(f"{workers} worker processes, forked with the server's command line: {listing}",
+                     expected="one worker with one copy of the model (serverless memory is small)", run=run.server,
+                     reproduce=f"docker top byoc-repro-{run.server.role} -o pid,ppid,uid,args")
+    return f"one worker ({len(run.processes or [])} process(es): {listing})"
+
+
+def _image_size(ctx: Context) -> str:
+    if ctx.hosting.serverless_mb is None:
+        raise NotApplicable("no --byoc-serverless MEMORY_MB: no serverless limit on the image's size")
+    size = ctx.hosting.image_size
+    if not isinstance(size, int):
+        raise Inconclusive("the engine gave no size for the image")
+    if size > IMAGE_LIMIT:
+        raise Failed(f"the image is {size / GIB:.2f} GiB uncompressed", expected="at most 10 GiB for serverless",
+                     reproduce=f"docker image inspect -f '{{{{.Size}}}}' {ctx.hosting.image}")
+    return f"the image is {size / GIB:.2f} GiB uncompressed, within 10 GiB"
+
+
+@check("IMG-10", "serverless-image-size")
+def serverless_image_size(ctx: Context) -> str:
+    return _image_size(ctx)
+
+
+@check("SLS-03", "serverless-image-and-disk")
+def serverless_image_and_disk(ctx: Context) -> str:
+    return _image_size(ctx) + "; the 5 GB of ephemeral disk is not probed"

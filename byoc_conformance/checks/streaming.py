@@ -1,0 +1,93 @@
+"""Response streaming (STREAM-01, STREAM-02), for an image said to stream its answers: a CSV request of several
+rows, whose answer must come with chunked transfer encoding, in pieces as they are produced, and end in time."""
+
+from __future__ import annotations
+
+import requests
+
+from ..exchange import DeadlineExceeded
+from ..hosting import Hosting, invocation
+from ..payloads import example_csv
+from ..plan import planned_for
+from ..registry import Context, check, on_hosting
+from ..verdicts import Failed, Inconclusive, NotApplicable, Request
+
+ROWS = 8  # records in the streamed request: a streaming server answers them in several pieces
+SPREAD = 0.05  # seconds: pieces that all come within this of the end were held back, not streamed
+
+
+@planned_for
+def _streamed(hosting: Hosting) -> tuple[Request, requests.Response | DeadlineExceeded]:
+    """One CSV request of ROWS rows to the shared server, and its answer with the time each piece arrived."""
+    hosting.require_csv()
+    server = hosting.healthy()
+    payload = example_csv(hosting.csv.feature_ranges, ROWS)
+    request = invocation(payload.body, "stream.payload", payload.content_type)
+    try:
+        return request, server.send(request)
+    except DeadlineExceeded as cut:
+        return request, cut
+
+
+def _claimed(ctx: Context) -> None:
+    if not ctx.declaration.response_streaming:
+        raise NotApplicable("the image is not said to stream its answers: neither the declaration's "
+                            "$.byoc-conformance.response_streaming nor --byoc-response-streaming")
+
+
+def _reproduce(ctx: Context, request: Request) -> str:
+    # Shown before the request's curl (verdicts.reproduction), which it applies to.
+    return "# in the curl below, -N shows each piece as it comes; -w '%{time_starttransfer} %{time_total}' says when"
+
+
+def _times(pieces: list[tuple[float, int]]) -> str:
+    return ", ".join(f"{size} B at {seconds * 1000:.0f} ms" for seconds, size in pieces[:10]) + (
+        f", ... ({len(pieces)} pieces)" if len(pieces) > 10 else "")
+
+
+@check("STREAM-01", "answers-in-pieces", level="MUST", runs=(on_hosting(_streamed),))
+def answers_in_pieces(ctx: Context) -> str:
+    _claimed(ctx)
+    request, answer = _streamed(ctx.hosting)
+    server = ctx.hosting.shared
+    expected = (f"a 2xx answer with Transfer-Encoding: chunked whose pieces leave as they are produced: the first "
+                f"more than {SPREAD * 1000:.0f} ms before the end")
+    if isinstance(answer, DeadlineExceeded):
+        raise Inconclusive(f"the stream did not end ({answer}; {_times(answer.pieces) or 'no piece'}): STREAM-02 "
+                           "judges that", run=server, request=request)
+    if not answer.ok:
+        raise Failed(f"HTTP {answer.status_code}: {answer.content[:200]!r}", expected=expected, run=server,
+                     request=request, reproduce=_reproduce(ctx, request))
+    encoding = answer.headers.get("Transfer-Encoding", "")
+    if "chunked" not in encoding.lower():
+        raise Failed(f"no chunked transfer encoding (Content-Length: {answer.headers.get('Content-Length')}); "
+                     f"pieces: {_times(answer.pieces)}", expected=expected, run=server, request=request,
+                     reproduce=_reproduce(ctx, request))
+    pieces = answer.pieces
+    if not pieces:
+        raise Inconclusive("a chunked answer with an empty body: nothing streamed to judge", run=server,
+                           request=request)
+    first, end = pieces[0][0], pieces[-1][0]
+    if end - first >= SPREAD:
+        return (f"chunked, {len(pieces)} pieces over {(end - first) * 1000:.0f} ms (first at {first * 1000:.0f} ms, "
+                f"end at {end * 1000:.0f} ms) for {ROWS} rows")
+    if end < SPREAD:
+        raise Inconclusive(f"chunked, and the whole answer came within {end * 1000:.0f} ms: too soon to tell "
+                           f"pieces that stream from an answer held back ({_times(pieces)})", run=server,
+                           request=request)
+    raise Failed(f"chunked, but every piece came in the last {(end - first) * 1000:.0f} ms of "
+                 f"{end * 1000:.0f} ms: the answer was held back until it was whole ({_times(pieces)})",
+                 expected=expected, run=server, request=request, reproduce=_reproduce(ctx, request))
+
+
+@check("STREAM-02", "stream-ends-in-time", runs=(on_hosting(_streamed),))
+def stream_ends_in_time(ctx: Context) -> str:
+    _claimed(ctx)
+    request, answer = _streamed(ctx.hosting)
+    server = ctx.hosting.shared
+    if isinstance(answer, DeadlineExceeded):
+        raise Failed(f"{answer}: {_times(answer.pieces) or 'no piece'} arrived, and no end of the stream",
+                     expected=f"the stream ended within {server.invocation_timeout:g} s (--byoc-invocation-timeout)",
+                     run=server, request=request, reproduce=_reproduce(ctx, request))
+    end = answer.pieces[-1][0] if answer.pieces else 0.0
+    return f"the stream ended {end:.2f} s after the request (limit {server.invocation_timeout:g} s)"
