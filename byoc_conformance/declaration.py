@@ -127,6 +127,8 @@ class Declaration:
     network_isolation: bool = False
     # Answers /invocations as a stream: declared ($.byoc-conformance.response_streaming) or asked for (STREAM-01/02).
     response_streaming: bool = False
+    # Served for asynchronous inference: declared ($.byoc-conformance.async_inference) or asked for (ASYNC-01).
+    async_inference: bool = False
 
     @property
     def metric_definitions(self) -> list[dict[str, str]]:
@@ -260,7 +262,7 @@ def load(path: Path | None) -> Declaration:
                    for kind, where in own.get("invocations", {}).items()}
     return Declaration(path, training, document.get("InferenceSpecification"), csv, channels, invocations,
                        _checkpoints(own, path), bool(own.get("network_isolation", False)),
-                       bool(own.get("response_streaming", False)))
+                       bool(own.get("response_streaming", False)), bool(own.get("async_inference", False)))
 
 
 def _checkpoints(own: dict[str, Any], path: Path) -> Checkpoints | None:

@@ -94,6 +94,8 @@ def start(config: pytest.Config) -> Harness:
             declared = dataclasses.replace(declared, network_isolation=True)
         if config.getoption("byoc_response_streaming"):
             declared = dataclasses.replace(declared, response_streaming=True)
+        if config.getoption("byoc_async"):
+            declared = dataclasses.replace(declared, async_inference=True)
         limits = Limits(memory_mb=config.getoption("byoc_memory_mb"), pids=config.getoption("byoc_pids"))
         engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=config.getoption("byoc_network"), limits=limits,
                                 host_address=config.getoption("byoc_host_address"))
@@ -145,6 +147,7 @@ def start(config: pytest.Config) -> Harness:
         other_model=None if (given_model is not None or code is not None)
         else lambda: trained_model(training, engine, training.other_data, "other-model.tar.gz"),
         serverless_mb=config.getoption("byoc_serverless"),
+        async_payload_mb=config.getoption("byoc_async_payload_mb"),
     )
     hosting.image_size = inference_attrs.get("Size")
     image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"

@@ -322,7 +322,8 @@ class Hosting:
                  startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
                  csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, plan: Plan | None = None,
                  invocation_timeout: float = INVOCATION_TIMEOUT, environment: dict[str, str] | None = None,
-                 other_model: Callable[[], Model] | None = None, serverless_mb: int | None = None) -> None:
+                 other_model: Callable[[], Model] | None = None, serverless_mb: int | None = None,
+                 async_payload_mb: int = 64) -> None:
         self.engine, self.image, self.image_labels = engine, image, image_labels
         self.environment = environment or {}  # the model's environment: in script mode, what the SDK sets
         self.plan = plan or Plan()
@@ -332,6 +333,7 @@ class Hosting:
         self._other_model_source = other_model  # a second model, trained on other data (multi-model endpoints)
         self.serverless_mb = serverless_mb  # --byoc-serverless: the memory size of the serverless profile
         self.image_size: int | None = None  # bytes, uncompressed, as the engine reports the image
+        self.async_payload_mb = async_payload_mb  # ASYNC-01's request body, in MiB
         self.startup_timeout = startup_timeout
         self.examples = examples  # generated payloads per property probe
         self.seed = seed  # hypothesis seed, shown in the header

@@ -12,8 +12,8 @@ from urllib.parse import quote
 import requests
 
 from .engine import memory_in_use
-from .hosting import MODEL_STORE, Endpoint, Hosting, Server, invocation
-from .payloads import example_csv
+from .hosting import MODEL_STORE, Endpoint, Hosting, Server
+from .payloads import Payload, example_csv
 from .plan import planned_for
 from .verdicts import NotApplicable, Request
 
@@ -62,6 +62,11 @@ def claims_multi_model(hosting: Hosting) -> bool:
     return hosting.image_labels.get(LABEL) == "true"
 
 
+def endpoint(role: str) -> Endpoint:
+    """A server as a multi-model endpoint starts it."""
+    return Endpoint(role, environment={"SAGEMAKER_MULTI_MODEL": "true"}, model=MODEL_STORE)
+
+
 def request(step: str, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Request:
     return Request(f"mme-{step}.payload", method, path, body, headers or {})
 
@@ -69,6 +74,13 @@ def request(step: str, method: str, path: str, body: bytes = b"", headers: dict[
 def load_request(step: str, name: str, url: str) -> Request:
     return request(step, "POST", "/models", json.dumps({"model_name": name, "url": url}).encode(),
                    {"Content-Type": "application/json"})
+
+
+def invoke_request(step: str, model: str, payload: Payload) -> Request:
+    """POST /models/<model>/invoke as SageMaker sends it: the caller's TargetModel and custom attributes forwarded."""
+    headers = {"Content-Type": payload.content_type, "Accept": "text/csv",
+               "X-Amzn-SageMaker-Target-Model": f"{model}.tar.gz", "X-Amzn-SageMaker-Custom-Attributes": "trace=1"}
+    return request(step, "POST", f"/models/{quote(model, safe='')}/invoke", payload.body, headers)
 
 
 def send(server: Server, sent: Request) -> Outcome:
@@ -86,8 +98,7 @@ def run_session(hosting: Hosting) -> Session:
     if not claims_multi_model(hosting):
         raise NotApplicable(f"the image does not carry the label {LABEL}=true")
     hosting.require_csv()
-    with hosting.fresh(Endpoint("serve-multi-model", environment={"SAGEMAKER_MULTI_MODEL": "true"},
-                                model=MODEL_STORE)) as server:
+    with hosting.fresh(endpoint("serve-multi-model")) as server:
         server.require_healthy()
         _, _, stored = hosting.model_store
         url = {name: f"/opt/ml/models/{name}/model" for name in stored}
@@ -101,11 +112,7 @@ def run_session(hosting: Hosting) -> Session:
             return outcome
 
         def invoke(name: str, model: str) -> Outcome:
-            headers = {"X-Amzn-SageMaker-Target-Model": f"{model}.tar.gz",
-                       "X-Amzn-SageMaker-Custom-Attributes": "trace=1"}
-            sent = invocation(payload.body, f"mme-{name}.payload", payload.content_type, headers)
-            return step(name, Request(sent.name, "POST", f"/models/{quote(model, safe='')}/invoke", sent.body,
-                                      sent.headers))
+            return step(name, invoke_request(name, model, payload))
 
         session.memory["before"] = memory_in_use(server.container)
         step("load", load_request("load", "beta", session.urls["beta"]))

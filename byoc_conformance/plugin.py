@@ -49,6 +49,13 @@ def _serverless_memory(text: str) -> int:
     return int(text)
 
 
+def _async_payload(text: str) -> int:
+    if not text.isdigit() or not 7 <= int(text) <= 1024:
+        raise argparse.ArgumentTypeError(f"{text!r}: an asynchronous request body is 7 to 1024 MiB (over the 6 MB "
+                                         "a real-time request may have, up to the 1 GB an asynchronous one may)")
+    return int(text)
+
+
 def _hosts(text: str) -> int:
     if not text.isdigit() or int(text) < 2:
         raise argparse.ArgumentTypeError(f"{text!r}: a multi-host job has at least 2 hosts")
@@ -108,6 +115,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--byoc-serverless", type=_serverless_memory, default=None, metavar="MEMORY_MB",
         help="also serve as Serverless Inference does, with this MemorySizeInMB (1024-6144): memory and a CPU share "
         "to match, as a user other than root; checks SLS-02..06 and IMG-10",
+    )
+    group.addoption(
+        "--byoc-async", action="store_true", default=False,
+        help="check that the image serves asynchronous inference (ASYNC-01): a request body far over 6 MB "
+        "(--byoc-async-payload-mb) answered within 900 s; as when the declaration has "
+        "$.byoc-conformance.async_inference: true",
+    )
+    group.addoption(
+        "--byoc-async-payload-mb", type=_async_payload, default=64, metavar="MB",
+        help="size of ASYNC-01's request body, 7-1024 MiB (default: 64)",
     )
     group.addoption(
         "--byoc-response-streaming", action="store_true", default=False,

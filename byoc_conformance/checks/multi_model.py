@@ -1,17 +1,234 @@
-"""Multi-model endpoints (MME-02..06): judged from one scripted session of the /models API (multi_model.run_session)
-on an image that carries the multi-models label; not applicable to any other."""
+"""Multi-model endpoints (MME-02..06), on an image that carries the multi-models label (not applicable to any
+other): judged from one scripted session of the /models API (multi_model.run_session), and from sequences of
+load, list, describe, invoke and unload that hypothesis generates and checks against the state they should leave,
+on a server of their own (the smallest sequence that goes wrong is the evidence)."""
 
 from __future__ import annotations
 
+import itertools
 import shlex
+from collections.abc import Callable
+from dataclasses import dataclass
 
-from ..multi_model import MAX_PAGES, NEVER_LOADED, Outcome, Session, run_session
+import hypothesis
+from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import strategies as st
+
+from ..hosting import Hosting, Server
+from ..multi_model import (
+    MAX_PAGES,
+    NEVER_LOADED,
+    Outcome,
+    Session,
+    claims_multi_model,
+    endpoint,
+    invoke_request,
+    list_all,
+    load_request,
+    request,
+    run_session,
+    send,
+)
+from ..payloads import example_csv
+from ..plan import planned_for
 from ..registry import Context, check, on_hosting
-from ..verdicts import Failed, Inconclusive
+from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 
 MIB = 1024 * 1024
 MEASURABLE = 8 * MIB  # loading three models that took less than this leaves nothing to see released
 RELEASED = 0.5  # an unload must give back at least this share of what loading took
+SEQUENCES = 100  # generated sequences at most (fewer with --byoc-examples below it)
+STEPS = 10  # actions per sequence at most
+NAMES = ("x", "y", "z")  # the model names a sequence uses (prefixed per sequence, so sequences do not meet)
+# Loads three times as likely as the rest: most states worth checking have several models loaded.
+ACTIONS = ("load", "invoke", "load", "unload", "load", "describe", "list")
+
+
+class Divergence(Failed):
+    """A generated sequence whose last step did not leave or answer what the state before it calls for."""
+
+    def __init__(self, requirement: str, observed: str, expected: str, steps: list[Request]) -> None:
+        super().__init__(observed, expected=expected)
+        self.requirement, self.steps = requirement, steps
+
+
+@dataclass
+class Exploration:
+    server: Server
+    sequences: int  # sequences sent, shrinking included
+    steps: int  # requests sent
+    routing: bool  # invocations were compared with each model's own answer
+    divergence: Divergence | None  # the smallest sequence that went wrong, if any
+
+
+def _answer_alone(server: Server, model: str, payload: object) -> bytes | None:
+    """What model `model` answers when it is the only one loaded; None if it could not be had."""
+    name = f"alone-{model}"
+    loaded = send(server, load_request("alone", name, f"/opt/ml/models/{model}/model"))
+    answer = send(server, invoke_request("alone", name, payload))  # type: ignore[arg-type]
+    send(server, request("alone", "DELETE", f"/models/{name}"))
+    ok = all(o.status is not None and 200 <= o.status < 300 for o in (loaded, answer))
+    return answer.body if ok else None
+
+
+def _explore(hosting: Hosting, server: Server) -> Exploration:
+    _, _, stored = hosting.model_store
+    payload = example_csv(hosting.csv.feature_ranges, 2)
+    answers = {model: _answer_alone(server, model, payload) for model in stored}
+    routing = None not in answers.values() and len(set(answers.values())) > 1
+    numbers, totals = itertools.count(), {"sequences": 0, "steps": 0}
+
+    def replay(actions: list[tuple[str, str, str]]) -> None:
+        prefix = f"s{next(numbers)}-"
+        loaded: dict[str, str] = {}  # name -> the stored model it was loaded from, as the server should have it
+        sent: list[Request] = []
+        totals["sequences"] += 1
+
+        def step(outcome: Outcome) -> Outcome:
+            sent.append(outcome.request)
+            totals["steps"] += 1
+            return outcome
+
+        def diverged(requirement: str, outcome: Outcome, expected: str) -> Divergence:
+            shown = " -> ".join(f"{r.method} {r.path}" + (f" {r.body.decode('utf-8', 'replace')}" if
+                                                            r.method == "POST" and r.path == "/models" else "")
+                                for r in sent)
+            return Divergence(requirement, f"after {shown}: {outcome.shown}", expected, list(sent))
+
+        def check_listing() -> None:
+            pages = list_all(server)
+            for page in pages[:2]:  # the evidence: a listing's first two pages show how it pages
+                step(page)
+            totals["steps"] += max(0, len(pages) - 2)
+            listings = [page.json() for page in pages]
+            names = sorted(str(m.get("modelName")) for listing in listings if isinstance(listing, dict)
+                           for m in listing.get("models") or [] if isinstance(m, dict)
+                           and str(m.get("modelName", "")).startswith(prefix))
+            if names != sorted(loaded) or len(pages) == MAX_PAGES:
+                raise diverged("MME-03", pages[-1], f"the pages list {sorted(loaded) or 'none'} of this "
+                               f"sequence's models once each, and end (they list {names or 'none'})")
+
+        def check_invocation(name: str) -> None:
+            outcome = step(send(server, invoke_request("sequence", name, payload)))
+            if name not in loaded:
+                if outcome.status != 404:
+                    raise diverged("MME-06", outcome, "404: it is not loaded")
+            elif not _ok(outcome) or (routing and outcome.body != answers[loaded[name]]):
+                raise diverged("MME-06", outcome, f"2xx with model {loaded[name]}'s own answer, "
+                               f"{answers[loaded[name]]!r}")
+
+        try:
+            for action, short, model in actions:
+                name = prefix + short
+                if action == "load":
+                    outcome = step(send(server, load_request("sequence", name, f"/opt/ml/models/{model}/model")))
+                    if name in loaded and outcome.status != 409:
+                        raise diverged("MME-02", outcome, f"409: {name} is already loaded")
+                    if name not in loaded:
+                        if not _ok(outcome):
+                            raise diverged("MME-02", outcome, f"2xx: {name} is not loaded yet")
+                        loaded[name] = model
+                elif action == "unload":
+                    outcome = step(send(server, request("sequence", "DELETE", f"/models/{name}")))
+                    if (name in loaded) != _ok(outcome) or (name not in loaded and outcome.status != 404):
+                        raise diverged("MME-05", outcome, "2xx: it is loaded" if name in loaded else
+                                       "404: it is not loaded")
+                    loaded.pop(name, None)
+                elif action == "describe":
+                    outcome = step(send(server, request("sequence", "GET", f"/models/{name}")))
+                    described = outcome.json()
+                    right = (outcome.status == 200 and isinstance(described, dict)
+                             and described.get("modelName") == name) if name in loaded else outcome.status == 404
+                    if not right:
+                        raise diverged("MME-04", outcome, f'200 {{"modelName": "{name}", ...}}: it is loaded'
+                                       if name in loaded else "404: it is not loaded")
+                elif action == "invoke":
+                    check_invocation(name)
+                else:
+                    check_listing()
+            check_listing()  # and the state the sequence leaves: the listing, and each model's own answer
+            for name in sorted(loaded):
+                check_invocation(name)
+        finally:
+            for name in loaded:  # the next sequence starts from a server without this one's models
+                send(server, request("sequence", "DELETE", f"/models/{name}"))
+
+    strategy = st.lists(st.tuples(st.sampled_from(ACTIONS), st.sampled_from(NAMES), st.sampled_from(sorted(stored))),
+                        min_size=1, max_size=STEPS)
+
+    @settings(max_examples=min(hosting.examples, SEQUENCES), deadline=None, database=None, report_multiple_bugs=False,
+              suppress_health_check=list(HealthCheck), phases=(Phase.generate, Phase.shrink))
+    @hypothesis.seed(hosting.seed)
+    @given(strategy)
+    def explore(actions: list[tuple[str, str, str]]) -> None:
+        replay(actions)
+
+    found: Divergence | None = None
+    try:
+        explore()
+    except Divergence as divergence:
+        found = divergence
+    except hypothesis.errors.Flaky as flaky:
+        found = next((e for e in getattr(flaky, "exceptions", ()) if isinstance(e, Divergence)), None)
+        if found is None:
+            raise
+        found.observed += " (this did not happen again when hypothesis replayed the sequence)"
+    return Exploration(server, totals["sequences"], totals["steps"], routing, found)
+
+
+@planned_for
+def explore_sequences(hosting: Hosting) -> Exploration:
+    """Generated sequences on a multi-model server of their own (see _explore)."""
+    if not claims_multi_model(hosting):
+        raise NotApplicable("the image does not carry the multi-models label")
+    hosting.require_csv()
+    leak = _leak(run_session(hosting))
+    if leak:  # hundreds of loads would exhaust the container's memory, and every request after would fail
+        raise Inconclusive(f"unloading does not give memory back ({leak}), so hundreds of loads would exhaust it")
+    with hosting.fresh(endpoint("serve-multi-model-sequences")) as server:
+        server.require_healthy()
+        return _explore(hosting, server)
+
+
+def _leak(session: Session) -> str | None:
+    """What the session's memory readings show of models that stay in memory once unloaded, or None."""
+    before, loaded, unloaded = (session.memory.get(k) for k in ("before", "loaded", "unloaded"))
+    if before is None or loaded is None or unloaded is None or loaded - before < MEASURABLE:
+        return None
+    if loaded - unloaded >= RELEASED * (loaded - before):
+        return None
+    return (f"{(loaded - unloaded) / MIB:.1f} of the {(loaded - before) / MIB:.1f} MiB three models took came back "
+            "when they were unloaded")
+
+
+def _sequences(ctx: Context, requirement: str) -> str:
+    """' and N generated sequences agreed', or the Failed of the smallest sequence that went wrong under
+    `requirement`; what stopped the sequences from running is said, not hidden."""
+    try:
+        explored = explore_sequences(ctx.hosting)
+    except (Inconclusive, NotApplicable) as why:
+        return f"; generated sequences not run: {why.observed}"
+    divergence = explored.divergence
+    if divergence is not None and divergence.requirement == requirement:
+        raise Failed(divergence.observed, expected=divergence.expected, run=explored.server,
+                     reproduce=_curls(ctx, explored.server, divergence.steps))
+    compared = ", answers compared with each model's own" if explored.routing else ""
+    sequences = (f"{explored.sequences} generated sequences of load, list, describe, invoke and unload "
+                 f"({explored.steps} requests{compared})")
+    if divergence is not None:
+        return (f"; of {sequences}, one went wrong under {divergence.requirement} (judged there), none under "
+                f"{requirement}")
+    return f"; {sequences} agreed with the state they should leave"
+
+
+def _curls(ctx: Context, server: Server, sent: list[Request]) -> str:
+    host, port = ctx.engine.host_address, server.port
+    lines = []
+    for one in sent:
+        headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in one.headers.items())
+        data = f" --data-binary {shlex.quote(one.body.decode('utf-8', 'replace'))}" if one.body else ""
+        lines.append(f"curl -sS -i -X {one.method}{headers}{data} http://{host}:{port}{one.path}")
+    return "\n".join(lines)
 
 
 def _session(ctx: Context) -> Session:
@@ -20,16 +237,7 @@ def _session(ctx: Context) -> Session:
 
 def _steps(ctx: Context, session: Session, *names: str) -> str:
     """curl commands that repeat the session's steps up to the one judged, run after the server's start."""
-    host, port = ctx.engine.host_address, session.server.port
-    lines = []
-    for name in names:
-        sent = session.outcomes[name].request if name in session.outcomes else None
-        if sent is None:
-            continue
-        headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in sent.headers.items())
-        data = f" --data-binary {shlex.quote(sent.body.decode('utf-8', 'replace'))}" if sent.body else ""
-        lines.append(f"curl -sS -i -X {sent.method}{headers}{data} http://{host}:{port}{sent.path}")
-    return "\n".join(lines)
+    return _curls(ctx, session.server, [session.outcomes[name].request for name in names if name in session.outcomes])
 
 
 def _fail(ctx: Context, session: Session, observed: str, expected: str, *steps: str) -> Failed:
@@ -40,8 +248,7 @@ def _ok(outcome: Outcome) -> bool:
     return outcome.status is not None and 200 <= outcome.status < 300
 
 
-@check("MME-02", "load-models", runs=(on_hosting(run_session),))
-def load_models(ctx: Context) -> str:
+def _load_models(ctx: Context) -> str:
     session = _session(ctx)
     first, again = session.outcomes["load"], session.outcomes["load-again"]
     for step in ("load", "load-alpha", "load-gamma"):
@@ -54,8 +261,7 @@ def load_models(ctx: Context) -> str:
     return f"3 models loaded ({first.shown.split(' ')[1]}), and the same name again answered 409"
 
 
-@check("MME-03", "list-models", runs=(on_hosting(run_session),))
-def list_models(ctx: Context) -> str:
+def _list_models(ctx: Context) -> str:
     session = _session(ctx)
     steps = ("load", "load-alpha", "load-gamma")
     expected = ('{"models": [{"modelName", "modelUrl"}, ...]} naming the 3 loaded models once each, '
@@ -78,8 +284,7 @@ def list_models(ctx: Context) -> str:
     return f"the 3 loaded models listed once each in {len(session.pages)} page(s)"
 
 
-@check("MME-04", "describe-model", runs=(on_hosting(run_session),))
-def describe_model(ctx: Context) -> str:
+def _describe_model(ctx: Context) -> str:
     session = _session(ctx)
     described = session.outcomes["describe"]
     answer = described.json()
@@ -96,8 +301,7 @@ def describe_model(ctx: Context) -> str:
     return "a loaded model described by name; 404 for one never loaded and for one unloaded"
 
 
-@check("MME-05", "unload-model", runs=(on_hosting(run_session),))
-def unload_model(ctx: Context) -> str:
+def _unload_model(ctx: Context) -> str:
     session = _session(ctx)
     for model in ("alpha", "beta", "gamma"):
         if not _ok(session.outcomes[f"unload-{model}"]):
@@ -118,7 +322,7 @@ def unload_model(ctx: Context) -> str:
     if taken < MEASURABLE:
         return (f"unloaded with 200, 404 once gone; the models took {taken / MIB:.1f} MiB, under "
                 f"{MEASURABLE // MIB} MiB, so their release was not measured ({figures})")
-    if loaded - unloaded < RELEASED * taken:
+    if _leak(session):
         raise _fail(ctx, session, f"unloading all 3 models gave back {(loaded - unloaded) / MIB:.1f} of the "
                     f"{taken / MIB:.1f} MiB loading them took ({figures})",
                     f"at least {RELEASED:.0%} of it given back when DELETE returns: the model's resources are "
@@ -126,8 +330,7 @@ def unload_model(ctx: Context) -> str:
     return f"unloaded with 200, 404 once gone; memory given back: {figures}"
 
 
-@check("MME-06", "invoke-model", runs=(on_hosting(run_session),))
-def invoke_model(ctx: Context) -> str:
+def _invoke_model(ctx: Context) -> str:
     session = _session(ctx)
     for step in ("invoke-alone", "invoke-alpha", "invoke-beta", "invoke-gamma"):
         if not _ok(session.outcomes[step]):
@@ -153,3 +356,22 @@ def invoke_model(ctx: Context) -> str:
         return ("loaded models answered 2xx, 404 when not loaded; routing not judged: the two models answer this "
                 "payload alike")
     return "each of 3 loaded models answered with its own model (2 trained on different data); 404 when not loaded"
+
+
+# Each requirement: the scripted session's verdict, then the generated sequences' under the same ID.
+RUNS = (on_hosting(run_session), on_hosting(explore_sequences))
+
+
+def _register(requirement: str, name: str, session_verdict: Callable[[Context], str]) -> None:
+    def judged(ctx: Context) -> str:
+        return session_verdict(ctx) + _sequences(ctx, requirement)
+
+    judged.__name__ = judged.__qualname__ = session_verdict.__name__.lstrip("_")
+    check(requirement, name, runs=RUNS)(judged)
+
+
+for _requirement, _name, _verdict in (("MME-02", "load-models", _load_models), ("MME-03", "list-models", _list_models),
+                                      ("MME-04", "describe-model", _describe_model),
+                                      ("MME-05", "unload-model", _unload_model),
+                                      ("MME-06", "invoke-model", _invoke_model)):
+    _register(_requirement, _name, _verdict)

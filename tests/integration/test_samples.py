@@ -19,9 +19,9 @@ WINDOW = "--byoc-startup-timeout=15"
 
 
 # Not applicable to the reference: modes it does not claim (the multi-models label, response streaming, the
-# serverless profile), and PIPE-03, as it opens no second port.
+# serverless profile, asynchronous inference), and PIPE-03, as it opens no second port.
 CLAIMED_MODES = ("MME-02", "MME-03", "MME-04", "MME-05", "MME-06", "STREAM-01", "STREAM-02", "IMG-10", "SLS-02",
-                 "SLS-03", "SLS-04", "SLS-05", "SLS-06", "PIPE-03")
+                 "SLS-03", "SLS-04", "SLS-05", "SLS-06", "PIPE-03", "ASYNC-01")
 REFERENCE_SPEC = f"--byoc-spec={SAMPLES / 'reference' / 'byoc-spec.json'}"
 
 

@@ -22,19 +22,16 @@ def test_options_are_listed_in_help(pytester: pytest.Pytester):
     result.stdout.fnmatch_lines(["*SageMaker BYOC conformance*", "*--image=IMAGE*", "*--byoc-train-timeout=SECONDS*"])
 
 
-@pytest.mark.parametrize("value", ["abc", "0", "-5"])
-def test_a_bad_timeout_is_one_clear_error(pytester: pytest.Pytester, value: str):
-    result = pytester.runpytest_subprocess("--image", "x", f"--byoc-train-timeout={value}")
+@pytest.mark.parametrize("option, value, message", [
+    *(("--byoc-train-timeout", value, f"'{value}' is not a number of seconds above 0") for value in ("abc", "0", "-5")),
+    # sizes SageMaker does not offer
+    *(("--byoc-serverless", v, f"'{v}': serverless memory sizes are 1024, 2048, ") for v in ("1000", "big")),
+    ("--byoc-async-payload-mb", "2048", "'2048': an asynchronous request body is 7 to 1024 MiB"),
+])
+def test_a_bad_option_value_is_one_clear_error(pytester: pytest.Pytester, option: str, value: str, message: str):
+    result = pytester.runpytest_subprocess("--image", "x", f"{option}={value}")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*argument --byoc-train-timeout: '{value}' is not a number of seconds above 0*"])
-    assert "Traceback" not in result.stderr.str()
-
-
-@pytest.mark.parametrize("value", ["1000", "8192", "big"])
-def test_a_serverless_memory_size_sagemaker_does_not_offer_is_one_clear_error(pytester: pytest.Pytester, value: str):
-    result = pytester.runpytest_subprocess("--image", "x", f"--byoc-serverless={value}")
-    assert result.ret == pytest.ExitCode.USAGE_ERROR
-    result.stderr.fnmatch_lines([f"*argument --byoc-serverless: '{value}': serverless memory sizes are 1024, 2048, *"])
+    result.stderr.fnmatch_lines([f"*argument {option}: {message}*"])
     assert "Traceback" not in result.stderr.str()
 
 

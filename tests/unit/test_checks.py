@@ -2,6 +2,7 @@
 tests/integration/test_samples.py."""
 
 import dataclasses
+import itertools
 import json
 import tempfile
 from pathlib import Path
@@ -17,10 +18,13 @@ from byoc_conformance.registry import Context
 from byoc_conformance.training import Disposition, TrainingRun
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe, reproduction
 
+ARCHIVES = tempfile.TemporaryDirectory(prefix="byoc-test-")  # removed when the tests end
+NUMBERS = itertools.count()
+
 
 def model_archive(files: dict[str, bytes]) -> Path:
     """/opt/ml/model as Docker's archive API returns it, saved to disk: everything below a top entry `model`."""
-    path = Path(tempfile.mkdtemp(prefix="byoc-test-")) / "model.tar"
+    path = Path(ARCHIVES.name) / f"model-{next(NUMBERS)}.tar"
     path.write_bytes(tar_of({f"model/{name}": content for name, content in files.items()}, ("model",)))
     return path
 

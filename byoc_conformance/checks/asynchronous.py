@@ -1,0 +1,59 @@
+"""Asynchronous inference (ASYNC-01), for an image said to serve it: SageMaker stages the caller's payload, up to
+1 GB, and sends it as an ordinary POST /invocations body, giving the model up to InvocationTimeoutSeconds."""
+
+from __future__ import annotations
+
+import time
+
+import requests
+
+from ..exchange import MIB, cut_note
+from ..hosting import Endpoint, Hosting, Server, invocation
+from ..payloads import large_csv
+from ..plan import planned_for
+from ..registry import Context, check, on_hosting
+from ..verdicts import Failed, Inconclusive, NotApplicable, Request
+
+ASYNC_TIMEOUT = 900.0  # InvocationTimeoutSeconds' default (1-3600)
+
+
+@planned_for
+def _large_request(hosting: Hosting) -> tuple[Server, Request, requests.Response | str, float]:
+    """A fresh server sent one CSV body of --byoc-async-payload-mb MiB: its answer (or why there was none) and the
+    seconds it took. A server of its own: a body this size may take the shared one down."""
+    hosting.require_csv()
+    hosting.healthy()
+    payload = large_csv(hosting.csv.feature_ranges, hosting.async_payload_mb * MIB)
+    request = invocation(payload.body, "async.payload", payload.content_type)
+    with hosting.fresh(Endpoint("serve-async")) as server:
+        server.require_healthy()
+        started = time.monotonic()
+        try:
+            answer: requests.Response | str = server.exchange(
+                "POST", "/invocations", deadline=ASYNC_TIMEOUT, data=request.body, headers=request.headers)
+        except requests.RequestException as error:
+            answer = f"{type(error).__name__}: {error}"
+        return server, request, answer, time.monotonic() - started
+
+
+@check("ASYNC-01", "large-asynchronous-request", level="MUST", runs=(on_hosting(_large_request),))
+def large_asynchronous_request(ctx: Context) -> str:
+    if not ctx.declaration.async_inference:
+        raise NotApplicable("the image is not said to serve asynchronous inference: neither the declaration's "
+                            "$.byoc-conformance.async_inference nor --byoc-async")
+    server, request, answer, seconds = _large_request(ctx.hosting)
+    size = f"{len(request.body) / MIB:.1f} MiB CSV body ({len(request.body)} bytes)"
+    expected = (f"2xx for a {size}, within InvocationTimeoutSeconds' default of {ASYNC_TIMEOUT:.0f} s: an "
+                "asynchronous endpoint sends payloads of up to 1 GB as ordinary /invocations bodies")
+    if isinstance(answer, str):
+        if server.died():
+            raise Failed(f"the server died on the {size}: {answer}", expected=expected, run=server, request=request)
+        raise Failed(f"no answer to the {size}: {answer}", expected=expected, run=server, request=request)
+    if not answer.ok:
+        raise Failed(f"HTTP {answer.status_code} for the {size}: {answer.content[:200]!r}", expected=expected,
+                     run=server, request=request)
+    if not answer.content:
+        raise Inconclusive(f"HTTP {answer.status_code} with an empty body for the {size}", run=server,
+                           request=request)
+    return (f"HTTP {answer.status_code} for the {size} in {seconds:.1f} s ({len(answer.content)} bytes of answer"
+            f"{cut_note(answer)})")
