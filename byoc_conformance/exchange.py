@@ -16,6 +16,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import requests
@@ -33,7 +34,7 @@ class DeadlineExceeded(requests.Timeout):
     """No complete answer (headers and body) within the exchange's deadline; `pieces` are the parts of the body
     that had arrived (see exchange)."""
 
-    pieces: list[tuple[float, int]] = []
+    pieces: Sequence[tuple[float, int]] = ()
 
 
 class _Exchange:

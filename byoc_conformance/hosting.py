@@ -110,8 +110,6 @@ class Server:
     def __init__(self, engine: Engine, image: str, endpoint: Endpoint, model: Path, *,
                  model_volume: str | None = None, invocation_timeout: float = INVOCATION_TIMEOUT) -> None:
         self.engine, self.image, self.endpoint, self.model = engine, image, endpoint, model
-        self.role, self.environment, self.port = endpoint.role, endpoint.environment, endpoint.port
-        self.read_only = endpoint.read_only
         self.invocation_timeout = invocation_timeout
         self.label = f"`serve` container ({self.role})"
         self.session = exchange.session()
@@ -138,6 +136,22 @@ class Server:
             **engine.serving_network(self.port),
             **endpoint.create_options(engine),
         )
+
+    @property
+    def role(self) -> str:
+        return self.endpoint.role
+
+    @property
+    def environment(self) -> dict[str, str]:
+        return self.endpoint.environment
+
+    @property
+    def port(self) -> int:
+        return self.endpoint.port
+
+    @property
+    def read_only(self) -> bool:
+        return self.endpoint.read_only
 
     def start(self, startup_timeout: float) -> Server:
         """Starts the container and polls /ping until it answers 200, the container exits, or the window ends."""

@@ -12,7 +12,7 @@ from urllib.parse import quote
 import requests
 
 from .engine import memory_in_use
-from .hosting import MODEL_STORE, Endpoint, Hosting, Server
+from .hosting import MODEL_STORE, MOUNT_POINTS, Endpoint, Hosting, Server
 from .payloads import Payload, example_csv
 from .plan import planned_for
 from .verdicts import NotApplicable, Request
@@ -21,6 +21,7 @@ LABEL = "com.amazonaws.sagemaker.capabilities.multi-models"
 MAX_PAGES = 20  # a listing of three models that takes more pages than this never ends
 SETTLE = 1.0  # seconds given to the memory reading to catch up with an unload before it is taken as final
 NEVER_LOADED = "never-loaded"
+MODELS = MOUNT_POINTS[MODEL_STORE]
 
 
 @dataclass
@@ -67,6 +68,11 @@ def endpoint(role: str) -> Endpoint:
     return Endpoint(role, environment={"SAGEMAKER_MULTI_MODEL": "true"}, model=MODEL_STORE)
 
 
+def model_url(stored: str) -> str:
+    """Where a model of the store is, as SageMaker names it in a load request."""
+    return f"{MODELS}/{stored}/model"
+
+
 def request(step: str, method: str, path: str, body: bytes = b"", headers: dict[str, str] | None = None) -> Request:
     return Request(f"mme-{step}.payload", method, path, body, headers or {})
 
@@ -101,7 +107,7 @@ def run_session(hosting: Hosting) -> Session:
     with hosting.fresh(endpoint("serve-multi-model")) as server:
         server.require_healthy()
         _, _, stored = hosting.model_store
-        url = {name: f"/opt/ml/models/{name}/model" for name in stored}
+        url = {name: model_url(name) for name in stored}
         # beta is the other model when there is one; alpha and gamma are the same model under two names.
         session = Session(server, {"beta": url.get("b", url["a"]), "alpha": url["a"], "gamma": url["a"]},
                           distinct_models="b" in url)

@@ -33,10 +33,14 @@ class Request:
         kinds = ", ".join(f"{k}: {v}" for k, v in self.headers.items())
         return f"{self.method} {self.path} ({kinds}{', ' if kinds else ''}{len(self.body)} bytes): {shown!r}"
 
-    def curl(self, repro_dir: Path, host: str = "127.0.0.1", port: int = 8080) -> str:
+    def curl(self, repro_dir: Path | None, host: str = "127.0.0.1", port: int = 8080) -> str:
+        """The curl command that sends this request; its body saved under `repro_dir`, or without one written
+        out in the command (a short body: a step of a sequence)."""
         headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in self.headers.items())
         data = ""
-        if self.method == "POST":
+        if self.method == "POST" and repro_dir is None:
+            data = f" --data-binary {shlex.quote(self.body.decode('utf-8', 'replace'))}"
+        elif self.method == "POST":
             path = (repro_dir / self.name).resolve()
             path.parent.mkdir(parents=True, exist_ok=True)
             path.write_bytes(self.body)

@@ -6,7 +6,6 @@ on a server of their own (the smallest sequence that goes wrong is the evidence)
 from __future__ import annotations
 
 import itertools
-import shlex
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -25,11 +24,12 @@ from ..multi_model import (
     invoke_request,
     list_all,
     load_request,
+    model_url,
     request,
     run_session,
     send,
 )
-from ..payloads import example_csv
+from ..payloads import Payload, example_csv
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
@@ -61,14 +61,13 @@ class Exploration:
     divergence: Divergence | None  # the smallest sequence that went wrong, if any
 
 
-def _answer_alone(server: Server, model: str, payload: object) -> bytes | None:
+def _answer_alone(server: Server, model: str, payload: Payload) -> bytes | None:
     """What model `model` answers when it is the only one loaded; None if it could not be had."""
     name = f"alone-{model}"
-    loaded = send(server, load_request("alone", name, f"/opt/ml/models/{model}/model"))
-    answer = send(server, invoke_request("alone", name, payload))  # type: ignore[arg-type]
+    loaded = send(server, load_request("alone", name, model_url(model)))
+    answer = send(server, invoke_request("alone", name, payload))
     send(server, request("alone", "DELETE", f"/models/{name}"))
-    ok = all(o.status is not None and 200 <= o.status < 300 for o in (loaded, answer))
-    return answer.body if ok else None
+    return answer.body if _ok(loaded) and _ok(answer) else None
 
 
 def _explore(hosting: Hosting, server: Server) -> Exploration:
@@ -121,7 +120,7 @@ def _explore(hosting: Hosting, server: Server) -> Exploration:
             for action, short, model in actions:
                 name = prefix + short
                 if action == "load":
-                    outcome = step(send(server, load_request("sequence", name, f"/opt/ml/models/{model}/model")))
+                    outcome = step(send(server, load_request("sequence", name, model_url(model))))
                     if name in loaded and outcome.status != 409:
                         raise diverged("MME-02", outcome, f"409: {name} is already loaded")
                     if name not in loaded:
@@ -222,13 +221,7 @@ def _sequences(ctx: Context, requirement: str) -> str:
 
 
 def _curls(ctx: Context, server: Server, sent: list[Request]) -> str:
-    host, port = ctx.engine.host_address, server.port
-    lines = []
-    for one in sent:
-        headers = "".join(f" -H {shlex.quote(f'{k}: {v}')}" for k, v in one.headers.items())
-        data = f" --data-binary {shlex.quote(one.body.decode('utf-8', 'replace'))}" if one.body else ""
-        lines.append(f"curl -sS -i -X {one.method}{headers}{data} http://{host}:{port}{one.path}")
-    return "\n".join(lines)
+    return "\n".join(one.curl(None, ctx.engine.host_address, server.port) for one in sent)
 
 
 def _session(ctx: Context) -> Session:

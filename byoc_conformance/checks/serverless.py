@@ -29,6 +29,12 @@ def _not_started(run: ProfileRun) -> str:
     return f"under the serverless profile ({_profile(run)}): {run.server.outcome()}"
 
 
+def _require_started(run: ProfileRun, unknown: str) -> None:
+    """Inconclusive, saying what stays `unknown`, unless the server became healthy under the profile."""
+    if run.server.healthy_after is None:
+        raise Inconclusive(f"{_not_started(run)}; {unknown}", run=run.server)
+
+
 @check("SLS-04", "serverless-start-and-payloads", runs=(on_hosting(run_profile),))
 def serverless_start_and_payloads(ctx: Context) -> str:
     run = _run(ctx)
@@ -77,8 +83,7 @@ def serverless_fits_memory(ctx: Context) -> str:
         raise Failed(f"out of memory under MemorySizeInMB {run.memory_mb}: the kernel killed a process "
                      f"({server.outcome()})", expected=f"a server that starts and answers within {run.memory_mb} MB",
                      run=server)
-    if server.healthy_after is None:
-        raise Inconclusive(f"{_not_started(run)}; not killed for memory, so its fit is not known", run=server)
+    _require_started(run, "not killed for memory, so its fit is not known")
     used = f"{run.memory_used / MIB:.0f} MiB in use after the probes" if run.memory_used is not None else \
         "its use not read"
     return f"started and answered within {run.memory_mb} MB, never out of memory ({used})"
@@ -87,8 +92,7 @@ def serverless_fits_memory(ctx: Context) -> str:
 @check("SLS-05", "serverless-one-worker", runs=(on_hosting(run_profile),))
 def serverless_one_worker(ctx: Context) -> str:
     run = _run(ctx)
-    if run.server.healthy_after is None:
-        raise Inconclusive(f"{_not_started(run)}: no workers to count", run=run.server)
+    _require_started(run, "no workers to count")
     workers = run.workers
     if workers is None:
         raise Inconclusive("the engine did not list the container's processes", run=run.server)
