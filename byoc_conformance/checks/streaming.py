@@ -89,5 +89,8 @@ def stream_ends_in_time(ctx: Context) -> str:
         raise Failed(f"{answer}: {_times(answer.pieces) or 'no piece'} arrived, and no end of the stream",
                      expected=f"the stream ended within {server.invocation_timeout:g} s (--byoc-invocation-timeout)",
                      run=server, request=request, reproduce=_reproduce(ctx, request))
-    end = answer.pieces[-1][0] if answer.pieces else 0.0
-    return f"the stream ended {end:.2f} s after the request (limit {server.invocation_timeout:g} s)"
+    if not answer.ok or not answer.pieces:  # an error, or an empty body: no stream whose end could be timed
+        raise Inconclusive(f"HTTP {answer.status_code} with {len(answer.content)} bytes: no stream to time "
+                           "(STREAM-01 judges the answer)", run=server, request=request)
+    return (f"the stream of {len(answer.pieces)} pieces ended {answer.pieces[-1][0]:.2f} s after the request "
+            f"(limit {server.invocation_timeout:g} s)")

@@ -30,6 +30,20 @@ def test_verdicts_hold_under_load(sample, sample_images, tmp_path):
     assert all(statuses == seen[0] for statuses in seen), seen
 
 
+@pytest.mark.parametrize("sample", ["stream", "stream-chunks-at-once"])
+def test_streamed_pieces_are_told_from_held_back_ones_under_load(sample, sample_images, tmp_path):
+    # STREAM-01 times an answer's pieces: with both cores busy, pieces sent 20 ms apart still arrive spread out,
+    # and pieces written at once still arrive together.
+    expected = set(json.loads((SAMPLES / sample / "expected.json").read_text())["failed"])
+    with cpu_load():
+        for number in range(RUNS):
+            where = tmp_path / str(number)
+            where.mkdir()
+            run = run_suite(f"byoc-samples/{sample}", where, *sample_options(sample), "-k", "STREAM")
+            assert run.ids_with("failed") == expected, run.output
+            assert run.ids_with("passed") == {"STREAM-01", "STREAM-02"} - expected, run.output
+
+
 def test_sigterm_waits_for_a_handler_installed_during_start_up(sample_images, tmp_path):
     # The framework sample's `train` installs its SIGTERM handler about 0.7 s into a 2 s run, near the moment
     # TRAIN-17's signal is due: sent before it, the kernel would drop the signal and the verdict would depend on

@@ -58,6 +58,14 @@ def test_a_stream_that_never_ends_fails_stream_02_only():
         streaming.answers_in_pieces(context(cut))
 
 
+def test_an_error_answer_is_no_stream_whose_end_could_be_timed():
+    error = answered([(0.01, 40)], chunked=False)
+    error.status_code = 500
+    with pytest.raises(Inconclusive, match="no stream to time"):
+        streaming.stream_ends_in_time(context(error))
+    assert "3 pieces ended" in streaming.stream_ends_in_time(context(answered([(0.002, 2), (0.1, 2), (0.2, 2)])))
+
+
 def test_without_the_claim_neither_applies():
     for judge in (streaming.answers_in_pieces, streaming.stream_ends_in_time):
         with pytest.raises(NotApplicable):
