@@ -203,14 +203,14 @@ class Engine:
         with contextlib.suppress(docker.errors.NotFound):
             self.client.networks.get(name).remove()
 
-    def serving_network(self, port: int) -> dict[str, Any]:
-        """The create options that put a server on the run's network, its port published only if need be."""
+    def serving_network(self, *ports: int) -> dict[str, Any]:
+        """The create options that put a server on the run's network, its ports published only if need be."""
         options: dict[str, Any] = {"network": self.network()}
         if not self.isolated:
             interface = "0.0.0.0" if self.remote else LOOPBACK
             # CLOSED_PORT too, where nothing listens: whether a connection to it is accepted tells whether a
             # proxy on the engine's host accepts for the container (see proxied).
-            options["ports"] = {f"{port}/tcp": (interface, None), f"{CLOSED_PORT}/tcp": (interface, None)}
+            options["ports"] = {f"{port}/tcp": (interface, None) for port in (*ports, CLOSED_PORT)}
         return options
 
     def proxied(self, container: Container) -> bool | None:

@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import docker.errors
 import requests
@@ -27,6 +27,9 @@ from .model import Model, extract_for_reproduction, pack_store
 from .plan import Plan, planned, planned_alone
 from .progress import WAITS
 from .verdicts import Inconclusive, Request
+
+if TYPE_CHECKING:
+    from .pipeline import Stage
 
 PORT = 8080
 PING_TIMEOUT = 2.0  # SageMaker gives each /ping 2 s (SERVE-04)
@@ -59,6 +62,10 @@ class Endpoint:
     environment: dict[str, str] = field(default_factory=dict)  # on top of the model's (Hosting.environment)
     port: int = PORT  # where the server is expected to listen
     model: str = SHARED_MODEL  # how the model is given: SHARED_MODEL, OWN_MODEL or MODEL_STORE
+    # Another image than the one under test (a pipeline's next container), with a model.tar.gz of its own.
+    image: str | None = None
+    model_archive: Path | None = None
+    published: tuple[int, ...] = ()  # more ports to publish: those of containers that will share its network
     # Resources and privileges (a serverless profile); None: the run's limits, root, a writable filesystem.
     memory_mb: int | None = None  # memory, swap included
     cpus: float | None = None
@@ -108,8 +115,12 @@ class Server:
     the container's own address on the run's internal network, or a published port at the engine's host."""
 
     def __init__(self, engine: Engine, image: str, endpoint: Endpoint, model: Path, *,
-                 model_volume: str | None = None, invocation_timeout: float = INVOCATION_TIMEOUT) -> None:
+                 model_volume: str | None = None, invocation_timeout: float = INVOCATION_TIMEOUT,
+                 beside: Server | None = None) -> None:
         self.engine, self.image, self.endpoint, self.model = engine, image, endpoint, model
+        # The server whose network namespace this one joins (as a pipeline's containers share one host), and
+        # through whose published ports it is reached.
+        self.beside = beside
         self.invocation_timeout = invocation_timeout
         self.label = f"`serve` container ({self.role})"
         self.session = exchange.session()
@@ -133,7 +144,8 @@ class Server:
             mounts=[engine.mount(self.own_volume or str(model_volume), endpoint.mount_point,
                                  read_only=self.read_only)],
             environment=self.environment,
-            **engine.serving_network(self.port),
+            **({"network_mode": f"container:{beside.container.id}"} if beside
+               else engine.serving_network(self.port, *endpoint.published)),
             **endpoint.create_options(engine),
         )
 
@@ -167,7 +179,7 @@ class Server:
     def _poll_ping(self, startup_timeout: float) -> Server:
         while True:
             if self.address is None:
-                self.address = self.engine.address(self.container, self.port)
+                self.address = self.engine.address((self.beside or self).container, self.port)
             if self.address is not None:
                 self.last_ping, response = self.ping()
                 self.pings[NO_CONNECTION if self.last_ping.startswith("no answer (") else self.last_ping] += 1
@@ -308,8 +320,13 @@ class Server:
         target = self.endpoint.mount_point
         environment = "".join(f" -e {shlex.quote(f'{k}={v}')}" for k, v in self.environment.items())
         note = f"# left out of {where}/model, as they lead out of it: {', '.join(left_out)}\n" if left_out else ""
+        if self.beside:  # its network is that of the container beside it, which is started first
+            note = f"{self.beside.reproduce(repro_dir)}\n{note}"
+            network = f"--network container:byoc-repro-{self.beside.role}"
+        else:
+            network = " ".join(self.engine.publish_option(port) for port in (self.port, *self.endpoint.published))
         return (
-            f"{note}docker run -d --rm --name byoc-repro-{self.role} {self.engine.publish_option(self.port)}"
+            f"{note}docker run -d --rm --name byoc-repro-{self.role} {network}"
             f"{environment}{self.endpoint.run_options()} \\\n"
             f"    -v {shlex.quote(f'{where}/model:{target}{mode}')} {shlex.quote(self.image)} serve\n"
             f"until curl -fsS http://{self.engine.host_address}:{self.port}/ping; do sleep 0.5; done"
@@ -347,6 +364,7 @@ class Hosting:
         self._other_model_source = other_model  # a second model, trained on other data (multi-model endpoints)
         self.serverless_mb = serverless_mb  # --byoc-serverless: the memory size of the serverless profile
         self.image_size: int | None = None  # bytes, uncompressed, as the engine reports the image
+        self.pipeline: tuple[Stage, ...] = ()  # --byoc-pipeline: the containers after this image's in a pipeline
         self.async_payload_mb = async_payload_mb  # ASYNC-01's request body, in MiB
         self.startup_timeout = startup_timeout
         self.examples = examples  # generated payloads per property probe
@@ -388,8 +406,14 @@ class Hosting:
         fill_model_volume(self.engine, self.image, volume, self._model_archive())
         return volume
 
-    def server(self, endpoint: Endpoint) -> Server:
-        """The one way a `serve` container is made: `endpoint` with this image, its model and its environment."""
+    def server(self, endpoint: Endpoint, beside: Server | None = None) -> Server:
+        """The one way a `serve` container is made: `endpoint` with this image, its model and its environment (or
+        with the image and model the endpoint names), in a network of its own or in that of the server `beside`."""
+        if endpoint.image not in (None, self.image):
+            if endpoint.model_archive is None:
+                raise ValueError(f"{endpoint.role}: another image than the one under test needs its own model")
+            return Server(self.engine, endpoint.image, endpoint, endpoint.model_archive, beside=beside,
+                          invocation_timeout=self.invocation_timeout)
         endpoint = dataclasses.replace(endpoint, environment={**self.environment, **endpoint.environment})
         if endpoint.model == MODEL_STORE:
             volume, archive, _ = self.model_store
@@ -397,7 +421,7 @@ class Hosting:
                           invocation_timeout=self.invocation_timeout)
         return Server(self.engine, self.image, endpoint, self._model_archive(),
                       model_volume=self.model_volume if endpoint.read_only else None,  # type: ignore[arg-type]
-                      invocation_timeout=self.invocation_timeout)
+                      invocation_timeout=self.invocation_timeout, beside=beside)
 
     @planned_alone
     def shared(self) -> Server:

@@ -42,10 +42,10 @@ def pack(archive: Path, destination: Path) -> Path:
     return destination
 
 
-def from_path(path: Path, destination: Path) -> Path:
+def from_path(path: Path, destination: Path, option: str = "--byoc-model") -> Path:
     """--byoc-model: a model directory, packed here into `destination`, or a model.tar.gz, checked in one pass
     (no member may land outside /opt/ml/model; at most MAX_FILES files and MAX_BYTES bytes)."""
-    option = f"--byoc-model {path}"
+    option = f"{option} {path}"
     if path.is_dir():
         with tarfile.open(destination, "w:gz", compresslevel=1) as target:
             for child in sorted(path.iterdir()):

@@ -113,7 +113,8 @@ def reproduction(verdict: Verdict, repro_dir: Path, host: str = "127.0.0.1") -> 
     steps = [
         verdict.run.reproduce(repro_dir) if verdict.run else None,
         verdict.reproduce,
-        verdict.request.curl(repro_dir, host) if verdict.request else None,
+        # On the port the server it went to listens on (SAGEMAKER_BIND_TO_PORT's, say).
+        verdict.request.curl(repro_dir, host, getattr(verdict.run, "port", 8080)) if verdict.request else None,
     ]
     return "\n".join(step for step in steps if step) or None
 
