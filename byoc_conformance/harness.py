@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from . import __version__, declaration, metrics, model, reaper, report, script
+from . import __version__, declaration, metrics, model, pipeline, reaper, report, script
 from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .engine import CLEANUP_COMMAND, RUN_LABEL, Engine, HarnessError, Limits, remove_labelled
 from .hosting import Hosting
@@ -150,6 +150,11 @@ def start(config: pytest.Config) -> Harness:
         async_payload_mb=config.getoption("byoc_async_payload_mb"),
     )
     hosting.image_size = inference_attrs.get("Size")
+    try:
+        hosting.pipeline = pipeline.stages(engine, config.getoption("byoc_pipeline"))
+    except HarnessError as error:
+        engine.close()
+        raise pytest.UsageError(f"byoc-conformance: {error}") from None
     image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared,
                       image_platform=image_platform)

@@ -146,6 +146,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         help="a separate image for hosting, which serves the model that --image trained",
     )
     group.addoption(
+        "--byoc-pipeline", action="append", default=[], metavar="IMAGE[=MODEL]",
+        help="an image that follows the image under test in a serial inference pipeline, with its model (a "
+        "directory or model.tar.gz; none: an empty /opt/ml/model); repeat for each container, in order. Checks "
+        "PIPE-01, PIPE-02 and PIPE-04 on the pipeline run end to end",
+    )
+    group.addoption(
         "--byoc-report", type=Path, default=None, metavar="DIR",
         help="write the certification bundle (report.json, report.html, summary.md, junit.xml) to DIR",
     )

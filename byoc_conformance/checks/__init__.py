@@ -8,6 +8,7 @@ from . import (  # noqa: F401
     image,
     metrics,
     multi_model,
+    pipeline,
     script,
     serverless,
     streaming,

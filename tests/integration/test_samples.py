@@ -19,9 +19,10 @@ WINDOW = "--byoc-startup-timeout=15"
 
 
 # Not applicable to the reference: modes it does not claim (the multi-models label, response streaming, the
-# serverless profile, asynchronous inference), and PIPE-03, as it opens no second port.
+# serverless profile, asynchronous inference, a pipeline: PIPE-02 also passes on its own), and PIPE-03, as it opens
+# no second port.
 CLAIMED_MODES = ("MME-02", "MME-03", "MME-04", "MME-05", "MME-06", "STREAM-01", "STREAM-02", "IMG-10", "SLS-02",
-                 "SLS-03", "SLS-04", "SLS-05", "SLS-06", "PIPE-03", "ASYNC-01")
+                 "SLS-03", "SLS-04", "SLS-05", "SLS-06", "PIPE-03", "ASYNC-01", "PIPE-01", "PIPE-02", "PIPE-04")
 REFERENCE_SPEC = f"--byoc-spec={SAMPLES / 'reference' / 'byoc-spec.json'}"
 
 
@@ -161,6 +162,31 @@ def test_a_separate_inference_image_serves_the_model_that_image_trained(sample_i
     assert run.ids_with("failed") == {"SERVE-10"}, run.output
     assert "docker run -d --rm --name byoc-repro-serve -p 127.0.0.1:8080:8080" in run.output
     assert "byoc-samples/serve-wrong-content-type serve" in run.output
+
+
+# Pipelines of the reference and the containers that follow it (--byoc-pipeline), and the IDs each fails. The
+# followers are samples built for this, not tested alone, and serve-ignores-bind-to-port.
+PIPELINES = {
+    "pipeline-threshold": ((), {"PIPE-01", "PIPE-02", "PIPE-04"}),
+    "pipeline-pads-rows,pipeline-threshold": ({"PIPE-04"}, {"PIPE-01", "PIPE-02"}),
+    "pipeline-unlabelled": ({"PIPE-02"}, {"PIPE-01", "PIPE-04"}),
+    "pipeline-expects-json": ({"PIPE-01"}, {"PIPE-02", "PIPE-04"}),
+    "serve-ignores-bind-to-port": ({"PIPE-02"}, set()),  # PIPE-01 and PIPE-04 cannot be judged: inconclusive
+}
+
+
+@pytest.mark.parametrize("followers", PIPELINES)
+def test_a_pipeline_fails_exactly_its_listed_requirements(followers, sample_images, tmp_path):
+    failed, passed = PIPELINES[followers]
+    named = [f"--byoc-pipeline=byoc-samples/{name}" for name in followers.split(",")]
+    run = run_suite("byoc-samples/reference", tmp_path, WINDOW, REFERENCE_SPEC, *named, "-k", "pipeline")
+    assert run.ids_with("failed") == set(failed), run.output
+    assert run.ids_with("passed") == passed, run.output
+    for requirement in failed:  # each failure names the container and says how to run the pipeline by hand
+        message = run.output[re.search(rf"^{requirement} \((MUST|SHOULD)\) ", run.output, re.MULTILINE).start():]
+        assert re.search(r"  observed: .*container 2 \(byoc-samples/", message), message
+        if requirement != "PIPE-02" or "unlabelled" not in followers:
+            assert "--network container:byoc-repro-pipeline-1" in message, message
 
 
 def test_a_20_mb_file_is_transformed_with_counts_and_order_verified(sample_images, tmp_path):

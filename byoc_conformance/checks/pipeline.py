@@ -1,0 +1,128 @@
+"""Serial inference pipelines, when --byoc-pipeline names the images that follow the one under test: each container
+on its SAGEMAKER_BIND_TO_PORT in one network namespace (PIPE-02), requests answered end to end (PIPE-01), and what
+one container hands the next within 5 MB (PIPE-04)."""
+
+from __future__ import annotations
+
+from ..exchange import MIB
+from ..hosting import Hosting, invocation
+from ..payloads import large_csv, valid_csv
+from ..pipeline import BIND_TO_PORT_LABEL, Hop, PipelineRun, pass_through, port_of, started
+from ..plan import planned_for
+from ..registry import Context, check
+from ..verdicts import Failed, Inconclusive, NotApplicable
+from .hosting import generated
+
+PASSAGES = 20  # generated CSV payloads sent through the pipeline
+LARGE_INPUT = 4 * MIB  # within the limit itself: a container whose answer is no larger than its request keeps it
+PAYLOAD_LIMIT = 5_000_000  # bytes handed from one container to the next (PIPE-04's decision)
+
+
+@planned_for
+def _through_pipeline(hosting: Hosting) -> PipelineRun:
+    """The pipeline started once, sent the first generated CSV payloads and one of 4 MiB."""
+    hosting.require_csv()
+    hosting.healthy()  # else a pipeline that does not start says nothing the shared server did not
+    payloads = generated(hosting, "valid CSV", valid_csv(hosting.csv.feature_ranges))[:PASSAGES]
+    large = large_csv(hosting.csv.feature_ranges, LARGE_INPUT)
+    images = [hosting.image, *(stage.image for stage in hosting.pipeline)]
+    with started(hosting, hosting.pipeline, hosting.startup_timeout) as servers:
+        run = PipelineRun(servers, images, [])
+        if all(server.healthy_after is not None for server in servers):
+            for number, payload in enumerate([*payloads, large]):
+                request = invocation(payload.body, f"pipeline-1-{number}.payload")
+                run.passages.append(pass_through(servers, request, payload.kind))
+    return run
+
+
+def _pipeline_runs(ctx: Context) -> object:
+    return _through_pipeline(ctx.hosting) if ctx.hosting.pipeline else None
+
+
+def _require_pipeline(ctx: Context) -> PipelineRun:
+    if not ctx.hosting.pipeline:
+        raise NotApplicable("no pipeline was named: --byoc-pipeline IMAGE[=MODEL] names the containers that follow "
+                            "the image under test")
+    return _through_pipeline(ctx.hosting)
+
+
+def _unhealthy(run: PipelineRun) -> tuple[int, str] | None:
+    for number, server in enumerate(run.servers, 1):
+        if server.healthy_after is None:
+            return number, f"{run.name(number)}, told SAGEMAKER_BIND_TO_PORT={port_of(number)}: {server.outcome()}"
+    return None
+
+
+@check("PIPE-02", "pipeline-containers-on-their-ports", runs=(_pipeline_runs,))
+def containers_on_their_ports(ctx: Context) -> str:
+    run = _require_pipeline(ctx)
+    unlabelled = [number for number, stage in enumerate(ctx.hosting.pipeline, 2) if not stage.binds_to_port]
+    if ctx.hosting.image_labels.get(BIND_TO_PORT_LABEL) != "true":
+        unlabelled.insert(0, 1)
+    if unlabelled:
+        raise Failed(f"{', '.join(run.name(n) for n in unlabelled)} not labelled {BIND_TO_PORT_LABEL}=true",
+                     expected="every image of a pipeline carries the label: without it CreateEndpoint fails")
+    unhealthy = _unhealthy(run)
+    if unhealthy:
+        number, observed = unhealthy
+        raise Failed(observed, expected="each container of the pipeline answers /ping 200 on the port its "
+                     "SAGEMAKER_BIND_TO_PORT names, in the network namespace it shares with the others",
+                     run=run.servers[number - 1])
+    ports = ", ".join(f"{port_of(n)} after {s.healthy_after:.1f} s" for n, s in enumerate(run.servers, 1))
+    return f"{len(run.servers)} containers in one network namespace answered /ping 200 on their ports ({ports})"
+
+
+def _failing_hop(hop: Hop, run: PipelineRun) -> str:
+    given = "the caller's request" if hop.number == 1 else f"container {hop.number - 1}'s answer"
+    if hop.answer is None:
+        return f"{run.name(hop.number)} gave no answer to {given}: {hop.error}"
+    if hop.answer.ok:  # read, but cut at the harness's cap
+        return f"{run.name(hop.number)} answered {given} with more than {len(hop.answer.content)} bytes"
+    return (f"{run.name(hop.number)} answered {given} with HTTP {hop.answer.status_code}: "
+            f"{hop.answer.content[:200]!r}")
+
+
+@check("PIPE-01", "pipeline-answers-end-to-end", level="MUST", runs=(_pipeline_runs,))
+def answers_end_to_end(ctx: Context) -> str:
+    run = _require_pipeline(ctx)
+    unhealthy = _unhealthy(run)
+    if unhealthy:
+        raise Inconclusive(f"the pipeline did not start: {unhealthy[1]}", run=run.servers[unhealthy[0] - 1])
+    generated_passages = run.passages[:-1]  # the large one is PIPE-04's evidence
+    expected = (f"a 2xx from each of the {len(run.servers)} containers for valid CSV, each container's answer "
+                "being the next one's request, as SageMaker chains them")
+    for passage in generated_passages:
+        last = passage.hops[-1]
+        if len(passage.hops) < len(run.servers) or not last.passed_on:
+            raise Failed(f"{passage.kind}: {_failing_hop(last, run)}", expected=expected,
+                         run=run.servers[last.number - 1], request=last.request)
+    sizes = [len(p.hops[-1].answer.content) for p in generated_passages]  # type: ignore[union-attr]
+    if not sizes:
+        raise Inconclusive("no payload was sent through the pipeline")
+    return (f"{len(sizes)} of {len(sizes)} generated CSV payloads answered 2xx by all {len(run.servers)} containers "
+            f"in turn; last answers {min(sizes)}-{max(sizes)} bytes")
+
+
+@check("PIPE-04", "pipeline-payloads-within-5mb", runs=(_pipeline_runs,))
+def payload_between_containers(ctx: Context) -> str:
+    run = _require_pipeline(ctx)
+    unhealthy = _unhealthy(run)
+    if unhealthy:
+        raise Inconclusive(f"the pipeline did not start: {unhealthy[1]}", run=run.servers[unhealthy[0] - 1])
+    handed = [(passage, hop) for passage in run.passages for hop in passage.hops[:-1]]  # answers passed on
+    handed += [(passage, hop) for passage in run.passages for hop in passage.hops[-1:]
+               if hop.number < len(run.servers) and hop.answer is not None and hop.answer.ok]  # cut at the cap
+    if not handed:
+        raise Inconclusive("no container answered 2xx to pass anything on to the next")
+    largest_passage, largest = max(handed, key=lambda item: len(item[1].answer.content))  # type: ignore[union-attr]
+    size = len(largest.answer.content)  # type: ignore[union-attr]
+    if size > PAYLOAD_LIMIT or largest.answer.truncated:  # type: ignore[union-attr]
+        shown = f"more than {size}" if largest.answer.truncated else str(size)  # type: ignore[union-attr]
+        raise Failed(f"{run.name(largest.number)}, sent {len(largest.request.body)} bytes (for a first request of "
+                     f"{largest_passage.kind}), answered {shown} bytes to hand on to container {largest.number + 1}",
+                     expected=f"at most {PAYLOAD_LIMIT:,} bytes handed from one container to the next for requests "
+                     "within that limit: SageMaker fails the invocation above 5 MB",
+                     run=run.servers[largest.number - 1], request=largest.request)
+    return (f"{len(handed)} answers handed on between containers, the largest {size} bytes (from "
+            f"{run.name(largest.number)}, sent {len(largest.request.body)} bytes for a first request of "
+            f"{largest_passage.kind})")

@@ -1,0 +1,140 @@
+"""Serial inference pipelines (PIPE-01, PIPE-02, PIPE-04): the image under test first, then the images named with
+--byoc-pipeline, started as SageMaker starts a pipeline model's containers on one instance: in one network namespace,
+each told its own SAGEMAKER_BIND_TO_PORT and SAGEMAKER_SAFE_PORT_RANGE, each with its own model. The harness plays
+SageMaker's part between them: each container's answer is the next one's request."""
+
+from __future__ import annotations
+
+import tarfile
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import requests
+
+from . import model
+from .engine import Engine, HarnessError
+from .hosting import Endpoint, Hosting, Server, invocation
+from .verdicts import Request
+
+FIRST_PORT = 9080  # container N listens on FIRST_PORT + N - 1
+FIRST_SAFE_PORT = 9200  # and may take a second port from its own 100, from FIRST_SAFE_PORT + 100 (N - 1)
+MAX_CONTAINERS = 15  # CreateModel's Containers (PIPE-01)
+BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A container after the image under test: its image, its labels and its model.tar.gz."""
+
+    image: str
+    labels: dict[str, str]
+    model: Path
+
+    @property
+    def binds_to_port(self) -> bool:
+        return self.labels.get(BIND_TO_PORT_LABEL) == "true"
+
+
+def stages(engine: Engine, given: list[str]) -> tuple[Stage, ...]:
+    """The --byoc-pipeline options (IMAGE or IMAGE=MODEL, a model directory or model.tar.gz), checked before anything
+    starts: HarnessError for an image the engine does not have or a model it cannot use."""
+    if len(given) + 1 > MAX_CONTAINERS:
+        raise HarnessError(f"--byoc-pipeline names {len(given)} images: a pipeline has at most {MAX_CONTAINERS} "
+                           "containers, the image under test among them")
+    found = []
+    for number, text in enumerate(given, 2):
+        image, _, model_path = text.partition("=")
+        if not image.strip():
+            raise HarnessError(f"--byoc-pipeline {text!r}: name an image, as IMAGE or IMAGE=MODEL")
+        labels = (engine.image(image).attrs.get("Config") or {}).get("Labels") or {}
+        archive = engine.scratch_file(f"pipeline-{number}-model.tar.gz")
+        if model_path:
+            archive = model.from_path(Path(model_path), archive, option=f"--byoc-pipeline {image}=")
+        else:  # no model of its own: an empty /opt/ml/model
+            tarfile.open(archive, "w:gz").close()
+        found.append(Stage(image, labels, archive))
+    return tuple(found)
+
+
+def port_of(number: int) -> int:
+    return FIRST_PORT + number - 1
+
+
+def environment_of(number: int) -> dict[str, str]:
+    low = FIRST_SAFE_PORT + 100 * (number - 1)
+    return {"SAGEMAKER_BIND_TO_PORT": str(port_of(number)), "SAGEMAKER_SAFE_PORT_RANGE": f"{low}-{low + 99}"}
+
+
+@dataclass
+class Hop:
+    """What one container of the pipeline was sent, and what it answered (or why it did not)."""
+
+    number: int  # the container's place in the pipeline, from 1
+    request: Request
+    answer: requests.Response | None
+    error: str | None = None
+
+    @property
+    def passed_on(self) -> bool:
+        """Whether its answer went on to the next container: a 2xx that was read whole."""
+        return self.answer is not None and self.answer.ok and not self.answer.truncated  # type: ignore[attr-defined]
+
+
+@dataclass
+class Passage:
+    """One request's way through the pipeline, as far as it went."""
+
+    kind: str  # what was sent first
+    hops: list[Hop]
+
+
+@dataclass
+class PipelineRun:
+    servers: list[Server]  # in the pipeline's order, the image under test's first
+    images: list[str]
+    passages: list[Passage]
+
+    def name(self, number: int) -> str:
+        return f"container {number} ({self.images[number - 1]})"
+
+
+@contextmanager
+def started(hosting: Hosting, pipeline: tuple[Stage, ...], window: float) -> Iterator[list[Server]]:
+    """The pipeline's containers, started in one network namespace (the first one's, which publishes every
+    port), each given `window` seconds to answer /ping 200; removed afterwards."""
+    count = len(pipeline) + 1
+    with ExitStack() as stack:
+        first = hosting.server(Endpoint("pipeline-1", environment=environment_of(1), port=port_of(1),
+                                        published=tuple(port_of(n) for n in range(2, count + 1))))
+        stack.callback(first.remove)
+        servers = [first]
+        for number, stage in enumerate(pipeline, 2):
+            endpoint = Endpoint(f"pipeline-{number}", environment=environment_of(number), port=port_of(number),
+                                image=stage.image, model_archive=stage.model)
+            server = hosting.server(endpoint, beside=first)
+            stack.callback(server.remove)
+            servers.append(server)
+        # The followers start once the first runs: they join its network namespace.
+        for server in servers:
+            server.start(window)
+        yield servers
+
+
+def pass_through(servers: list[Server], request: Request, kind: str) -> Passage:
+    """`request` sent to the first container, and each 2xx answer on to the next, as SageMaker does."""
+    hops = []
+    for number, server in enumerate(servers, 1):
+        try:
+            answer = server.send(request)
+        except requests.RequestException as error:
+            hops.append(Hop(number, request, None, f"{type(error).__name__}: {error}"))
+            break
+        hop = Hop(number, request, answer)
+        hops.append(hop)
+        if not hop.passed_on:
+            break
+        content_type = answer.headers.get("Content-Type") or "text/csv"
+        request = invocation(answer.content, f"pipeline-{number + 1}.payload", content_type)
+    return Passage(kind, hops)

@@ -1,0 +1,151 @@
+"""Pipelines in process: how a request goes from one container to the next, how --byoc-pipeline is read, and how
+PIPE-01/02/04 judge what happened. The checks run on real images in tests/integration (the pipeline-* samples)."""
+
+import tarfile
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import requests
+
+from byoc_conformance import pipeline
+from byoc_conformance.checks import pipeline as checks
+from byoc_conformance.engine import HarnessError
+from byoc_conformance.hosting import invocation
+from byoc_conformance.plan import Plan
+from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
+
+LABELLED = {pipeline.BIND_TO_PORT_LABEL: "true"}
+
+
+def answer(status, body, content_type="text/csv", truncated=False):
+    response = requests.Response()
+    response.status_code, response._content = status, body
+    response.headers["Content-Type"] = content_type
+    response.truncated = truncated
+    return response
+
+
+class FakeServer:
+    """Answers with `reply(request)` and remembers what it was sent."""
+
+    def __init__(self, reply, healthy=True):
+        self.reply, self.sent = reply, []
+        self.healthy_after = 0.5 if healthy else None
+        self.logs, self.label, self.port = "", "`serve` container (fake)", 9080
+
+    def send(self, request):
+        self.sent.append(request)
+        return self.reply(request)
+
+    def outcome(self):
+        return "/ping answered 200" if self.healthy_after else "/ping did not answer 200 within the start-up window"
+
+
+def test_each_answer_is_the_next_containers_request_with_its_content_type():
+    first = FakeServer(lambda request: answer(200, b"0.5\n", "text/csv; charset=utf-8"))
+    second = FakeServer(lambda request: answer(200, b"above\n"))
+    passage = pipeline.pass_through([first, second], invocation(b"1,2,3\n", "p"), "valid CSV")
+    assert [hop.number for hop in passage.hops] == [1, 2]
+    assert second.sent[0].body == b"0.5\n"
+    assert second.sent[0].headers["Content-Type"] == "text/csv; charset=utf-8"
+
+
+def test_a_passage_stops_at_the_first_error_or_cut_answer():
+    for failing in (answer(500, b"boom"), answer(200, b"x" * 10, truncated=True)):
+        last = FakeServer(lambda request: answer(200, b""))
+        passage = pipeline.pass_through([FakeServer(lambda request, f=failing: f), last], invocation(b"1\n", "p"), "v")
+        assert len(passage.hops) == 1 and not last.sent
+
+
+def test_no_answer_is_a_hop_with_the_reason():
+    def refuse(request):
+        raise requests.ConnectionError("refused")
+
+    passage = pipeline.pass_through([FakeServer(refuse)], invocation(b"1\n", "p"), "v")
+    assert passage.hops[0].answer is None and passage.hops[0].error == "ConnectionError: refused"
+
+
+def test_each_container_gets_its_own_port_and_safe_range():
+    assert pipeline.environment_of(1) == {"SAGEMAKER_BIND_TO_PORT": "9080", "SAGEMAKER_SAFE_PORT_RANGE": "9200-9299"}
+    assert pipeline.environment_of(3) == {"SAGEMAKER_BIND_TO_PORT": "9082", "SAGEMAKER_SAFE_PORT_RANGE": "9400-9499"}
+
+
+class FakeEngine:
+    def __init__(self, where: Path):
+        self.where = where
+
+    def image(self, reference):
+        return SimpleNamespace(attrs={"Config": {"Labels": LABELLED if "good" in reference else None}})
+
+    def scratch_file(self, name):
+        return self.where / name
+
+
+def test_pipeline_options_are_read_and_checked(tmp_path):
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "weights").write_text("1")
+    stages = pipeline.stages(FakeEngine(tmp_path), ["good/next", f"other/last={model}"])
+    assert [(stage.image, stage.binds_to_port) for stage in stages] == [("good/next", True), ("other/last", False)]
+    with tarfile.open(stages[0].model) as empty, tarfile.open(stages[1].model) as given:
+        assert empty.getnames() == [] and given.getnames() == ["weights"]
+    with pytest.raises(HarnessError, match="name an image"):
+        pipeline.stages(FakeEngine(tmp_path), ["=model"])
+    with pytest.raises(HarnessError, match="at most 15 containers"):
+        pipeline.stages(FakeEngine(tmp_path), ["good/next"] * 15)
+    with pytest.raises(HarnessError, match="no such directory or file"):
+        pipeline.stages(FakeEngine(tmp_path), [f"good/next={tmp_path / 'missing'}"])
+
+
+def context(servers, passages, followers=("good/next",), labels=LABELLED):
+    stages = tuple(pipeline.Stage(image, LABELLED, Path("/dev/null")) for image in followers)
+    hosting = SimpleNamespace(plan=Plan(), pipeline=stages, image_labels=labels, image="me/algo")
+    run = pipeline.PipelineRun(servers, ["me/algo", *followers], passages)
+    hosting.plan.once((checks.__name__, checks._through_pipeline.__qualname__), lambda: run)
+    return SimpleNamespace(hosting=hosting)
+
+
+def passage(*sizes, status=200):
+    hops = [pipeline.Hop(n, invocation(b"1\n", "p"), answer(status if n == len(sizes) else 200, b"x" * size))
+            for n, size in enumerate(sizes, 1)]
+    return pipeline.Passage("valid CSV", hops)
+
+
+def test_without_a_pipeline_the_checks_do_not_apply():
+    ctx = SimpleNamespace(hosting=SimpleNamespace(pipeline=()))
+    for judge in (checks.containers_on_their_ports, checks.answers_end_to_end, checks.payload_between_containers):
+        with pytest.raises(NotApplicable, match="--byoc-pipeline"):
+            judge(ctx)
+
+
+def test_an_end_to_end_pipeline_passes_and_an_error_names_its_container():
+    servers = [FakeServer(None), FakeServer(None)]
+    assert "2 of 2 generated CSV payloads" in checks.answers_end_to_end(
+        context(servers, [passage(10, 5), passage(12, 6), passage(4_000_000, 900_000)]))
+    with pytest.raises(Failed, match=r"container 2 \(good/next\) answered container 1's answer with HTTP 415"):
+        checks.answers_end_to_end(context(servers, [passage(10, 5, status=415), passage(1, 1)]))
+
+
+def test_a_container_that_never_became_healthy_fails_pipe_02_and_leaves_the_rest_inconclusive():
+    ctx = context([FakeServer(None), FakeServer(None, healthy=False)], [])
+    with pytest.raises(Failed, match=r"container 2 \(good/next\), told SAGEMAKER_BIND_TO_PORT=9081"):
+        checks.containers_on_their_ports(ctx)
+    for judge in (checks.answers_end_to_end, checks.payload_between_containers):
+        with pytest.raises(Inconclusive, match="the pipeline did not start"):
+            judge(ctx)
+
+
+def test_an_unlabelled_image_fails_pipe_02_even_when_it_serves():
+    with pytest.raises(Failed, match=r"container 1 \(me/algo\) not labelled"):
+        checks.containers_on_their_ports(context([FakeServer(None), FakeServer(None)], [], labels={}))
+
+
+def test_payloads_handed_on_are_judged_against_five_million_bytes():
+    servers = [FakeServer(None)] * 3
+    assert "the largest 5000000 bytes" in checks.payload_between_containers(
+        context(servers, [passage(5_000_000, 10, 1)], followers=("a", "b")))
+    with pytest.raises(Failed, match=r"container 2 \(a\), sent 2 bytes .*answered 5000001 bytes"):
+        checks.payload_between_containers(context(servers, [passage(10, 5_000_001, 1)], followers=("a", "b")))
+    with pytest.raises(Inconclusive, match="no container answered 2xx"):
+        checks.payload_between_containers(context(servers, [passage(10, status=500)], followers=("a", "b")))
