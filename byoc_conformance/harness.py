@@ -106,6 +106,7 @@ def start(config: pytest.Config) -> Harness:
         attrs = engine.image(image).attrs
         inference_image = config.getoption("byoc_inference_image") or image
         inference_attrs = engine.image(inference_image).attrs if inference_image != image else attrs
+        pipeline_stages = pipeline.stages(engine, config.getoption("byoc_pipeline"))
     except (HarnessError, SpecError) as error:
         if engine is not None:
             engine.close()
@@ -148,13 +149,9 @@ def start(config: pytest.Config) -> Harness:
         else lambda: trained_model(training, engine, training.other_data, "other-model.tar.gz"),
         serverless_mb=config.getoption("byoc_serverless"),
         async_payload_mb=config.getoption("byoc_async_payload_mb"),
+        pipeline=pipeline_stages,
     )
     hosting.image_size = inference_attrs.get("Size")
-    try:
-        hosting.pipeline = pipeline.stages(engine, config.getoption("byoc_pipeline"))
-    except HarnessError as error:
-        engine.close()
-        raise pytest.UsageError(f"byoc-conformance: {error}") from None
     image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"
     context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared,
                       image_platform=image_platform)

@@ -354,7 +354,7 @@ class Hosting:
                  csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, plan: Plan | None = None,
                  invocation_timeout: float = INVOCATION_TIMEOUT, environment: dict[str, str] | None = None,
                  other_model: Callable[[], Model] | None = None, serverless_mb: int | None = None,
-                 async_payload_mb: int = 64) -> None:
+                 async_payload_mb: int = 64, pipeline: tuple[Stage, ...] = ()) -> None:
         self.engine, self.image, self.image_labels = engine, image, image_labels
         self.environment = environment or {}  # the model's environment: in script mode, what the SDK sets
         self.plan = plan or Plan()
@@ -364,7 +364,7 @@ class Hosting:
         self._other_model_source = other_model  # a second model, trained on other data (multi-model endpoints)
         self.serverless_mb = serverless_mb  # --byoc-serverless: the memory size of the serverless profile
         self.image_size: int | None = None  # bytes, uncompressed, as the engine reports the image
-        self.pipeline: tuple[Stage, ...] = ()  # --byoc-pipeline: the containers after this image's in a pipeline
+        self.pipeline = pipeline  # --byoc-pipeline: the containers after this image's in a pipeline
         self.async_payload_mb = async_payload_mb  # ASYNC-01's request body, in MiB
         self.startup_timeout = startup_timeout
         self.examples = examples  # generated payloads per property probe
@@ -409,11 +409,11 @@ class Hosting:
     def server(self, endpoint: Endpoint, beside: Server | None = None) -> Server:
         """The one way a `serve` container is made: `endpoint` with this image, its model and its environment (or
         with the image and model the endpoint names), in a network of its own or in that of the server `beside`."""
-        if endpoint.image not in (None, self.image):
-            if endpoint.model_archive is None:
-                raise ValueError(f"{endpoint.role}: another image than the one under test needs its own model")
-            return Server(self.engine, endpoint.image, endpoint, endpoint.model_archive, beside=beside,
+        if endpoint.model_archive is not None:  # a model of its own (the image under test may follow itself)
+            return Server(self.engine, endpoint.image or self.image, endpoint, endpoint.model_archive, beside=beside,
                           invocation_timeout=self.invocation_timeout)
+        if endpoint.image not in (None, self.image):
+            raise ValueError(f"{endpoint.role}: another image than the one under test needs a model of its own")
         endpoint = dataclasses.replace(endpoint, environment={**self.environment, **endpoint.environment})
         if endpoint.model == MODEL_STORE:
             volume, archive, _ = self.model_store

@@ -24,6 +24,11 @@ MAX_CONTAINERS = 15  # CreateModel's Containers (PIPE-01)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 
 
+def binds_to_port(labels: dict[str, str]) -> bool:
+    """Whether an image's labels say it honours SAGEMAKER_BIND_TO_PORT, as a pipeline needs (PIPE-02)."""
+    return labels.get(BIND_TO_PORT_LABEL) == "true"
+
+
 @dataclass(frozen=True)
 class Stage:
     """A container after the image under test: its image, its labels and its model.tar.gz."""
@@ -31,10 +36,6 @@ class Stage:
     image: str
     labels: dict[str, str]
     model: Path
-
-    @property
-    def binds_to_port(self) -> bool:
-        return self.labels.get(BIND_TO_PORT_LABEL) == "true"
 
 
 def stages(engine: Engine, given: list[str]) -> tuple[Stage, ...]:
@@ -93,11 +94,10 @@ class Passage:
 @dataclass
 class PipelineRun:
     servers: list[Server]  # in the pipeline's order, the image under test's first
-    images: list[str]
     passages: list[Passage]
 
     def name(self, number: int) -> str:
-        return f"container {number} ({self.images[number - 1]})"
+        return f"container {number} ({self.servers[number - 1].image})"
 
 
 @contextmanager

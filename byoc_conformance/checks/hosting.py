@@ -18,6 +18,7 @@ from ..declaration import CSV, media_type
 from ..exchange import cut_note
 from ..hosting import OWN_MODEL, PING_TIMEOUT, STOP_GRACE, Endpoint, Hosting, Server, invocation
 from ..payloads import Payload, example_csv, invalid_payloads, large_csv, valid_csv
+from ..pipeline import BIND_TO_PORT_LABEL, binds_to_port
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
@@ -25,7 +26,6 @@ from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 REPEATED_PINGS = 20
 CONCURRENT_REQUESTS = 16
 INVOKE_ENDPOINT_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's request body limit, 6 MiB (SERVE-07)
-BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
 ALTERNATE_PORT = 9090
 DOCKER_DNS = "127.0.0.11"  # Docker's resolver listens here in every container on a user-defined network
 SAFE_PORT_RANGE = (9100, 9199)  # given with SAGEMAKER_BIND_TO_PORT, as a pipeline gives it: a second port goes there
@@ -433,7 +433,7 @@ def sigterm_exits(ctx: Context) -> str:
 
 
 def _binds_to_port(ctx: Context) -> bool:
-    return ctx.hosting.image_labels.get(BIND_TO_PORT_LABEL) == "true"
+    return binds_to_port(ctx.hosting.image_labels)
 
 
 @planned_for

@@ -7,7 +7,7 @@ from __future__ import annotations
 from ..exchange import MIB
 from ..hosting import Hosting, invocation
 from ..payloads import large_csv, valid_csv
-from ..pipeline import BIND_TO_PORT_LABEL, Hop, PipelineRun, pass_through, port_of, started
+from ..pipeline import BIND_TO_PORT_LABEL, Hop, PipelineRun, binds_to_port, pass_through, port_of, started
 from ..plan import planned_for
 from ..registry import Context, check
 from ..verdicts import Failed, Inconclusive, NotApplicable
@@ -25,9 +25,8 @@ def _through_pipeline(hosting: Hosting) -> PipelineRun:
     hosting.healthy()  # else a pipeline that does not start says nothing the shared server did not
     payloads = generated(hosting, "valid CSV", valid_csv(hosting.csv.feature_ranges))[:PASSAGES]
     large = large_csv(hosting.csv.feature_ranges, LARGE_INPUT)
-    images = [hosting.image, *(stage.image for stage in hosting.pipeline)]
     with started(hosting, hosting.pipeline, hosting.startup_timeout) as servers:
-        run = PipelineRun(servers, images, [])
+        run = PipelineRun(servers, [])
         if all(server.healthy_after is not None for server in servers):
             for number, payload in enumerate([*payloads, large]):
                 request = invocation(payload.body, f"pipeline-1-{number}.payload")
@@ -53,12 +52,20 @@ def _unhealthy(run: PipelineRun) -> tuple[int, str] | None:
     return None
 
 
+def _require_started(ctx: Context) -> PipelineRun:
+    """The pipeline's run, once every container answered /ping 200 (PIPE-02 judges the ones that did not)."""
+    run = _require_pipeline(ctx)
+    unhealthy = _unhealthy(run)
+    if unhealthy:
+        raise Inconclusive(f"the pipeline did not start: {unhealthy[1]}", run=run.servers[unhealthy[0] - 1])
+    return run
+
+
 @check("PIPE-02", "pipeline-containers-on-their-ports", runs=(_pipeline_runs,))
 def containers_on_their_ports(ctx: Context) -> str:
     run = _require_pipeline(ctx)
-    unlabelled = [number for number, stage in enumerate(ctx.hosting.pipeline, 2) if not stage.binds_to_port]
-    if ctx.hosting.image_labels.get(BIND_TO_PORT_LABEL) != "true":
-        unlabelled.insert(0, 1)
+    labels = [ctx.hosting.image_labels, *(stage.labels for stage in ctx.hosting.pipeline)]
+    unlabelled = [number for number, given in enumerate(labels, 1) if not binds_to_port(given)]
     if unlabelled:
         raise Failed(f"{', '.join(run.name(n) for n in unlabelled)} not labelled {BIND_TO_PORT_LABEL}=true",
                      expected="every image of a pipeline carries the label: without it CreateEndpoint fails")
@@ -84,10 +91,7 @@ def _failing_hop(hop: Hop, run: PipelineRun) -> str:
 
 @check("PIPE-01", "pipeline-answers-end-to-end", level="MUST", runs=(_pipeline_runs,))
 def answers_end_to_end(ctx: Context) -> str:
-    run = _require_pipeline(ctx)
-    unhealthy = _unhealthy(run)
-    if unhealthy:
-        raise Inconclusive(f"the pipeline did not start: {unhealthy[1]}", run=run.servers[unhealthy[0] - 1])
+    run = _require_started(ctx)
     generated_passages = run.passages[:-1]  # the large one is PIPE-04's evidence
     expected = (f"a 2xx from each of the {len(run.servers)} containers for valid CSV, each container's answer "
                 "being the next one's request, as SageMaker chains them")
@@ -105,13 +109,10 @@ def answers_end_to_end(ctx: Context) -> str:
 
 @check("PIPE-04", "pipeline-payloads-within-5mb", runs=(_pipeline_runs,))
 def payload_between_containers(ctx: Context) -> str:
-    run = _require_pipeline(ctx)
-    unhealthy = _unhealthy(run)
-    if unhealthy:
-        raise Inconclusive(f"the pipeline did not start: {unhealthy[1]}", run=run.servers[unhealthy[0] - 1])
-    handed = [(passage, hop) for passage in run.passages for hop in passage.hops[:-1]]  # answers passed on
-    handed += [(passage, hop) for passage in run.passages for hop in passage.hops[-1:]
-               if hop.number < len(run.servers) and hop.answer is not None and hop.answer.ok]  # cut at the cap
+    run = _require_started(ctx)
+    # Every 2xx of a container before the last: passed on, or cut at the harness's cap (so over the limit).
+    handed = [(passage, hop) for passage in run.passages for hop in passage.hops
+              if hop.number < len(run.servers) and hop.answer is not None and hop.answer.ok]
     if not handed:
         raise Inconclusive("no container answered 2xx to pass anything on to the next")
     largest_passage, largest = max(handed, key=lambda item: len(item[1].answer.content))  # type: ignore[union-attr]

@@ -29,8 +29,8 @@ def answer(status, body, content_type="text/csv", truncated=False):
 class FakeServer:
     """Answers with `reply(request)` and remembers what it was sent."""
 
-    def __init__(self, reply, healthy=True):
-        self.reply, self.sent = reply, []
+    def __init__(self, reply, healthy=True, image="me/algo"):
+        self.reply, self.sent, self.image = reply, [], image
         self.healthy_after = 0.5 if healthy else None
         self.logs, self.label, self.port = "", "`serve` container (fake)", 9080
 
@@ -87,7 +87,8 @@ def test_pipeline_options_are_read_and_checked(tmp_path):
     model.mkdir()
     (model / "weights").write_text("1")
     stages = pipeline.stages(FakeEngine(tmp_path), ["good/next", f"other/last={model}"])
-    assert [(stage.image, stage.binds_to_port) for stage in stages] == [("good/next", True), ("other/last", False)]
+    assert [(stage.image, pipeline.binds_to_port(stage.labels)) for stage in stages] == [("good/next", True),
+                                                                                          ("other/last", False)]
     with tarfile.open(stages[0].model) as empty, tarfile.open(stages[1].model) as given:
         assert empty.getnames() == [] and given.getnames() == ["weights"]
     with pytest.raises(HarnessError, match="name an image"):
@@ -101,7 +102,9 @@ def test_pipeline_options_are_read_and_checked(tmp_path):
 def context(servers, passages, followers=("good/next",), labels=LABELLED):
     stages = tuple(pipeline.Stage(image, LABELLED, Path("/dev/null")) for image in followers)
     hosting = SimpleNamespace(plan=Plan(), pipeline=stages, image_labels=labels, image="me/algo")
-    run = pipeline.PipelineRun(servers, ["me/algo", *followers], passages)
+    for server, image in zip(servers, ["me/algo", *followers], strict=False):
+        server.image = image
+    run = pipeline.PipelineRun(servers, passages)
     hosting.plan.once((checks.__name__, checks._through_pipeline.__qualname__), lambda: run)
     return SimpleNamespace(hosting=hosting)
 
@@ -142,10 +145,20 @@ def test_an_unlabelled_image_fails_pipe_02_even_when_it_serves():
 
 
 def test_payloads_handed_on_are_judged_against_five_million_bytes():
-    servers = [FakeServer(None)] * 3
+    servers = [FakeServer(None) for _ in range(3)]
     assert "the largest 5000000 bytes" in checks.payload_between_containers(
         context(servers, [passage(5_000_000, 10, 1)], followers=("a", "b")))
     with pytest.raises(Failed, match=r"container 2 \(a\), sent 2 bytes .*answered 5000001 bytes"):
         checks.payload_between_containers(context(servers, [passage(10, 5_000_001, 1)], followers=("a", "b")))
     with pytest.raises(Inconclusive, match="no container answered 2xx"):
         checks.payload_between_containers(context(servers, [passage(10, status=500)], followers=("a", "b")))
+
+
+def test_a_container_with_a_model_of_its_own_is_served_that_model_even_when_it_is_the_image_under_test(monkeypatch):
+    from byoc_conformance import hosting as hosting_module
+
+    monkeypatch.setattr(hosting_module, "Server", lambda engine, image, endpoint, model, **options: (image, model))
+    hosting = hosting_module.Hosting(None, "me/algo", {}, lambda: None, startup_timeout=1, examples=1, seed=0)
+    for image in ("me/algo", "other/next"):
+        endpoint = hosting_module.Endpoint("pipeline-2", image=image, model_archive=Path("given.tar.gz"))
+        assert hosting.server(endpoint) == (image, Path("given.tar.gz"))
