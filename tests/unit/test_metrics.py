@@ -36,3 +36,21 @@ def test_limits_and_regex_shape_are_judged_on_the_declaration():
         "a: '(a)=(b)' has 2 capture groups", "b: 'loss' has 0 capture groups"]
     assert metrics.regex_problems(DEFINITIONS) == []
     assert not math.isnan(metrics.extract(DEFINITIONS, "train_mse= 3 ;")["train:mse"].values[0])
+
+
+XGBOOST_LINE = "[3]\ttrain-rmse:0.41\tvalidation-rmse:0.52"
+
+
+def test_regexes_read_each_line_as_sagemaker_stores_it_with_control_characters_as_octal():
+    assert metrics.as_stored(XGBOOST_LINE + "\r") == "[3]#011train-rmse:0.41#011validation-rmse:0.52#015"
+    assert metrics.as_stored("\x1b[32mok\x1b[0m") == "#033[32mok#033[0m"
+    # AWS's own definition for its XGBoost container captures; it would not on the line as printed.
+    aws = {"Name": "validation:rmse", "Regex": r".*\[[0-9]+\].*#011validation-rmse:(\S+)"}
+    assert metrics.extract([aws], XGBOOST_LINE)["validation:rmse"].values == [0.52]
+
+
+def test_a_regex_that_captures_only_on_the_line_as_printed_says_it_captures_nothing_on_sagemaker():
+    series = metrics.extract([{"Name": "validation:rmse", "Regex": r"\tvalidation-rmse:(\S+)"}],
+                             [XGBOOST_LINE, XGBOOST_LINE])["validation:rmse"]
+    assert series.values == [] and series.raw_only == 2
+    assert "2 line(s) match as printed" in series.summary() and "#011" in series.summary()

@@ -126,8 +126,9 @@ def mean_squared_error(weights, bias, rows):
 
 
 def report_epoch(epoch, metrics):
-    # One line per epoch on stdout: the declared MetricDefinitions' regexes read the values from it.
-    print(f"epoch={epoch} " + " ".join(f"{name}={value:.6f};" for name, value in metrics.items()))
+    # One line per epoch on stdout, tab-separated as XGBoost prints it: the declared MetricDefinitions' regexes read
+    # the values from it, as SageMaker stores the line (a tab as #011).
+    print(f"epoch={epoch}\t" + "\t".join(f"{name}={value:.6f};" for name, value in metrics.items()))
 
 
 def gradient(weights, bias, rows):
