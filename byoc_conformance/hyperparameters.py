@@ -4,7 +4,6 @@ Every value is a string, as SageMaker writes hyperparameters.json."""
 
 from __future__ import annotations
 
-import json
 import math
 from dataclasses import dataclass
 
@@ -12,15 +11,7 @@ from hypothesis import strategies as st
 
 from .declaration import Hyperparameter
 
-# What SageMaker and its SDK add to the declared hyperparameters (TRAIN-05): tuning jobs name the objective,
-# and framework estimators add sagemaker_* entries with JSON-encoded values.
-SDK_EXTRAS = {
-    "sagemaker_program": json.dumps("train.py"),
-    "sagemaker_submit_directory": json.dumps("/opt/ml/code"),
-    "sagemaker_container_log_level": "20",
-    "sagemaker_job_name": json.dumps("byoc-conformance-tuning-job"),
-    "sagemaker_region": json.dumps("us-east-1"),
-}
+# What a tuning job adds to the declared hyperparameters (TRAIN-05): the objective metric's name.
 TUNING_OBJECTIVE = "_tuning_objective_metric"
 
 

@@ -127,16 +127,19 @@ class TrainingInput:
 KEY_TREE = ("year=2026/month=10/", "year=2026/month=11/", "year=2026/month=12/day=01/", "archive/")
 
 
-def key_tree(objects: dict[str, bytes], parts: int) -> dict[str, bytes]:
+def key_tree(objects: dict[str, bytes], parts: int, *, nested: bool = True) -> dict[str, bytes]:
     """The channel's data as objects in a nested key tree with nothing at its top: one CSV file is split by rows
-    into `parts` objects; other data keeps its files, each moved below a prefix."""
+    into `parts` objects; other data keeps its files, each moved below a prefix. Not `nested`: the parts side by
+    side at the top, as a flat prefix arrives. Read in key order, the parts hold the rows in their first order."""
+    def prefix(n: int) -> str:
+        return KEY_TREE[n % len(KEY_TREE)] if nested else ""
+
     if len(objects) == 1 and next(iter(objects)).endswith(".csv"):
         (name, content), = objects.items()
         rows = content.splitlines(keepends=True)
         size = -(-len(rows) // parts)
-        return {f"{KEY_TREE[n % len(KEY_TREE)]}part-{n:05d}.csv": b"".join(rows[n * size:(n + 1) * size])
-                for n in range(parts)}
-    return {f"{KEY_TREE[n % len(KEY_TREE)]}{key}": content for n, (key, content) in enumerate(sorted(objects.items()))}
+        return {f"{prefix(n)}part-{n:05d}.csv": b"".join(rows[n * size:(n + 1) * size]) for n in range(parts)}
+    return {f"{prefix(n)}{key}": content for n, (key, content) in enumerate(sorted(objects.items()))}
 
 
 def training_csv(layout: CsvLayout = DEFAULT_CSV, rows: int = 120, seed: int = 0) -> bytes:
@@ -231,12 +234,14 @@ def in_mode_input(declaration: Declaration, mode: str, hyperparameters: dict[str
 def key_tree_input(declaration: Declaration, hyperparameters: dict[str, str] | None = None, *,
                    hosts: tuple[str, ...] = (CURRENT_HOST,)) -> TrainingInput:
     """Good input with the primary channel's data in a nested key tree (TRAIN-07); on several hosts, in one object
-    more than hosts and ShardedByS3Key, so that each host gets a disjoint part of it."""
+    more than hosts, side by side at the channel's top and ShardedByS3Key, so that each host gets a disjoint part of
+    it and the job judges sharding, not layout."""
     training_input = good_input(declaration, hyperparameters)
     channel = declaration.primary_channel.name
     sharded = len(hosts) > 1
     channels = {**training_input.channels,
-                channel: key_tree(training_input.channels[channel], len(hosts) + 1 if sharded else 3)}
+                channel: key_tree(training_input.channels[channel], len(hosts) + 1 if sharded else 3,
+                                  nested=not sharded)}
     delivery = dict(training_input.delivery)
     if sharded:
         delivery[channel] = dataclasses.replace(training_input.config(channel), distribution="ShardedByS3Key")

@@ -91,6 +91,10 @@ class TrainingRun:
     signal_at: float | None = None  # seconds after start when SIGTERM was sent
     signal_due: float | None = None  # when it was due: it waits from then for PID 1 to handle it (TRAIN-17)
     disposition: Disposition | None = None  # how PID 1 treated SIGTERM when it was sent; None: unknown
+    # PID 1's SIGTERM disposition read at every look until the signal went out (TRAIN-17): how many readings, and
+    # whether any showed it caught, blocked or waited for. A run may end before its signal is due.
+    pid1_readings: int = 0
+    pid1_ever_receives: bool = False
     feed: pipe.Feed | None = None  # what the Pipe-mode feeder saw of the program's reads; None: no Pipe channel
     # What /opt/ml/checkpoints held when the run ended (file -> size), for a job with a CheckpointConfig; None:
     # no CheckpointConfig, or it could not be read.
@@ -604,10 +608,15 @@ class TrainingRunner:
             with WAITS.waiting("the SIGTERM run and its twin to end", deadline,
                                last_log_line(container, "the signalled run's")):
                 while running and time.monotonic() - started < deadline:
-                    if signalled.signal_at is None and id(signalled) in running and \
-                            time.monotonic() - started >= signal_at:
+                    if signalled.signal_at is None and id(signalled) in running:
+                        # Read at every look, not only when the signal is due: a run that ends first (a short one,
+                        # or any under load) is still judged on what its PID 1 did with SIGTERM.
                         before = pid1_disposition(container)
-                        if (before and before.receives) or time.monotonic() - started >= latest:
+                        if before:
+                            signalled.pid1_readings += 1
+                            signalled.pid1_ever_receives |= before.receives
+                        due = time.monotonic() - started >= signal_at
+                        if due and ((before and before.receives) or time.monotonic() - started >= latest):
                             with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
                                 container.kill("SIGTERM")
                                 signalled.signal_at = time.monotonic() - started
@@ -841,11 +850,12 @@ class TrainingRuns:
 
     @planned
     def tuning(self) -> TrainingRun:
-        """As a tuning job with an SDK framework estimator runs it: the objective metric named, sagemaker_* added."""
+        """As a tuning job runs it: the objective metric named in _tuning_objective_metric, and nothing else added. The
+        SDK's sagemaker_* entries belong to script mode, where every run has them (TrainingRunner._new_run): an
+        algorithm image such as AWS's XGBoost switches to script mode when it sees sagemaker_program."""
         objective = next(iter(self.declaration.objective_metrics), None) or next(
             (m["Name"] for m in self.declaration.metric_definitions), "validation:error")
-        extras = {**self.required_hyperparameters, **hyperparameters.SDK_EXTRAS,
-                  hyperparameters.TUNING_OBJECTIVE: objective}
+        extras = {**self.required_hyperparameters, hyperparameters.TUNING_OBJECTIVE: objective}
         return self._run("tuning", "training run with the hyperparameters a tuning job adds",
                          opt_ml.good_input(self.declaration, extras), read_output=True)
 

@@ -143,7 +143,7 @@ def test_empty_model_dir_fails():
 )
 def test_failure_file_that_does_not_state_the_cause_fails(failure, verdict):
     with pytest.raises(Failed, match=verdict):
-        training._failure_file_states_cause(run(exit_code=1, failure=failure))
+        training._failure_file_states_cause(context(), run(exit_code=1, failure=failure))
 
 
 @pytest.mark.parametrize("text, cause", [
@@ -156,7 +156,7 @@ def test_failure_file_that_does_not_state_the_cause_fails(failure, verdict):
      "KeyError: 'label'"),
 ])
 def test_a_toolkit_or_traceback_failure_with_a_message_states_the_cause(text, cause):
-    assert cause in training._failure_file_states_cause(run(exit_code=1, failure=text))
+    assert cause in training._failure_file_states_cause(context(), run(exit_code=1, failure=text))
 
 
 def test_failure_messages_show_the_lines_that_carry_the_error_from_the_whole_log():
@@ -171,12 +171,12 @@ def test_failure_messages_show_the_lines_that_carry_the_error_from_the_whole_log
 
 def test_failure_file_with_the_cause_first_passes():
     text = b"train.csv, line 3: not a number\n\nTraceback (most recent call last):\n  ..."
-    assert "line 3: not a number" in training._failure_file_states_cause(run(exit_code=1, failure=text))
+    assert "line 3: not a number" in training._failure_file_states_cause(context(), run(exit_code=1, failure=text))
 
 
 def test_failure_file_of_a_run_that_exited_zero_is_not_applicable():
     with pytest.raises(NotApplicable):
-        training._failure_file_states_cause(run(exit_code=0))
+        training._failure_file_states_cause(context(), run(exit_code=0))
 
 
 def test_a_run_that_could_not_start_is_inconclusive_for_training_checks():
@@ -590,3 +590,57 @@ def test_a_server_whose_pid1_is_not_root_fails_naming_the_user_and_the_image_use
 def test_the_user_of_pid1_unseen_or_remapped_is_inconclusive(pid1, remapped):
     with pytest.raises(Inconclusive):
         image.serves_as_root(_serving_as(pid1, remapped=remapped))
+
+
+def test_the_tuning_run_of_an_algorithm_image_adds_only_the_objective_metric():
+    from byoc_conformance.training import TrainingRuns
+
+    class Recorder:
+        def run(self, slug, label, training_input, **options):
+            self.given = training_input.hyperparameters
+            return run(slug=slug, training_input=training_input)
+
+    recorder = Recorder()
+    runs = TrainingRuns(runner=recorder, timeout=60, declaration=opt_ml.DEFAULTS)  # type: ignore[arg-type]
+    runs.tuning  # noqa: B018
+    # sagemaker_program and the other SDK entries would switch AWS's XGBoost container to script mode.
+    assert recorder.given == {"_tuning_objective_metric": "validation:error"}
+
+
+def test_bad_input_is_not_judged_when_good_input_fails_for_the_same_reason():
+    missing = "KeyError: 'SM_CHANNEL_TRAIN'\n"
+    ctx = context(good=run(exit_code=1, logs=missing), corrupt_csv=run(slug="corrupt-csv", exit_code=1, logs=missing))
+    with pytest.raises(Inconclusive, match="training on good input fails too .* says nothing about the bad input"):
+        training.corrupt_csv_exits_nonzero(ctx)
+    with pytest.raises(Inconclusive, match="training on good input fails too"):
+        training.corrupt_csv_failure_file(ctx)
+
+
+def _key_tree_context(model: bytes, twin_model: bytes = b"{}", logs: str = "read 120 rows\n") -> Context:
+    ctx = context(good=run(logs="read 120 rows\n"), twin=run(slug="sigterm-twin",
+                                                               model_archive=model_archive({"model.json": twin_model})))
+    ctx.training.key_tree = run(training_input=opt_ml.key_tree_input(opt_ml.DEFAULTS), logs=logs,
+                                model_archive=model_archive({"model.json": model}))
+    return ctx
+
+
+def test_a_deterministic_image_that_trains_a_different_model_from_the_nested_tree_did_not_read_all_of_it():
+    assert "the same model as the good run" in training.nested_key_tree_read(_key_tree_context(b"{}"))
+    with pytest.raises(Failed, match=r"not the one the good run leaves.*its log says 40 rows, the good run's 120 "
+                                     r"rows.*did not read all of it"):
+        training.nested_key_tree_read(_key_tree_context(b'{"w": 1}', logs="read 40 rows\n"))
+
+
+def test_a_non_deterministic_image_is_judged_on_exit_and_model_and_says_so():
+    verdict = training.nested_key_tree_read(_key_tree_context(b'{"w": 1}', twin_model=b'{"w": 2}'))
+    assert "trains a different model from the same input" in verdict
+
+
+def test_a_run_that_ends_before_its_signal_fails_when_pid1_never_had_a_handler_and_is_inconclusive_otherwise():
+    short = dict(slug="sigterm", duration=0.7, signal_due=0.4, disposition=None)
+    with pytest.raises(Failed, match="in any of 5 readings while it ran"):
+        training.sigterm_stops_training(context(signalled=run(**short, pid1_readings=5)))
+    with pytest.raises(Inconclusive, match="before SIGTERM was sent"):
+        training.sigterm_stops_training(context(signalled=run(**short, pid1_readings=5, pid1_ever_receives=True)))
+    with pytest.raises(Inconclusive, match="before SIGTERM was sent"):  # nothing read: nothing to judge
+        training.sigterm_stops_training(context(signalled=run(**short)))

@@ -16,7 +16,8 @@ from ..suite_runs import SAMPLES
 from .test_checks import run
 
 REFERENCE = declaration.load(SAMPLES / "reference" / "byoc-spec.json")
-LINES = "".join(f"epoch={n} train_mse={1 / n:.3f}; validation_mse={2 / n:.3f};\n" for n in range(1, 4))
+# As the reference prints them: tab-separated, which its validation:mse regex reads as #011.
+LINES = "".join(f"epoch={n}\ttrain_mse={1 / n:.3f};\tvalidation_mse={2 / n:.3f};\n" for n in range(1, 4))
 
 
 def context(declared=REFERENCE, **runs) -> Context:

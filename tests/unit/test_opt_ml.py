@@ -113,6 +113,7 @@ def test_sharded_hosts_get_disjoint_parts_that_make_the_whole():
     training_input = opt_ml.key_tree_input(declaration.DEFAULTS, hosts=opt_ml.host_names(2))
     parts = [training_input.objects("training", host) for host in training_input.hosts]
     assert [len(part) for part in parts] == [2, 1] and not set(parts[0]) & set(parts[1])
+    assert not any("/" in key for part in parts for key in part)  # flat: sharding judged, not layout
     whole = training_input.channels["training"]
     assert {**parts[0], **parts[1]} == whole
     config = json.loads(training_input.files("algo-2")["config/inputdataconfig.json"])
