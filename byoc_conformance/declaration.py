@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from . import specs
+from .payloads import Payload, Traffic
 from .specs import SpecError
 
 CONVENTIONAL_NAME = "byoc-spec.json"  # picked up from the current directory when --byoc-spec is not given
@@ -163,6 +164,14 @@ class Declaration:
     def speaks_csv(self) -> bool:
         """text/csv both ways: what the /invocations probes send and ask for."""
         return lists_csv(self.content_types) and lists_csv(self.response_types)
+
+    @property
+    def traffic(self) -> Traffic:
+        """What the /invocations probes send this image and ask it for."""
+        accept = CSV if lists_csv(self.response_types) else self.response_types[0]
+        sample = next((Payload(self.invocation_samples[kind], 1, kind, f"the declared {kind} sample")
+                       for kind in self.content_types if kind in self.invocation_samples), None)
+        return Traffic(lists_csv(self.content_types), accept, sample)
 
     @property
     def primary_channel(self) -> Channel:

@@ -142,6 +142,7 @@ def start(config: pytest.Config) -> Harness:
         batch_input_mb=config.getoption("byoc_batch_input_mb"),
         csv=declared.csv,
         speaks_csv=declared.speaks_csv,
+        traffic=declared.traffic,
         plan=plan,
         invocation_timeout=config.getoption("byoc_invocation_timeout"),
         environment=code.serving_environment() if code else None,

@@ -24,6 +24,7 @@ from . import exchange
 from .declaration import DEFAULT_CSV, CsvLayout
 from .engine import Engine, Process, pid1_process, save_logs
 from .model import Model, extract_for_reproduction, pack_store
+from .payloads import Traffic
 from .plan import Plan, planned, planned_alone
 from .progress import WAITS
 from .verdicts import Inconclusive, Request
@@ -351,7 +352,8 @@ class Hosting:
 
     def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
                  startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
-                 csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, plan: Plan | None = None,
+                 csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, traffic: Traffic | None = None,
+                 plan: Plan | None = None,
                  invocation_timeout: float = INVOCATION_TIMEOUT, environment: dict[str, str] | None = None,
                  other_model: Callable[[], Model] | None = None, serverless_mb: int | None = None,
                  async_payload_mb: int = 64, pipeline: tuple[Stage, ...] = ()) -> None:
@@ -360,6 +362,7 @@ class Hosting:
         self.plan = plan or Plan()
         self.csv = csv  # the declared CSV layout: /invocations payloads carry its feature columns
         self.speaks_csv = speaks_csv  # text/csv is among the declared request and response types
+        self.traffic = traffic or Traffic()  # what the /invocations probes send and ask for, as the declaration says
         self._model_source = model
         self._other_model_source = other_model  # a second model, trained on other data (multi-model endpoints)
         self.serverless_mb = serverless_mb  # --byoc-serverless: the memory size of the serverless profile

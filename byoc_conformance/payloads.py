@@ -3,6 +3,7 @@ it, and the malformed bodies a server meets in the wild."""
 
 from __future__ import annotations
 
+import json
 import math
 from dataclasses import dataclass
 
@@ -104,3 +105,70 @@ def large_csv(ranges: Ranges, size: int) -> Payload:
     row = example_row(ranges) + "\n"
     count = size // len(row)
     return Payload((row * count).encode(), count, kind=f"{count} rows, {count * len(row)} bytes")
+
+
+@dataclass(frozen=True)
+class Traffic:
+    """What the /invocations probes send an image, as its declaration says: generated CSV when it takes text/csv,
+    else its declared sample request; asking for text/csv when it answers in it, else for the first type it
+    declares (an image may take CSV and answer JSON)."""
+
+    takes_csv: bool = True
+    accept: str = "text/csv"
+    sample: Payload | None = None  # the declared sample of the first declared request type that has one
+
+    def describe(self) -> str:
+        sent = "generated CSV" if self.takes_csv else f"the declared {self.sample.content_type} sample" \
+            if self.sample else "nothing (no text/csv declared and no sample request)"
+        return f"{sent}, Accept: {self.accept}"
+
+
+def grown(sample: Payload, size: int) -> Payload | None:
+    """A valid body of the sample's type of just under `size` bytes, or None where its type gives no way to grow
+    one: a JSON list (or an object whose one list holds the records, as {"instances": [...]}) repeats its records;
+    other JSON is padded with whitespace, which JSON allows around any value."""
+    if not (sample.content_type == "application/json" or sample.content_type.endswith("+json")):
+        return None
+    try:
+        document = json.loads(sample.body)
+    except ValueError:
+        return None
+    records = document if isinstance(document, list) else None
+    lists = [key for key, value in document.items() if isinstance(value, list)] if isinstance(document, dict) else []
+    if records is None and len(lists) == 1:
+        records = document[lists[0]]
+    if records:
+        one = max(1, len(json.dumps(records[0])) + 2)
+        count = max(len(records), size // one)
+        while True:
+            many = [records[n % len(records)] for n in range(count)]
+            body = json.dumps(many if isinstance(document, list) else {**document, lists[0]: many}).encode()
+            if len(body) < size or count <= len(records):
+                break
+            count -= max(1, (len(body) - size) // one + 1)
+        if len(body) < size:
+            return Payload(body, count, sample.content_type, f"the declared sample's records repeated {count} times, "
+                           f"{len(body)} bytes")
+    body = sample.body.rstrip()
+    return Payload(body + b" " * (size - 1 - len(body)), sample.rows, sample.content_type,
+                   f"the declared sample padded with whitespace to {size - 1} bytes")
+
+
+@st.composite
+def invalid_samples(draw: st.DrawFn, sample: Payload) -> Payload:
+    """Malformed bodies of the declared sample's type: cut short, junk, empty, invalid UTF-8, or an unsupported
+    Content-Type."""
+    kind = draw(st.sampled_from(["the sample cut short", "empty body", "binary junk", "invalid UTF-8",
+                                 "unsupported Content-Type"]))
+    body = sample.body
+    if kind == "the sample cut short":
+        body = body[: draw(st.integers(1, max(1, len(body) // 2)))]
+    elif kind == "empty body":
+        body = b""
+    elif kind == "binary junk":
+        body = b"\x00" + draw(st.binary(min_size=1, max_size=200))
+    elif kind == "invalid UTF-8":
+        body = body[: draw(st.integers(0, len(body)))] + b"\xff\xfe\xfd" + body
+    content_type = draw(st.sampled_from(["application/x-unsupported", "image/png"])) \
+        if kind == "unsupported Content-Type" else sample.content_type
+    return Payload(body, 0, content_type, kind)

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ..declaration import CSV, media_type
 from ..exchange import cut_note
 from ..hosting import OWN_MODEL, PING_TIMEOUT, STOP_GRACE, Endpoint, Hosting, Server, invocation
-from ..payloads import Payload, example_csv, invalid_payloads, large_csv, valid_csv
+from ..payloads import Payload, example_csv, grown, invalid_payloads, invalid_samples, large_csv, valid_csv
 from ..pipeline import BIND_TO_PORT_LABEL, binds_to_port
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
@@ -25,6 +25,7 @@ from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 
 REPEATED_PINGS = 20
 CONCURRENT_REQUESTS = 16
+SAMPLE_REPEATS = 5  # an image that takes no CSV: its declared sample, sent this many times (SERVE-07)
 INVOKE_ENDPOINT_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's request body limit, 6 MiB (SERVE-07)
 ALTERNATE_PORT = 9090
 DOCKER_DNS = "127.0.0.11"  # Docker's resolver listens here in every container on a user-defined network
@@ -39,8 +40,29 @@ ACCEPT_BURSTS = 3  # a small backlog may keep up with one burst that arrives spr
 ACCEPT_DEADLINE = 3.0  # past the first retransmission (1 s) of a connection the backlog had no room for
 
 
-def _invocation(payload: Payload, name: str, extra_headers: dict[str, str] | None = None) -> Request:
-    return invocation(payload.body, name, payload.content_type, extra_headers)
+def _invocation(hosting: Hosting, payload: Payload, name: str, extra_headers: dict[str, str] | None = None
+                ) -> Request:
+    """The payload as a request that asks for what the image declares it answers (text/csv when it does)."""
+    return invocation(payload.body, name, payload.content_type, {"Accept": hosting.traffic.accept,
+                                                                 **(extra_headers or {})})
+
+
+def _valid_payload(hosting: Hosting, rows: int = 2) -> Payload:
+    """The valid request body the single-request probes send: CSV generated from the declared layout when the image
+    takes text/csv, else the declared sample request."""
+    traffic = hosting.traffic
+    if traffic.takes_csv:
+        return example_csv(hosting.csv.feature_ranges, rows)
+    if traffic.sample is None:
+        raise Inconclusive("the declaration's SupportedContentTypes do not list text/csv, and it gives no sample "
+                           "request for them (byoc-conformance.invocations), so no valid request can be sent")
+    return traffic.sample
+
+
+def _require_csv_in(hosting: Hosting) -> None:
+    if not hosting.traffic.takes_csv:
+        raise Inconclusive("generated CSV is sent to images that take text/csv, which the declaration's "
+                           "SupportedContentTypes do not list")
 
 
 def _answer(server: Server, request: Request, expected: str) -> requests.Response:
@@ -57,10 +79,17 @@ def _answer(server: Server, request: Request, expected: str) -> requests.Respons
 
 
 def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
-    """Valid CSV of just under `size` bytes must get a 2xx (a payload limit the image has to meet)."""
-    hosting.require_csv()
-    payload = large_csv(hosting.csv.feature_ranges, size)
-    request = _invocation(payload, name)
+    """A valid body of just under `size` bytes must get a 2xx (a payload limit the image has to meet): CSV, or the
+    declared sample grown to that size."""
+    if hosting.traffic.takes_csv:
+        payload: Payload | None = large_csv(hosting.csv.feature_ranges, size)
+    else:
+        sample = _valid_payload(hosting)
+        payload = grown(sample, size)
+        if payload is None:
+            raise Inconclusive(f"no body of {size} bytes can be built from the declared {sample.content_type} "
+                               "sample (JSON samples are grown; other types are sent as given)")
+    request = _invocation(hosting, payload, name)
     response = _answer(server, request, expected)
     if not response.ok:
         raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}", expected=expected,
@@ -252,12 +281,12 @@ def _probe_valid_csv(ctx: Context, name: str, expected: str,
                      judge: Callable[[Payload, requests.Response], str | None], *, judges_errors: bool = False) -> str:
     """Sends generated valid CSV and judges each answer. Unless `judges_errors`, only 2xx answers are judged
     (a non-2xx answer is SERVE-07's failure), and with none of those there is nothing to pass on."""
-    ctx.hosting.require_csv()
+    _require_csv_in(ctx.hosting)
     server = ctx.hosting.healthy()
     sent, judged = [], []
 
     def probe(payload: Payload) -> None:
-        request = _invocation(payload, name)
+        request = _invocation(ctx.hosting, payload, name)
         response = _answer(server, request, expected)
         sent.append(response.elapsed.total_seconds())
         if not (judges_errors or response.ok):
@@ -287,24 +316,42 @@ def valid_csv_answered(ctx: Context) -> str:
             return f"answered after {response.elapsed.total_seconds():.1f} s; SageMaker gives up after 60 s"
         return None
 
+    if not ctx.hosting.traffic.takes_csv:  # the declared sample, a few times over
+        payload = _valid_payload(ctx.hosting)
+        server = ctx.hosting.healthy()
+        for _ in range(SAMPLE_REPEATS):
+            request = _invocation(ctx.hosting, payload, "serve-07-valid-sample.payload")
+            problem = judge(payload, _answer(server, request, "2xx within 60 s for the declared sample"))
+            if problem:
+                raise Failed(problem.replace("valid CSV", payload.kind), expected="2xx within 60 s for the "
+                             "declared sample request", run=server, request=request)
+        return f"{payload.kind} answered 2xx {SAMPLE_REPEATS} times ({ctx.hosting.traffic.describe()})"
     return _probe_valid_csv(ctx, "serve-07-valid-csv.payload", "2xx within 60 s for valid CSV", judge,
                             judges_errors=True)
 
 
 @check("SERVE-10", "response-content-type-matches-accept", runs=("hosting.shared",))
 def response_content_type(ctx: Context) -> str:
+    if not ctx.hosting.traffic.takes_csv:
+        raise NotApplicable("the image takes no text/csv, so no CSV is generated for it; declared-content-type-pairs "
+                            "judges the answer to its declared sample")
+    accept = ctx.hosting.traffic.accept
+
     def judge(payload: Payload, response: requests.Response) -> str | None:
         content_type = response.headers.get("Content-Type", "")
-        if media_type(content_type) != CSV:
-            return f"Content-Type {content_type!r} in answer to Accept: text/csv"
+        if media_type(content_type) != media_type(accept):
+            return f"Content-Type {content_type!r} in answer to Accept: {accept}"
         return None
 
     return _probe_valid_csv(ctx, "serve-10-content-type.payload",
-                            "the answer's Content-Type is what Accept asked for (text/csv)", judge)
+                            f"the answer's Content-Type is what Accept asked for ({accept})", judge)
 
 
 @check("SERVE-07", "one-record-per-row", level="SHOULD", runs=("hosting.shared",))
 def one_record_per_row(ctx: Context) -> str:
+    if media_type(ctx.hosting.traffic.accept) != CSV:
+        raise NotApplicable(f"the image answers {ctx.hosting.traffic.accept}: records are counted as lines of "
+                            "text/csv answers")
     def judge(payload: Payload, response: requests.Response) -> str | None:
         records = len(response.content.decode("utf-8", "replace").splitlines())
         if records != payload.rows:
@@ -322,29 +369,38 @@ def accepts_6_mib(ctx: Context) -> str:
 
 @check("SERVE-08", "unknown-headers-ignored", runs=("hosting.shared",))
 def unknown_headers_ignored(ctx: Context) -> str:
-    ctx.hosting.require_csv()
+    payload = _valid_payload(ctx.hosting)
     server = ctx.hosting.healthy()
-    payload = example_csv(ctx.hosting.csv.feature_ranges, 2)
     extra = {"X-Amzn-SageMaker-Custom-Attributes": "trace=1;tenant=a b", "X-Amzn-SageMaker-Inference-Id": "id-1",
              "X-Amzn-SageMaker-Target-Variant": "AllTraffic", "X-Unknown-Header": "anything"}
-    request = _invocation(payload, "serve-08-headers.payload", extra)
+    request = _invocation(ctx.hosting, payload, "serve-08-headers.payload", extra)
     expected = "2xx, with or without extra headers"
-    plain = _answer(server, _invocation(payload, "serve-08-plain.payload"), expected)
+    # The control: the plain request twice. Bodies that differ between two identical requests (a request ID, a
+    # sampled answer) cannot show what the headers changed, and an error answer says nothing about the headers.
+    plain, again = (_answer(server, _invocation(ctx.hosting, payload, "serve-08-plain.payload"), expected)
+                    for _ in range(2))
+    if not plain.ok:
+        raise Inconclusive(f"the plain request is answered HTTP {plain.status_code} {_excerpt(plain)}: error answers "
+                           "are not compared (SERVE-02 judges valid requests)", run=server, request=request)
     decorated = _answer(server, request, expected)
-    if (plain.status_code, plain.content) != (decorated.status_code, decorated.content):
+    bodies_agree = (plain.status_code, plain.content) == (again.status_code, again.content)
+    compared = (decorated.status_code, decorated.content if bodies_agree else None)
+    if compared != (plain.status_code, plain.content if bodies_agree else None):
         raise Failed(f"with extra headers: HTTP {decorated.status_code} {_excerpt(decorated)}; "
-                     f"without: HTTP {plain.status_code} {_excerpt(plain)}",
+                     f"without, twice: HTTP {plain.status_code} {_excerpt(plain)}"
+                     + ("" if bodies_agree else f" and HTTP {again.status_code} {_excerpt(again)}"),
                      expected="the same answer: SageMaker may add headers, and forwards custom attributes",
                      run=server, request=request)
-    return f"same answer (HTTP {plain.status_code}) with {len(extra)} extra headers"
+    if not bodies_agree:
+        return (f"same status (HTTP {plain.status_code}) with {len(extra)} extra headers; bodies not compared: the "
+                "same plain request sent twice was answered differently")
+    return f"same answer (HTTP {plain.status_code}) with {len(extra)} extra headers as without them, twice"
 
 
 @check("SERVE-07", "concurrent-requests", runs=("hosting.shared",))
 def concurrent_requests(ctx: Context) -> str:
-    ctx.hosting.require_csv()
+    request = _invocation(ctx.hosting, _valid_payload(ctx.hosting), "serve-07-concurrent.payload")
     server = ctx.hosting.healthy()
-    payload = example_csv(ctx.hosting.csv.feature_ranges, 2)
-    request = _invocation(payload, "serve-07-concurrent.payload")
     started = time.monotonic()
     outcomes = server.send_together(request, CONCURRENT_REQUESTS)
     problems = [f"no answer: {outcome}" if isinstance(outcome, Exception) else
@@ -362,7 +418,9 @@ def concurrent_requests(ctx: Context) -> str:
 def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, int]:
     """Malformed payloads against a fresh server (one of them may kill it): the first non-4xx answer,
     shrunk, and how /ping answered afterwards."""
-    hosting.require_csv()
+    # Malformed CSV for an image that takes CSV, else its declared sample spoilt.
+    malformed = invalid_payloads(hosting.csv.features) if hosting.traffic.takes_csv else \
+        invalid_samples(_valid_payload(hosting))
     hosting.healthy()
     with hosting.fresh(Endpoint("serve-bad-requests")) as server:
         server.require_healthy()
@@ -372,7 +430,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, in
         def probe(payload: Payload) -> None:
             if crash:
                 return  # a dead server fails every payload: shrinking would blame the wrong one
-            request = _invocation(payload, "serve-11-bad-request.payload")
+            request = _invocation(hosting, payload, "serve-11-bad-request.payload")
             try:
                 response = server.send(request)
             except requests.RequestException as error:
@@ -388,7 +446,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, in
 
         failure = None
         try:
-            _explore(hosting, "malformed payloads", invalid_payloads(hosting.csv.features), probe)
+            _explore(hosting, "malformed payloads", malformed, probe)
         except Failed as raised:
             failure = raised
         failure = crash[0] if crash else failure
@@ -515,7 +573,7 @@ def works_without_outbound_network(ctx: Context) -> str:
                            run=server)
     served = "/ping answered 200"
     if ctx.hosting.speaks_csv:
-        request = _invocation(example_csv(ctx.hosting.csv.feature_ranges, 3), "serve-15-isolated.payload")
+        request = _invocation(ctx.hosting, example_csv(ctx.hosting.csv.feature_ranges, 3), "serve-15-isolated.payload")
         response = _answer(server, request, expected)
         if not response.ok:
             raise Failed(f"healthy, but HTTP {response.status_code} for valid CSV with no route out; body "

@@ -11,6 +11,7 @@ import requests
 
 from byoc_conformance.checks import hosting
 from byoc_conformance.declaration import DEFAULT_CSV, DEFAULTS, media_type
+from byoc_conformance.payloads import Payload, Traffic, grown
 from byoc_conformance.plan import Plan
 from byoc_conformance.registry import Context
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
@@ -36,6 +37,9 @@ class FakeServer:
         self.sent.append(request)
         return self.answer(request)
 
+    def send_together(self, request, count):
+        return [self.send(request) for _ in range(count)]
+
     def failed_pings(self):
         return {k: n for k, n in self.pings.items() if k not in ("HTTP 200", "no connection")}
 
@@ -49,9 +53,10 @@ class FakeServer:
 class FakeHosting:
     csv, examples, seed, startup_timeout = DEFAULT_CSV, 20, 1, 10.0
 
-    def __init__(self, server):
+    def __init__(self, server, traffic=None):
         self.shared = server
         self.plan = Plan()
+        self.traffic = traffic or Traffic()
 
     def healthy(self):
         if self.shared.healthy_after is None:
@@ -197,3 +202,68 @@ def test_serve_15_applies_only_to_an_image_said_to_be_served_under_isolation():
     ctx.declaration = DEFAULTS
     with pytest.raises(NotApplicable, match="network_isolation"):
         hosting.works_without_outbound_network(ctx)
+
+
+def test_unknown_headers_are_judged_against_a_control_of_the_plain_request_sent_twice():
+    assert "as without them, twice" in hosting.unknown_headers_ignored(context(predictions))
+    numbers = iter(range(100))
+
+    def with_request_id(request):  # every answer differs: only the status can be compared
+        return response(200, b"1,%d\n" % next(numbers))
+
+    assert "bodies not compared" in hosting.unknown_headers_ignored(context(with_request_id))
+
+    def refuses_custom_attributes(request):
+        return response(400 if "X-Amzn-SageMaker-Custom-Attributes" in request.headers else 200, b"1\n")
+
+    with pytest.raises(Failed, match="with extra headers: HTTP 400"):
+        hosting.unknown_headers_ignored(context(refuses_custom_attributes))
+
+
+def test_unknown_headers_are_not_judged_on_error_answers_whose_text_varies():
+    texts = iter(["columns a, b", "columns b, a", "columns a, b"])
+    with pytest.raises(Inconclusive, match="error answers are not compared"):
+        hosting.unknown_headers_ignored(context(lambda request: response(400, next(texts).encode())))
+
+
+JSON_SAMPLE = Payload(b'{"instances": [[1.0, 2.0, 3.0, 4.0]]}', 1, "application/json", "the declared sample")
+JSON_ONLY = Traffic(takes_csv=False, accept="application/json", sample=JSON_SAMPLE)
+
+
+def json_context(answer) -> Context:
+    return Context(engine=None, image="algo:1", image_config={}, training=None,  # type: ignore[arg-type]
+                   hosting=FakeHosting(FakeServer(answer), JSON_ONLY), declaration=DEFAULTS)  # type: ignore[arg-type]
+
+
+def json_answers(request):
+    if request.headers["Content-Type"] != "application/json" or request.headers["Accept"] != "application/json":
+        return response(415, b"json only")
+    return response(200, b'{"predictions": [1]}', "application/json")
+
+
+@pytest.mark.parametrize("probe", [hosting.valid_csv_answered, hosting.concurrent_requests,
+                                   hosting.unknown_headers_ignored, hosting.accepts_6_mib])
+def test_an_image_that_takes_no_csv_is_judged_on_its_declared_sample(probe):
+    ctx = json_context(json_answers)
+    probe(ctx)  # passes: every probe sent JSON and asked for JSON
+    assert ctx.hosting.shared.sent and all(r.headers["Content-Type"] == "application/json"
+                                           for r in ctx.hosting.shared.sent)
+    with pytest.raises(Failed):  # the sample refused; with headers only, for SERVE-08 (error answers not compared)
+        probe(json_context(lambda request: response(400, b"no") if probe is not hosting.unknown_headers_ignored or
+                           "X-Unknown-Header" in request.headers else json_answers(request)))
+
+
+def test_a_json_sample_grows_to_a_size_by_repeating_its_records_and_stays_json():
+    import json
+    big = grown(JSON_SAMPLE, 6 * 1024 * 1024)
+    assert 6_000_000 < len(big.body) < 6 * 1024 * 1024 and len(json.loads(big.body)["instances"]) == big.rows
+    assert grown(Payload(b"\x89PNG", 1, "image/png"), 1000) is None
+
+
+def test_csv_probes_ask_for_the_declared_response_type_of_an_image_that_takes_csv_and_answers_json():
+    ctx = context(lambda request: response(200 if request.headers["Accept"] == "application/json" else 406, b"{}",
+                                           "application/json"))
+    ctx.hosting.traffic = Traffic(takes_csv=True, accept="application/json")
+    assert "20 of 20 generated CSV payloads" in hosting.response_content_type(ctx)
+    with pytest.raises(NotApplicable, match="answers application/json"):
+        hosting.one_record_per_row(ctx)
