@@ -1,12 +1,14 @@
 """Batch transform as SageMaker runs it (BATCH-01..08): the same image with `serve` and the batch
 environment, GET /execution-parameters, an input file split by line into payloads, sent with the resolved
-concurrency, and the answers assembled in input order into the `.out` file."""
+concurrency, and the answers assembled in input order into the `.out` file. Under MaxPayloadInMB 0 (no limit),
+payloads are sent as SageMaker sends them then: with chunked transfer encoding, no Content-Length."""
 
 from __future__ import annotations
 
 import json
 import re
 import time
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,6 +18,7 @@ import requests
 from . import exchange
 from .exchange import cut_note
 from .hosting import Server, ServerGone, invocation
+from .verdicts import Request
 
 MIB = 1024 * 1024  # batch "MB" is read as MiB, as SageMaker's local mode does
 DEFAULTS = {"MaxConcurrentTransforms": 1, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
@@ -70,6 +73,38 @@ def split(records: list[bytes], strategy: str, max_payload_mb: int) -> list[list
         payloads[-1].append(record)
         size += len(record)
     return [payload for payload in payloads if payload]
+
+
+CHUNKED = {"Transfer-Encoding": "chunked"}  # the header of a request whose body is sent in chunks
+PIECE = 64 * 1024  # the size of each chunk
+
+
+def chunked(request: Request) -> bool:
+    """Whether the request's body is sent with chunked transfer encoding (its curl says so with the same header)."""
+    return any(k.lower() == "transfer-encoding" and v.lower() == "chunked" for k, v in request.headers.items())
+
+
+def _pieces(body: bytes) -> Iterator[bytes]:
+    for start in range(0, len(body), PIECE):
+        yield body[start:start + PIECE]
+
+
+def send(server: Server, request: Request) -> requests.Response:
+    """Server.send, except that a chunked request's body goes in chunks of PIECE bytes with no Content-Length (a
+    body that requests gets as a generator), and its answer is read up to twice its size beyond the usual cap: a
+    payload without a size limit may have an answer over InvokeEndpoint's limit. As Server.send, nothing is sent
+    after a request went unanswered in time."""
+    if not chunked(request):
+        return server.send(request)
+    if server.unanswered is not None:
+        raise exchange.DeadlineExceeded(f"not sent: {server.unanswered[0].name}: {server.unanswered[1]}")
+    try:
+        return server.exchange(request.method, request.path, deadline=server.invocation_timeout,
+                               data=_pieces(request.body), headers=request.headers,
+                               cap=exchange.BODY_CAP + 2 * len(request.body))
+    except exchange.DeadlineExceeded as error:
+        server.unanswered = request, str(error)
+        raise
 
 
 def select(fields: list[str], path: str) -> list[str]:
@@ -162,10 +197,12 @@ def transform(server: Server, job: Job, data: bytes, container: dict[str, Any] |
     payloads = split(records, parameters["BatchStrategy"], parameters["MaxPayloadInMB"])
     result = Transform(parameters, len(payloads), len(records))
 
-    def send(numbered: tuple[int, list[bytes]]) -> bytes:
+    streamed = CHUNKED if parameters["MaxPayloadInMB"] == 0 else None  # no size limit: sent chunked
+
+    def send_one(numbered: tuple[int, list[bytes]]) -> bytes:
         number, payload = numbered
         try:
-            response = server.send(invocation(b"".join(payload), f"batch-payload-{number}"))
+            response = send(server, invocation(b"".join(payload), f"batch-payload-{number}", extra_headers=streamed))
         except requests.RequestException as error:
             result.failures.append(f"payload {number}: no answer ({error})")
             return b""
@@ -177,7 +214,7 @@ def transform(server: Server, job: Job, data: bytes, container: dict[str, Any] |
 
     started = time.monotonic()
     with ThreadPoolExecutor(max(1, int(parameters["MaxConcurrentTransforms"]))) as pool:
-        answers = list(pool.map(send, enumerate(payloads, 1)))  # map keeps input order
+        answers = list(pool.map(send_one, enumerate(payloads, 1)))  # map keeps input order
     result.seconds = time.monotonic() - started
     result.output = assemble(answers)
     if job.join_source and not result.failures:

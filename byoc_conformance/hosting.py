@@ -23,7 +23,7 @@ import requests
 from . import exchange
 from .declaration import DEFAULT_CSV, CsvLayout
 from .engine import Engine, Process, pid1_process, save_logs
-from .model import Model, extract_for_reproduction, pack_store
+from .model import Model, extract_for_reproduction, pack_store, rooted
 from .payloads import Traffic
 from .plan import Plan, planned, planned_alone
 from .progress import WAITS
@@ -334,14 +334,18 @@ class Server:
         )
 
 
+LOADER_MOUNT = "byoc-model"  # where the loader container mounts the volume it fills
+
+
 def fill_model_volume(engine: Engine, image: str, volume: str, model: Path) -> None:
-    """Extracts model.tar.gz (or a model store's tar) into a volume, as SageMaker extracts it into /opt/ml/model:
-    Docker unpacks the tar itself, streamed from disk."""
+    """Extracts model.tar.gz (or a model store's tar) into a volume, as SageMaker's tar extracts it into
+    /opt/ml/model: links kept as links, even a relative symlink that climbs out of the model. The engine unpacks
+    the tar, streamed from disk with every member under the volume's mount point and put at / (model.rooted):
+    put at the mount point, the engine refuses such a link (`invalid symlink`)."""
     loader = engine.create_container(image, ["serve"], role="model-loader",
-                                     mounts=[engine.mount(volume, "/byoc-model")], **engine.limits())
+                                     mounts=[engine.mount(volume, f"/{LOADER_MOUNT}")], **engine.limits())
     try:
-        with model.open("rb") as archive:
-            loader.put_archive("/byoc-model", archive)
+        loader.put_archive("/", rooted(model, LOADER_MOUNT))
     finally:
         engine.remove(loader)
 

@@ -4,12 +4,16 @@ extracts that archive into /opt/ml/model. Archives are handled on disk, in one p
 What packing keeps (as `tar czf model.tar.gz -C /opt/ml/model .` does, which is what the catalogue's
 TRAIN-13 decision records): regular files, directories, symbolic links as links (their targets are not
 followed, and one that points outside the model still arrives as that link), and hard links as links to
-the first name. Sockets, FIFOs and device files are left out."""
+the first name. Sockets, FIFOs and device files are left out.
+
+Extracting keeps them the same way, as `tar xzf` does: a symlink arrives as that link, wherever it points, even
+a relative one that climbs out of /opt/ml/model (`shadow -> ../../../../etc/shadow`), dangling or not."""
 
 from __future__ import annotations
 
 import posixpath
 import tarfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -84,6 +88,43 @@ def _problem(member: tarfile.TarInfo) -> str | None:
     if member.ischr() or member.isblk() or member.isfifo():
         return "is a device file or FIFO, which SageMaker's packing leaves out"
     return None
+
+
+PIECE = 1024 * 1024  # the most of a file's content `rooted` holds at once
+
+
+def rooted(archive: Path, root: str, piece: int = PIECE) -> Iterator[bytes]:
+    """`archive` (a model.tar.gz, or a model store's tar) as an uncompressed tar with every member under `root`,
+    streamed in pieces of at most `piece` bytes: what the engine extracts at / to fill a volume mounted at
+    /`root`. Put at the mount point itself, the engine's extraction refuses a relative symlink that climbs out of
+    it (`invalid symlink`), where tar keeps it; at /, no relative link can climb out of where it is extracted,
+    so every link arrives as the link it is. Hard links are renamed with their members. Members that would land
+    outside `root` and special files are left out, as pack_store leaves them (neither comes from packing, and
+    --byoc-model refuses them)."""
+    with tarfile.open(archive, "r|*") as source:
+        for member in source:
+            if _problem(member) or not (member.isfile() or member.isdir() or member.issym() or member.islnk()):
+                continue
+            name = posixpath.normpath(member.name)  # "./x" -> "x"; "." (the model directory itself) stays "."
+            member.name = root if name == "." else f"{root}/{name}"
+            if member.islnk():
+                member.linkname = f"{root}/{posixpath.normpath(member.linkname)}"
+            if member.isfile():
+                member.type = tarfile.REGTYPE  # a sparse member's content is read out whole below
+            # The extended header is written anew from the member: a `path` or `linkpath` read from the archive
+            # would take priority over the new names, and sparse maps no longer apply.
+            member.pax_headers = {}
+            yield member.tobuf(tarfile.PAX_FORMAT, "utf-8", "surrogateescape")
+            if member.isfile():
+                content, left = source.extractfile(member), member.size
+                while left:
+                    data = content.read(min(piece, left))  # type: ignore[union-attr]
+                    if not data:
+                        raise tarfile.ReadError(f"{member.name}: the archive ends inside it")
+                    left -= len(data)
+                    yield data
+                yield tarfile.NUL * (-member.size % tarfile.BLOCKSIZE)
+    yield tarfile.NUL * (2 * tarfile.BLOCKSIZE)  # the end of the archive
 
 
 def extract_for_reproduction(tar_gz: Path, target: Path) -> list[str]:

@@ -8,8 +8,10 @@ import json
 import requests
 
 from .. import opt_ml
-from ..batch import MIB, Job, Transform, container_answer, execution_parameters, transform
+from ..batch import CHUNKED, MIB, Job, Transform, assemble, container_answer, execution_parameters, send, transform
+from ..exchange import cut_note
 from ..hosting import Endpoint, Hosting, Server, invocation
+from ..payloads import large_csv
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
@@ -19,6 +21,8 @@ DROP_LABEL = "$[1:]"  # the scikit-learn example's InputFilter: the label column
 SINGLE_RECORD_SAMPLE = 200  # records sent one by one, to learn each one's answer
 STRATEGIES = ("MULTI_RECORD", "SINGLE_RECORD")
 PARAMETERS_REQUEST = Request("execution-parameters", "GET", "/execution-parameters")
+# MaxPayloadInMB 0 sets no limit: a payload over the 6 MB default and InvokeEndpoint's limit, sent chunked.
+STREAMED_PAYLOAD = 8 * MIB
 
 
 @planned_for
@@ -114,10 +118,41 @@ def execution_parameters_in_range(ctx: Context) -> str:
 def accepts_max_payload(ctx: Context) -> str:
     server, _, _, result = _default_job(ctx.hosting)
     limit = result.parameters["MaxPayloadInMB"]
+    if limit == 0:
+        return _accepts_streamed_payload(ctx.hosting, server)
     if type(limit) is not int or not 1 <= limit <= 100:
         raise Inconclusive(f"the resolved MaxPayloadInMB {limit!r} is not a size to send (1..100)")
     return accepts_body(ctx.hosting, server, limit * MIB, "batch-max-payload.payload",
                         f"2xx for payloads up to the resolved MaxPayloadInMB={limit} MiB")
+
+
+def _accepts_streamed_payload(hosting: Hosting, server: Server) -> str:
+    """MaxPayloadInMB 0: SageMaker sends payloads of any size with chunked transfer encoding. Valid CSV of just
+    under STREAMED_PAYLOAD bytes, sent so, must be answered 2xx with one output record per row."""
+    hosting.require_csv()
+    payload = large_csv(hosting.csv.feature_ranges, STREAMED_PAYLOAD)
+    request = invocation(payload.body, "batch-max-payload-chunked.payload", payload.content_type, CHUNKED)
+    expected = ("MaxPayloadInMB 0 (no limit: payloads of any size sent with Transfer-Encoding: chunked): 2xx and "
+                f"one output record per row for {payload.kind} sent chunked")
+    try:
+        response = send(server, request)
+    except requests.Timeout as error:
+        raise Failed(f"no complete answer within {server.invocation_timeout:g} s to {payload.kind} sent chunked "
+                     f"({error})", expected=expected, run=server, request=request) from None
+    except requests.RequestException as error:
+        raise Failed(f"no answer to {payload.kind} sent chunked: {error}", expected=expected, run=server,
+                     request=request) from None
+    body = response.content
+    if not response.ok or response.truncated:  # type: ignore[attr-defined]
+        excerpt = repr(body if len(body) <= 200 else body[:200] + b"...") + cut_note(response)
+        raise Failed(f"HTTP {response.status_code} for {payload.kind} sent chunked; body {excerpt}", expected=expected,
+                     run=server, request=request)
+    records = len(assemble([body]).splitlines())
+    if records != payload.rows:
+        raise Failed(f"HTTP {response.status_code} with {records} output records for {payload.kind} sent chunked",
+                     expected=expected, run=server, request=request)
+    return (f"MaxPayloadInMB 0: HTTP {response.status_code} with {records} output records for {payload.kind} sent "
+            f"chunked, in {response.elapsed.total_seconds():.2f} s")
 
 
 def _require_complete(result: Transform, server: Server, what: str) -> None:
@@ -191,8 +226,10 @@ def out_file(ctx: Context) -> str:
     labels = [record.split(b",", 1)[0] for record in _input(ctx.hosting).splitlines()]
     expected = "AssembleWith=Line with JoinSource=Input: one line per input record, its label then its prediction"
     if result.failures or lines[-1] != b"" or len(lines) - 1 != result.records_in:
+        failed = f"; {len(result.failures)} of {result.payloads} payloads failed, first: {result.failures[0]}" \
+            if result.failures else ""
         raise Failed(f"the .out file has {len(lines) - 1} lines ({lines[:-1].count(b'')} empty) for "
-                     f"{result.records_in} records", expected=expected, run=server)
+                     f"{result.records_in} records{failed}", expected=expected, run=server)
     wrong = next((n for n, (line, label) in enumerate(zip(lines, labels), 1)
                   if line.split(b",")[0] != label or line.count(b",") != 1), None)
     if wrong:
