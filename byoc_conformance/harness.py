@@ -335,5 +335,7 @@ class Harness:
         result.details = text = describe(verdict, f"{requirement.id} ({result.level}) {requirement.statement}",
                                          result.reproduce)
         if isinstance(verdict, Failed):
+            if requirement.usual_fix:  # what users most often change to meet it (the catalogue's usual_fix)
+                result.details = text = f"{text}\n  usual fix: {requirement.usual_fix}"
             pytest.fail(text, pytrace=False)
         pytest.skip(f"{verdict.status}: {text}")
