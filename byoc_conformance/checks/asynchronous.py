@@ -13,6 +13,7 @@ from ..payloads import large_csv
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
+from .claims import ASYNCHRONOUS, claimed_run
 
 ASYNC_TIMEOUT = 900.0  # InvocationTimeoutSeconds' default (1-3600)
 
@@ -41,7 +42,8 @@ def large_asynchronous_request(ctx: Context) -> str:
     if not ctx.declaration.async_inference:
         raise NotApplicable("the image is not said to serve asynchronous inference: neither the declaration's "
                             "$.byoc-conformance.async_inference nor --byoc-async")
-    server, request, answer, seconds = _large_request(ctx.hosting)
+    # A server that does not start (this one, or the shared `serve` before it) fails ASYNC-01 (claims.py).
+    server, request, answer, seconds = claimed_run(ASYNCHRONOUS, "ASYNC-01", lambda: _large_request(ctx.hosting))
     size = f"{len(request.body) / MIB:.1f} MiB CSV body ({len(request.body)} bytes)"
     expected = (f"2xx for a {size}, within InvocationTimeoutSeconds' default of {ASYNC_TIMEOUT:.0f} s: an "
                 "asynchronous endpoint sends payloads of up to 1 GB as ordinary /invocations bodies")

@@ -1,7 +1,8 @@
 """Multi-model endpoints (MME-02..06), on an image that carries the multi-models label (not applicable to any
 other): judged from one scripted session of the /models API (multi_model.run_session), and from sequences of
 load, list, describe, invoke and unload that hypothesis generates and checks against the state they should leave,
-on a server of their own (the smallest sequence that goes wrong is the evidence)."""
+on a server of their own (the smallest sequence that goes wrong is the evidence). A multi-model server that does not
+start fails MME-02, and MME-03..06 are inconclusive with that cause (claims.py)."""
 
 from __future__ import annotations
 
@@ -33,6 +34,7 @@ from ..payloads import Payload, example_csv
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
+from .claims import MULTI_MODEL, claimed_run
 
 MIB = 1024 * 1024
 MEASURABLE = 8 * MIB  # loading three models that took less than this leaves nothing to see released
@@ -203,8 +205,8 @@ def _leak(session: Session) -> str | None:
 def _sequences(ctx: Context, requirement: str) -> str:
     """' and N generated sequences agreed', or the Failed of the smallest sequence that went wrong under
     `requirement`; what stopped the sequences from running is said, not hidden."""
-    try:
-        explored = explore_sequences(ctx.hosting)
+    try:  # their server is one more multi-model server: if it does not start, MME-02 fails on it
+        explored = claimed_run(MULTI_MODEL, requirement, lambda: explore_sequences(ctx.hosting))
     except (Inconclusive, NotApplicable) as why:
         return f"; generated sequences not run: {why.observed}"
     divergence = explored.divergence
@@ -224,10 +226,6 @@ def _curls(ctx: Context, server: Server, sent: list[Request]) -> str:
     return "\n".join(one.curl(None, ctx.engine.host_address, server.port) for one in sent)
 
 
-def _session(ctx: Context) -> Session:
-    return run_session(ctx.hosting)
-
-
 def _steps(ctx: Context, session: Session, *names: str) -> str:
     """curl commands that repeat the session's steps up to the one judged, run after the server's start."""
     return _curls(ctx, session.server, [session.outcomes[name].request for name in names if name in session.outcomes])
@@ -241,8 +239,7 @@ def _ok(outcome: Outcome) -> bool:
     return outcome.status is not None and 200 <= outcome.status < 300
 
 
-def _load_models(ctx: Context) -> str:
-    session = _session(ctx)
+def _load_models(ctx: Context, session: Session) -> str:
     first, again = session.outcomes["load"], session.outcomes["load-again"]
     for step in ("load", "load-alpha", "load-gamma"):
         if not _ok(session.outcomes[step]):
@@ -254,8 +251,7 @@ def _load_models(ctx: Context) -> str:
     return f"3 models loaded ({first.shown.split(' ')[1]}), and the same name again answered 409"
 
 
-def _list_models(ctx: Context) -> str:
-    session = _session(ctx)
+def _list_models(ctx: Context, session: Session) -> str:
     steps = ("load", "load-alpha", "load-gamma")
     expected = ('{"models": [{"modelName", "modelUrl"}, ...]} naming the 3 loaded models once each, '
                 "in pages linked by nextPageToken that end")
@@ -277,8 +273,7 @@ def _list_models(ctx: Context) -> str:
     return f"the 3 loaded models listed once each in {len(session.pages)} page(s)"
 
 
-def _describe_model(ctx: Context) -> str:
-    session = _session(ctx)
+def _describe_model(ctx: Context, session: Session) -> str:
     described = session.outcomes["describe"]
     answer = described.json()
     if described.status != 200 or not isinstance(answer, dict) or answer.get("modelName") != "alpha" \
@@ -294,8 +289,7 @@ def _describe_model(ctx: Context) -> str:
     return "a loaded model described by name; 404 for one never loaded and for one unloaded"
 
 
-def _unload_model(ctx: Context) -> str:
-    session = _session(ctx)
+def _unload_model(ctx: Context, session: Session) -> str:
     for model in ("alpha", "beta", "gamma"):
         if not _ok(session.outcomes[f"unload-{model}"]):
             raise _fail(ctx, session, f"DELETE /models/{model}: {session.outcomes[f'unload-{model}'].shown}",
@@ -323,8 +317,7 @@ def _unload_model(ctx: Context) -> str:
     return f"unloaded with 200, 404 once gone; memory given back: {figures}"
 
 
-def _invoke_model(ctx: Context) -> str:
-    session = _session(ctx)
+def _invoke_model(ctx: Context, session: Session) -> str:
     for step in ("invoke-alone", "invoke-alpha", "invoke-beta", "invoke-gamma"):
         if not _ok(session.outcomes[step]):
             raise _fail(ctx, session, f"{session.outcomes[step].request.path}: {session.outcomes[step].shown}",
@@ -355,9 +348,11 @@ def _invoke_model(ctx: Context) -> str:
 RUNS = (on_hosting(run_session), on_hosting(explore_sequences))
 
 
-def _register(requirement: str, name: str, session_verdict: Callable[[Context], str]) -> None:
+def _register(requirement: str, name: str, session_verdict: Callable[[Context, Session], str]) -> None:
     def judged(ctx: Context) -> str:
-        return session_verdict(ctx) + _sequences(ctx, requirement)
+        # A multi-model server that does not start fails MME-02 and leaves the others inconclusive (claims.py).
+        session = claimed_run(MULTI_MODEL, requirement, lambda: run_session(ctx.hosting))
+        return session_verdict(ctx, session) + _sequences(ctx, requirement)
 
     judged.__name__ = judged.__qualname__ = session_verdict.__name__.lstrip("_")
     check(requirement, name, runs=RUNS)(judged)

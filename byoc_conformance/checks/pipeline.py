@@ -1,6 +1,7 @@
 """Serial inference pipelines, when --byoc-pipeline names the images that follow the one under test: each container
 on its SAGEMAKER_BIND_TO_PORT in one network namespace (PIPE-02), requests answered end to end (PIPE-01), and what
-one container hands the next within 5 MB (PIPE-04)."""
+one container hands the next within 5 MB (PIPE-04). A container that does not start fails PIPE-02 and leaves PIPE-01
+and PIPE-04 inconclusive (claims.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from ..pipeline import BIND_TO_PORT_LABEL, Hop, PipelineRun, binds_to_port, pass
 from ..plan import planned_for
 from ..registry import Context, check
 from ..verdicts import Failed, Inconclusive, NotApplicable
+from .claims import PIPELINE, claimed_run, require_started
 from .hosting import generated
 
 PASSAGES = 20  # generated CSV payloads sent through the pipeline
@@ -22,7 +24,7 @@ PAYLOAD_LIMIT = 5_000_000  # bytes handed from one container to the next (PIPE-0
 def _through_pipeline(hosting: Hosting) -> PipelineRun:
     """The pipeline started once, sent the first generated CSV payloads and one of 4 MiB."""
     hosting.require_csv()
-    hosting.healthy()  # else a pipeline that does not start says nothing the shared server did not
+    hosting.healthy()  # a `serve` that does not start is judged on the shared server, without starting a pipeline
     payloads = generated(hosting, "valid CSV", valid_csv(hosting.csv.feature_ranges))[:PASSAGES]
     large = large_csv(hosting.csv.feature_ranges, LARGE_INPUT)
     with started(hosting, hosting.pipeline, hosting.startup_timeout) as servers:
@@ -38,43 +40,34 @@ def _pipeline_runs(ctx: Context) -> object:
     return _through_pipeline(ctx.hosting) if ctx.hosting.pipeline else None
 
 
-def _require_pipeline(ctx: Context) -> PipelineRun:
+def _require_pipeline(ctx: Context) -> None:
     if not ctx.hosting.pipeline:
         raise NotApplicable("no pipeline was named: --byoc-pipeline IMAGE[=MODEL] names the containers that follow "
                             "the image under test")
-    return _through_pipeline(ctx.hosting)
 
 
-def _unhealthy(run: PipelineRun) -> tuple[int, str] | None:
+def _require_started(ctx: Context, requirement: str) -> PipelineRun:
+    """The pipeline's run, once every container answered /ping 200. A container that did not (or the shared `serve`,
+    needed first) fails PIPE-02 and leaves PIPE-01 and PIPE-04 inconclusive (claims.py)."""
+    _require_pipeline(ctx)
+    run = claimed_run(PIPELINE, requirement, lambda: _through_pipeline(ctx.hosting))
     for number, server in enumerate(run.servers, 1):
-        if server.healthy_after is None:
-            return number, f"{run.name(number)}, told SAGEMAKER_BIND_TO_PORT={port_of(number)}: {server.outcome()}"
-    return None
-
-
-def _require_started(ctx: Context) -> PipelineRun:
-    """The pipeline's run, once every container answered /ping 200 (PIPE-02 judges the ones that did not)."""
-    run = _require_pipeline(ctx)
-    unhealthy = _unhealthy(run)
-    if unhealthy:
-        raise Inconclusive(f"the pipeline did not start: {unhealthy[1]}", run=run.servers[unhealthy[0] - 1])
+        require_started(PIPELINE, requirement, server,
+                        f"{run.name(number)} on SAGEMAKER_BIND_TO_PORT={port_of(number)}")
     return run
 
 
 @check("PIPE-02", "pipeline-containers-on-their-ports", runs=(_pipeline_runs,))
 def containers_on_their_ports(ctx: Context) -> str:
-    run = _require_pipeline(ctx)
+    _require_pipeline(ctx)
+    images = [ctx.hosting.image, *(stage.image for stage in ctx.hosting.pipeline)]
     labels = [ctx.hosting.image_labels, *(stage.labels for stage in ctx.hosting.pipeline)]
-    unlabelled = [number for number, given in enumerate(labels, 1) if not binds_to_port(given)]
+    unlabelled = [f"container {number} ({image})" for number, (image, given) in enumerate(zip(images, labels), 1)
+                  if not binds_to_port(given)]
     if unlabelled:
-        raise Failed(f"{', '.join(run.name(n) for n in unlabelled)} not labelled {BIND_TO_PORT_LABEL}=true",
+        raise Failed(f"{', '.join(unlabelled)} not labelled {BIND_TO_PORT_LABEL}=true",
                      expected="every image of a pipeline carries the label: without it CreateEndpoint fails")
-    unhealthy = _unhealthy(run)
-    if unhealthy:
-        number, observed = unhealthy
-        raise Failed(observed, expected="each container of the pipeline answers /ping 200 on the port its "
-                     "SAGEMAKER_BIND_TO_PORT names, in the network namespace it shares with the others",
-                     run=run.servers[number - 1])
+    run = _require_started(ctx, "PIPE-02")
     ports = ", ".join(f"{port_of(n)} after {s.healthy_after:.1f} s" for n, s in enumerate(run.servers, 1))
     return f"{len(run.servers)} containers in one network namespace answered /ping 200 on their ports ({ports})"
 
@@ -91,7 +84,7 @@ def _failing_hop(hop: Hop, run: PipelineRun) -> str:
 
 @check("PIPE-01", "pipeline-answers-end-to-end", level="MUST", runs=(_pipeline_runs,))
 def answers_end_to_end(ctx: Context) -> str:
-    run = _require_started(ctx)
+    run = _require_started(ctx, "PIPE-01")
     generated_passages = run.passages[:-1]  # the large one is PIPE-04's evidence
     expected = (f"a 2xx from each of the {len(run.servers)} containers for valid CSV, each container's answer "
                 "being the next one's request, as SageMaker chains them")
@@ -109,7 +102,7 @@ def answers_end_to_end(ctx: Context) -> str:
 
 @check("PIPE-04", "pipeline-payloads-within-5mb", runs=(_pipeline_runs,))
 def payload_between_containers(ctx: Context) -> str:
-    run = _require_started(ctx)
+    run = _require_started(ctx, "PIPE-04")
     # Every 2xx of a container before the last: passed on, or cut at the harness's cap (so over the limit).
     handed = [(passage, hop) for passage in run.passages for hop in passage.hops
               if hop.number < len(run.servers) and hop.answer is not None and hop.answer.ok]

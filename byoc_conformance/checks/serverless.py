@@ -1,5 +1,7 @@
 """Serverless Inference (SLS-02..06, IMG-10), with --byoc-serverless MEMORY_MB: judged from one server run under
-the serverless profile (serverless.run_profile) and from the image's size."""
+the serverless profile (serverless.run_profile) and from the image's size. A profile server that does not start fails
+SLS-04, and the others are inconclusive with that cause unless its log or the engine shows their own failure (kept
+from writing: SLS-06; killed for memory: SLS-02), as claims.py rules."""
 
 from __future__ import annotations
 
@@ -8,6 +10,7 @@ import re
 from ..registry import Context, check, on_hosting
 from ..serverless import INVOCATION_LIMIT, PAYLOAD_LIMIT, STARTUP, ProfileRun, run_profile
 from ..verdicts import Failed, Inconclusive, NotApplicable
+from .claims import SERVERLESS, require_started
 
 MIB = 1024 * 1024
 GIB = 1024 * MIB
@@ -29,21 +32,21 @@ def _not_started(run: ProfileRun) -> str:
     return f"under the serverless profile ({_profile(run)}): {run.server.outcome()}"
 
 
-def _require_started(run: ProfileRun, unknown: str) -> None:
-    """Inconclusive, saying what stays `unknown`, unless the server became healthy under the profile."""
-    if run.server.healthy_after is None:
-        raise Inconclusive(f"{_not_started(run)}; {unknown}", run=run.server)
+def _require_started(run: ProfileRun, requirement: str) -> None:
+    """The rule for a claimed server that does not start (claims.py): SLS-04, whose matter the start is, fails;
+    the other checks are inconclusive. A window shorter than serverless's 3 minutes (--byoc-startup-timeout) that
+    ended while the server was still starting shows no failure: inconclusive."""
+    cut_short = (f"{run.window:g} s (--byoc-startup-timeout), shorter than serverless's {STARTUP:g} s"
+                 if run.window < STARTUP else None)
+    require_started(SERVERLESS, requirement, run.server, f"the server under the serverless profile ({_profile(run)})",
+                    cut_short=cut_short)
 
 
 @check("SLS-04", "serverless-start-and-payloads", runs=(on_hosting(run_profile),))
 def serverless_start_and_payloads(ctx: Context) -> str:
     run = _run(ctx)
     server = run.server
-    if server.healthy_after is None:
-        if server.exit_code is None and run.window < STARTUP:
-            raise Inconclusive(f"not healthy within {run.window:g} s (--byoc-startup-timeout), shorter than "
-                               f"serverless's {STARTUP:g} s, and still running: {server.outcome()}", run=server)
-        raise Failed(_not_started(run), expected=f"/ping 200 within {STARTUP:g} s of start", run=server)
+    _require_started(run, "SLS-04")
     expected = (f"2xx within {INVOCATION_LIMIT:g} s for valid CSV and for a {PAYLOAD_LIMIT // MIB} MiB request, "
                 f"and answers of at most {PAYLOAD_LIMIT // MIB} MiB")
     for kind, answer in run.answers.items():
@@ -65,9 +68,10 @@ def serverless_not_root(ctx: Context) -> str:
                 "(/tmp, or directories made writable with chmod o+rwX)")
     if server.healthy_after is None or run.answers["valid"].status is None:
         denied = [line.strip() for line in server.logs.splitlines() if NO_WRITE.search(line)]
-        if denied:
+        if denied:  # why it did not start or answer, seen in its log: this requirement's own failure
             raise Failed(f"{_not_started(run)}; it was kept from writing: " + " | ".join(denied[-3:]),
                          expected=expected, run=server)
+        _require_started(run, "SLS-06")
         raise Inconclusive(f"{_not_started(run)}, with no sign in its logs of being kept from writing",
                            run=server)
     uids = sorted({row.get("UID", "?") for row in run.processes or []})
@@ -79,11 +83,11 @@ def serverless_not_root(ctx: Context) -> str:
 def serverless_fits_memory(ctx: Context) -> str:
     run = _run(ctx)
     server = run.server
-    if run.oom_killed:
+    if run.oom_killed:  # seen whether or not it started: this requirement's own failure
         raise Failed(f"out of memory under MemorySizeInMB {run.memory_mb}: the kernel killed a process "
                      f"({server.outcome()})", expected=f"a server that starts and answers within {run.memory_mb} MB",
                      run=server)
-    _require_started(run, "not killed for memory, so its fit is not known")
+    _require_started(run, "SLS-02")
     used = f"{run.memory_used / MIB:.0f} MiB in use after the probes" if run.memory_used is not None else \
         "its use not read"
     return f"started and answered within {run.memory_mb} MB, never out of memory ({used})"
@@ -92,7 +96,7 @@ def serverless_fits_memory(ctx: Context) -> str:
 @check("SLS-05", "serverless-one-worker", runs=(on_hosting(run_profile),))
 def serverless_one_worker(ctx: Context) -> str:
     run = _run(ctx)
-    _require_started(run, "no workers to count")
+    _require_started(run, "SLS-05")
     workers = run.workers
     if workers is None:
         raise Inconclusive("the engine did not list the container's processes", run=run.server)

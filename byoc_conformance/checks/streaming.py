@@ -1,5 +1,7 @@
 """Response streaming (STREAM-01, STREAM-02), for an image said to stream its answers: a CSV request of several
-rows, whose answer must come with chunked transfer encoding, in pieces as they are produced, and end in time."""
+rows, whose answer must come with chunked transfer encoding, in pieces as they are produced, and end in time. It goes
+to the shared server: if that never answers /ping 200, STREAM-01 fails on it and STREAM-02 is inconclusive
+(claims.py)."""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from ..payloads import example_csv
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
+from .claims import STREAMING, claimed_run
 
 ROWS = 8  # records in the streamed request: a streaming server answers them in several pieces
 SPREAD = 0.05  # seconds: pieces that all come within this of the end were held back, not streamed
@@ -45,10 +48,15 @@ def _times(pieces: list[tuple[float, int]]) -> str:
         f", ... ({len(pieces)} pieces)" if len(pieces) > 10 else "")
 
 
+def _stream(ctx: Context, requirement: str) -> tuple[Request, requests.Response | DeadlineExceeded]:
+    """The streamed request and its answer; a server that did not start fails STREAM-01 (claims.py)."""
+    _claimed(ctx)
+    return claimed_run(STREAMING, requirement, lambda: _streamed(ctx.hosting))
+
+
 @check("STREAM-01", "answers-in-pieces", level="MUST", runs=(on_hosting(_streamed),))
 def answers_in_pieces(ctx: Context) -> str:
-    _claimed(ctx)
-    request, answer = _streamed(ctx.hosting)
+    request, answer = _stream(ctx, "STREAM-01")
     server = ctx.hosting.shared
     expected = (f"a 2xx answer with Transfer-Encoding: chunked whose pieces leave as they are produced: the first "
                 f"more than {SPREAD * 1000:.0f} ms before the end")
@@ -82,8 +90,7 @@ def answers_in_pieces(ctx: Context) -> str:
 
 @check("STREAM-02", "stream-ends-in-time", runs=(on_hosting(_streamed),))
 def stream_ends_in_time(ctx: Context) -> str:
-    _claimed(ctx)
-    request, answer = _streamed(ctx.hosting)
+    request, answer = _stream(ctx, "STREAM-02")
     server = ctx.hosting.shared
     if isinstance(answer, DeadlineExceeded):
         raise Failed(f"{answer}: {_times(answer.pieces) or 'no piece'} arrived, and no end of the stream",

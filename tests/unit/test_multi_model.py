@@ -1,6 +1,7 @@
 """Generated /models sequences against an in-process multi-model server: a conforming one agrees with the state
 each sequence should leave, and each broken one diverges under its own requirement, with the smallest sequence
-that shows it. The same checks run on real images in tests/integration (the mme-* samples)."""
+that shows it; and a multi-model server that does not start fails MME-02 and leaves MME-03..06 inconclusive. The same
+checks run on real images in tests/integration (the mme-* samples, mme-server-exits among them)."""
 
 import json
 from types import SimpleNamespace
@@ -11,7 +12,12 @@ import requests
 
 from byoc_conformance.checks import multi_model
 from byoc_conformance.declaration import DEFAULT_CSV
+from byoc_conformance.multi_model import LABEL, run_session
 from byoc_conformance.plan import Plan
+from byoc_conformance.registry import CHECKS
+from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
+
+from .test_claims import StoppedServer, fresh
 
 
 def answer(status, body=b""):
@@ -80,3 +86,53 @@ def test_a_broken_behaviour_diverges_under_its_requirement_with_a_small_sequence
     divergence = explored(bug).divergence
     assert divergence is not None and divergence.requirement == requirement, divergence and divergence.observed
     assert 1 <= len(divergence.steps) <= 6  # shrunk: the few steps that show it (a listing counts its pages)
+
+
+def multi_model_context(server):
+    """An image with the multi-models label whose multi-model server is `server`, run by the real runner."""
+    hosting = SimpleNamespace(plan=Plan(), image_labels={LABEL: "true"}, require_csv=lambda: None,
+                              fresh=lambda endpoint: fresh(server))
+    return SimpleNamespace(hosting=hosting, engine=SimpleNamespace(host_address="127.0.0.1"))
+
+
+CHECKS_BY_REQUIREMENT = {"MME-02": "load-models", "MME-03": "list-models", "MME-04": "describe-model",
+                         "MME-05": "unload-model", "MME-06": "invoke-model"}
+
+
+def judge(requirement, ctx):
+    return CHECKS[f"{requirement}:{CHECKS_BY_REQUIREMENT[requirement]}"].func(ctx)
+
+
+def test_a_multi_model_server_that_exits_fails_mme_02_and_leaves_the_rest_inconclusive():
+    server = StoppedServer("serve-multi-model", exit_code=1)
+    ctx = multi_model_context(server)
+    with pytest.raises(Failed, match=r"^the multi-model server \(SAGEMAKER_MULTI_MODEL=true, the models under "
+                       r"/opt/ml/models\): the container exited with code 1 before /ping answered 200") as failed:
+        judge("MME-02", ctx)
+    assert failed.value.run is server
+    for requirement in ("MME-03", "MME-04", "MME-05", "MME-06"):
+        with pytest.raises(Inconclusive, match=r"did not start \(MME-02 fails on it\), so this was not judged: the "
+                           r"container exited with code 1") as inconclusive:
+            judge(requirement, ctx)
+        assert inconclusive.value.run is server
+
+
+def test_a_sequences_server_that_does_not_start_fails_mme_02_and_is_a_note_elsewhere(monkeypatch):
+    session = SimpleNamespace(server=None)
+    sequences = StoppedServer("serve-multi-model-sequences", exit_code=137)
+    ctx = multi_model_context(sequences)
+    ctx.hosting.plan.once((run_session.__module__, run_session.__qualname__), lambda: session)
+    monkeypatch.setattr(multi_model, "_leak", lambda _: None)
+    with pytest.raises(Failed, match="exited with code 137") as failed:
+        multi_model._sequences(ctx, "MME-02")
+    assert failed.value.run is sequences
+    note = multi_model._sequences(ctx, "MME-04")
+    assert note.startswith("; generated sequences not run: the multi-model server") and "MME-02 fails on it" in note
+
+
+def test_without_the_label_the_multi_model_checks_do_not_apply():
+    ctx = multi_model_context(StoppedServer())
+    ctx.hosting.image_labels = {}
+    for requirement in CHECKS_BY_REQUIREMENT:
+        with pytest.raises(NotApplicable, match="multi-models"):
+            judge(requirement, ctx)

@@ -15,6 +15,8 @@ from byoc_conformance.hosting import invocation
 from byoc_conformance.plan import Plan
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
 
+from .test_claims import StoppedServer
+
 LABELLED = {pipeline.BIND_TO_PORT_LABEL: "true"}
 
 
@@ -32,6 +34,7 @@ class FakeServer:
     def __init__(self, reply, healthy=True, image="me/algo"):
         self.reply, self.sent, self.image = reply, [], image
         self.healthy_after = 0.5 if healthy else None
+        self.exit_code, self.start_error = None, None
         self.logs, self.label, self.port = "", "`serve` container (fake)", 9080
 
     def send(self, request):
@@ -131,12 +134,16 @@ def test_an_end_to_end_pipeline_passes_and_an_error_names_its_container():
 
 
 def test_a_container_that_never_became_healthy_fails_pipe_02_and_leaves_the_rest_inconclusive():
-    ctx = context([FakeServer(None), FakeServer(None, healthy=False)], [])
-    with pytest.raises(Failed, match=r"container 2 \(good/next\), told SAGEMAKER_BIND_TO_PORT=9081"):
+    follower = FakeServer(None, healthy=False)
+    ctx = context([FakeServer(None), follower], [])
+    with pytest.raises(Failed, match=r"container 2 \(good/next\) on SAGEMAKER_BIND_TO_PORT=9081: /ping") as failed:
         checks.containers_on_their_ports(ctx)
+    assert failed.value.run is follower  # its log and its `docker run` (beside the first container) are shown
     for judge in (checks.answers_end_to_end, checks.payload_between_containers):
-        with pytest.raises(Inconclusive, match="the pipeline did not start"):
+        with pytest.raises(Inconclusive, match=r"container 2 \(good/next\) on SAGEMAKER_BIND_TO_PORT=9081 did not "
+                           r"start \(PIPE-02 fails on it\)") as inconclusive:
             judge(ctx)
+        assert inconclusive.value.run is follower
 
 
 def test_an_unlabelled_image_fails_pipe_02_even_when_it_serves():
@@ -162,3 +169,22 @@ def test_a_container_with_a_model_of_its_own_is_served_that_model_even_when_it_i
     for image in ("me/algo", "other/next"):
         endpoint = hosting_module.Endpoint("pipeline-2", image=image, model_archive=Path("given.tar.gz"))
         assert hosting.server(endpoint) == (image, Path("given.tar.gz"))
+
+
+def test_a_serve_that_does_not_start_fails_pipe_02_on_the_shared_server_before_any_pipeline_starts():
+    shared = StoppedServer("serve", exit_code=1)
+    ctx = context([], [])
+    ctx.hosting.plan = Plan()
+
+    def through_pipeline():
+        shared.require_healthy()  # what _through_pipeline's hosting.healthy() reports
+
+    with pytest.raises(Inconclusive, match="never became healthy"):  # the run's outcome, kept by the plan
+        ctx.hosting.plan.once((checks.__name__, checks._through_pipeline.__qualname__), through_pipeline)
+    with pytest.raises(Failed, match=r"^`serve` itself \(the shared server, started before the pipeline's "
+                       r"containers\): the container exited with code 1") as failed:
+        checks.containers_on_their_ports(ctx)
+    assert failed.value.run is shared
+    for judge in (checks.answers_end_to_end, checks.payload_between_containers):
+        with pytest.raises(Inconclusive, match=r"did not start \(PIPE-02 fails on it\)"):
+            judge(ctx)

@@ -1,5 +1,5 @@
 """STREAM-01/02's judgement of a streamed answer, in process: when its pieces came, how it was encoded, whether
-it ended. The checks run on real images in tests/integration (the stream* samples)."""
+it ended, and a server that never started. The checks run on real images in tests/integration (the stream* samples)."""
 
 import dataclasses
 from types import SimpleNamespace
@@ -12,6 +12,8 @@ from byoc_conformance.declaration import DEFAULTS
 from byoc_conformance.exchange import DeadlineExceeded
 from byoc_conformance.plan import Plan
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, Request
+
+from .test_claims import StoppedServer
 
 
 def answered(pieces, chunked=True):
@@ -70,3 +72,20 @@ def test_without_the_claim_neither_applies():
     for judge in (streaming.answers_in_pieces, streaming.stream_ends_in_time):
         with pytest.raises(NotApplicable):
             judge(context(answered([(0.01, 2)]), claimed=False))
+
+
+def test_a_shared_server_that_never_starts_fails_stream_01_and_leaves_stream_02_inconclusive():
+    shared = StoppedServer("serve", exit_code=1)
+
+    def healthy():
+        shared.require_healthy()
+        return shared
+
+    hosting = SimpleNamespace(plan=Plan(), shared=shared, require_csv=lambda: None, healthy=healthy)
+    ctx = SimpleNamespace(hosting=hosting, declaration=dataclasses.replace(DEFAULTS, response_streaming=True))
+    with pytest.raises(Failed, match=r"^the shared server the streamed request goes to: the container exited with "
+                       "code 1") as failed:
+        streaming.answers_in_pieces(ctx)
+    assert failed.value.run is shared
+    with pytest.raises(Inconclusive, match=r"did not start \(STREAM-01 fails on it\)"):
+        streaming.stream_ends_in_time(ctx)
