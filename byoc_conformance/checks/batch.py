@@ -15,6 +15,7 @@ from ..payloads import large_csv
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
+from .claims import BATCH, claimed_run
 from .hosting import accepts_body
 
 DROP_LABEL = "$[1:]"  # the scikit-learn example's InputFilter: the label column stays out of the request
@@ -81,7 +82,7 @@ def _require_answer(status: int | str) -> None:
 
 @check("BATCH-03", "execution-parameters-valid", level="MUST", runs=(on_hosting(_default_job),))
 def execution_parameters_valid(ctx: Context) -> str:
-    server, status, body, _ = _default_job(ctx.hosting)
+    server, status, body, _ = claimed_run(BATCH, "BATCH-03", lambda: _default_job(ctx.hosting))
     _require_answer(status)
     expected = ('200 with {"MaxConcurrentTransforms": <int>, "BatchStrategy": "MULTI_RECORD" or "SINGLE_RECORD", '
                 '"MaxPayloadInMB": <int>}, or 404 when the container has no preference')
@@ -98,7 +99,7 @@ def execution_parameters_valid(ctx: Context) -> str:
 
 @check("BATCH-04", "execution-parameters-in-range", runs=(on_hosting(_default_job),))
 def execution_parameters_in_range(ctx: Context) -> str:
-    server, status, body, _ = _default_job(ctx.hosting)
+    server, status, body, _ = claimed_run(BATCH, "BATCH-04", lambda: _default_job(ctx.hosting))
     _require_answer(status)
     if status != 200 or _parameter_problems(body):
         raise Inconclusive("the /execution-parameters answer is not usable (see BATCH-03)")
@@ -116,7 +117,7 @@ def execution_parameters_in_range(ctx: Context) -> str:
 
 @check("BATCH-04", "accepts-max-payload", runs=(on_hosting(_default_job),))
 def accepts_max_payload(ctx: Context) -> str:
-    server, _, _, result = _default_job(ctx.hosting)
+    server, _, _, result = claimed_run(BATCH, "BATCH-04", lambda: _default_job(ctx.hosting))
     limit = result.parameters["MaxPayloadInMB"]
     if limit == 0:
         return _accepts_streamed_payload(ctx.hosting, server)
@@ -167,17 +168,17 @@ def _require_complete(result: Transform, server: Server, what: str) -> None:
 
 @check("BATCH-05", "multi-record-count", runs=(on_hosting(_default_job),))
 def multi_record_count(ctx: Context) -> str:
-    server, _, _, result = _default_job(ctx.hosting)
+    server, _, _, result = claimed_run(BATCH, "BATCH-05", lambda: _default_job(ctx.hosting))
     _require_complete(result, server, "MultiRecord")
     return result.summary()
 
 
 @check("BATCH-06", "multi-record-order", runs=(on_hosting(_default_job), on_hosting(_single_record_job)))
 def multi_record_order(ctx: Context) -> str:
-    server, _, _, result = _default_job(ctx.hosting)
+    server, _, _, result = claimed_run(BATCH, "BATCH-06", lambda: _default_job(ctx.hosting))
     if result.failures or result.records_out != result.records_in:
         raise Inconclusive("the multi-record answers are incomplete (see BATCH-05 multi-record-count)", run=server)
-    _, single, step = _single_record_job(ctx.hosting)
+    _, single, step = claimed_run(BATCH, "BATCH-06", lambda: _single_record_job(ctx.hosting))
     if single.failures or single.records_out != single.records_in:
         raise Inconclusive("the single-record answers to compare with are incomplete (see BATCH-05 "
                            "single-record-count)", run=server)
@@ -194,7 +195,7 @@ def multi_record_order(ctx: Context) -> str:
 
 @check("BATCH-05", "single-record-count", runs=(on_hosting(_single_record_job),))
 def single_record_count(ctx: Context) -> str:
-    server, single, _ = _single_record_job(ctx.hosting)
+    server, single, _ = claimed_run(BATCH, "BATCH-05", lambda: _single_record_job(ctx.hosting))
     _require_complete(single, server, "SingleRecord")
     return single.summary()
 
@@ -208,9 +209,14 @@ def _concurrent_job(hosting: Hosting) -> tuple[Server, Transform]:
     return server, transform(server, job, _input(hosting), container_answer(status, body))
 
 
-@check("BATCH-02", "concurrent-transforms", runs=(on_hosting(_concurrent_job),))
+@check("BATCH-02", "concurrent-transforms",
+       runs=(on_hosting(_default_job), on_hosting(_single_record_job), on_hosting(_concurrent_job)))
 def concurrent_transforms(ctx: Context) -> str:
-    server, result = _concurrent_job(ctx.hosting)
+    # Every batch server must start with the batch variables set (the other BATCH checks name BATCH-02 when one
+    # does not): the default and single-record jobs' as well as this one's.
+    for job in (_default_job, _single_record_job):
+        claimed_run(BATCH, "BATCH-02", lambda job=job: job(ctx.hosting))
+    server, result = claimed_run(BATCH, "BATCH-02", lambda: _concurrent_job(ctx.hosting))
     _require_complete(result, server, "4 concurrent transforms, SAGEMAKER_MAX_CONCURRENT_TRANSFORMS=4")
     return result.summary()
 
@@ -219,7 +225,7 @@ def concurrent_transforms(ctx: Context) -> str:
 def out_file(ctx: Context) -> str:
     """The scikit-learn example's job: InputFilter $[1:], JoinSource Input, OutputFilter $[0,-1], so each
     .out line is the record's label and its prediction."""
-    server, status, body, _ = _default_job(ctx.hosting)
+    server, status, body, _ = claimed_run(BATCH, "BATCH-06", lambda: _default_job(ctx.hosting))
     job = Job(input_filter=DROP_LABEL, join_source=True, output_filter="$[0,-1]")
     result = transform(server, job, _input(ctx.hosting), container_answer(status, body))
     lines = result.output.split(b"\n")
@@ -239,7 +245,7 @@ def out_file(ctx: Context) -> str:
 
 @check("BATCH-06", "bad-record-is-4xx", runs=(on_hosting(_default_job),))
 def bad_record(ctx: Context) -> str:
-    server, _, _, _ = _default_job(ctx.hosting)
+    server, _, _, _ = claimed_run(BATCH, "BATCH-06", lambda: _default_job(ctx.hosting))
     request = invocation(b"1,2,3,4\nnot,a,number,here\n5,6,7,8\n", "batch-bad-record.payload")
     expected = "a 4xx for a payload with a bad record (SageMaker fails that file), and the server stays up"
     try:
