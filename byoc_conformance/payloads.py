@@ -75,15 +75,20 @@ def invalid_payloads(draw: st.DrawFn, features: int) -> Payload:
         # A short row keeps one field at least: a blank line is no row at all, and CSV readers skip it.
         short = features > 1 and draw(st.booleans())
         rows[row] = rows[row][: draw(st.integers(1, features - 1))] if short else rows[row] + ["1"]
-    body = _join(rows, "\n", True)
+    return _spoilt(draw, kind, _join(rows, "\n", True), "text/csv")
+
+
+def _spoilt(draw: st.DrawFn, kind: str, body: bytes, content_type: str) -> Payload:
+    """A valid body spoilt the ways any type can be: emptied, replaced by junk, made invalid UTF-8, or sent with an
+    unsupported Content-Type; any other kind leaves it as it is."""
     if kind == "empty body":
         body = b""
     elif kind == "binary junk":
         body = b"\x00" + draw(st.binary(min_size=1, max_size=200))
     elif kind == "invalid UTF-8":
         body = body[: draw(st.integers(0, len(body)))] + b"\xff\xfe\xfd" + body
-    content_type = draw(st.sampled_from(["application/x-unsupported", "image/png"])) \
-        if kind == "unsupported Content-Type" else "text/csv"
+    if kind == "unsupported Content-Type":
+        content_type = draw(st.sampled_from(["application/x-unsupported", "image/png"]))
     return Payload(body, 0, content_type, kind)
 
 
@@ -163,12 +168,4 @@ def invalid_samples(draw: st.DrawFn, sample: Payload) -> Payload:
     body = sample.body
     if kind == "the sample cut short":
         body = body[: draw(st.integers(1, max(1, len(body) // 2)))]
-    elif kind == "empty body":
-        body = b""
-    elif kind == "binary junk":
-        body = b"\x00" + draw(st.binary(min_size=1, max_size=200))
-    elif kind == "invalid UTF-8":
-        body = body[: draw(st.integers(0, len(body)))] + b"\xff\xfe\xfd" + body
-    content_type = draw(st.sampled_from(["application/x-unsupported", "image/png"])) \
-        if kind == "unsupported Content-Type" else sample.content_type
-    return Payload(body, 0, content_type, kind)
+    return _spoilt(draw, kind, body, sample.content_type)

@@ -1,4 +1,3 @@
-import io
 import re
 import tarfile
 
@@ -7,6 +6,8 @@ import pytest
 from byoc_conformance import model
 from byoc_conformance.engine import HarnessError, tar_of
 from byoc_conformance.hosting import parse_listening
+
+from .archives import entry, write_tar
 
 PROC_NET_TCP = """\
   sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode
@@ -23,19 +24,8 @@ def test_listening_sockets_are_read_from_proc_net_tcp():
     assert parse_listening(PROC_NET_TCP) == [("0.0.0.0", 8080), ("127.0.0.1", 8000), ("::", 9090), ("::1", 8081)]
 
 
-def _tar(path, members):
-    """A tar (gzipped if the name says so) of (TarInfo, content) pairs."""
-    with tarfile.open(path, "w:gz" if path.name.endswith(".gz") else "w") as archive:
-        for info, content in members:
-            info.size = len(content or b"")
-            archive.addfile(info, io.BytesIO(content) if content else None)
-    return path
 
 
-def _member(name, kind=tarfile.REGTYPE, link=""):
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname, info.mode = kind, link, 0o755 if kind == tarfile.DIRTYPE else 0o644
-    return info
 
 
 def test_the_model_is_packed_with_the_directory_contents_at_the_root(tmp_path):
@@ -46,11 +36,11 @@ def test_the_model_is_packed_with_the_directory_contents_at_the_root(tmp_path):
 
 
 def test_packing_keeps_hard_links_and_symlinks_as_links_and_leaves_out_special_files(tmp_path):
-    archive = _tar(tmp_path / "model.tar", [
-        (_member("model", tarfile.DIRTYPE), None), (_member("model/model.json"), b"{}"),
-        (_member("model/copy.json", tarfile.LNKTYPE, "model/model.json"), None),
-        (_member("model/passwd", tarfile.SYMTYPE, "/etc/passwd"), None),
-        (_member("model/pipe", tarfile.FIFOTYPE), None)])
+    archive = write_tar(tmp_path / "model.tar", [
+        (entry("model", tarfile.DIRTYPE), None), (entry("model/model.json"), b"{}"),
+        (entry("model/copy.json", tarfile.LNKTYPE, "model/model.json"), None),
+        (entry("model/passwd", tarfile.SYMTYPE, "/etc/passwd"), None),
+        (entry("model/pipe", tarfile.FIFOTYPE), None)])
     with tarfile.open(model.pack(archive, tmp_path / "model.tar.gz")) as packed:
         members = {m.name: m for m in packed.getmembers()}
     assert sorted(members) == ["copy.json", "model.json", "passwd"]
@@ -69,30 +59,30 @@ def test_byoc_model_takes_a_directory_or_a_tar_gz(tmp_path):
 
 
 @pytest.mark.parametrize(("member", "problem"), [
-    (_member("../evil"), "would be extracted outside /opt/ml/model"),
-    (_member("/etc/cron.d/evil"), "would be extracted outside /opt/ml/model"),
-    (_member("a/../../evil"), "would be extracted outside /opt/ml/model"),
-    (_member("copy", tarfile.LNKTYPE, "../../etc/shadow"), "is a hard link to '../../etc/shadow', outside"),
-    (_member("dev", tarfile.CHRTYPE), "is a device file or FIFO"),
+    (entry("../evil"), "would be extracted outside /opt/ml/model"),
+    (entry("/etc/cron.d/evil"), "would be extracted outside /opt/ml/model"),
+    (entry("a/../../evil"), "would be extracted outside /opt/ml/model"),
+    (entry("copy", tarfile.LNKTYPE, "../../etc/shadow"), "is a hard link to '../../etc/shadow', outside"),
+    (entry("dev", tarfile.CHRTYPE), "is a device file or FIFO"),
 ])
 def test_a_byoc_model_archive_that_would_leave_the_model_directory_is_refused(tmp_path, member, problem):
-    archive = _tar(tmp_path / "model.tar.gz", [(_member("model.json"), b"{}"), (member, None)])
+    archive = write_tar(tmp_path / "model.tar.gz", [(entry("model.json"), b"{}"), (member, None)])
     with pytest.raises(HarnessError, match=re.escape(problem)):
         model.from_path(archive, tmp_path / "unused")
 
 
 def test_a_byoc_model_over_the_size_limit_is_refused_from_its_headers(tmp_path, monkeypatch):
     monkeypatch.setattr(model, "MAX_BYTES", 1000)
-    archive = _tar(tmp_path / "model.tar.gz", [(_member("weights.bin"), b"\x00" * 2000)])
+    archive = write_tar(tmp_path / "model.tar.gz", [(entry("weights.bin"), b"\x00" * 2000)])
     with pytest.raises(HarnessError, match="more than .* files or"):
         model.from_path(archive, tmp_path / "unused")
 
 
 def test_the_reproduction_copy_of_a_model_has_no_link_leading_out_of_it(tmp_path):
-    archive = _tar(tmp_path / "model.tar.gz", [
-        (_member("model.json"), b"{}"), (_member("current.json", tarfile.SYMTYPE, "model.json"), None),
-        (_member("passwd", tarfile.SYMTYPE, "/etc/passwd"), None),
-        (_member("up", tarfile.SYMTYPE, "../../x"), None)])
+    archive = write_tar(tmp_path / "model.tar.gz", [
+        (entry("model.json"), b"{}"), (entry("current.json", tarfile.SYMTYPE, "model.json"), None),
+        (entry("passwd", tarfile.SYMTYPE, "/etc/passwd"), None),
+        (entry("up", tarfile.SYMTYPE, "../../x"), None)])
     left_out = model.extract_for_reproduction(archive, tmp_path / "out")
     assert sorted(left_out) == ["passwd -> /etc/passwd", "up -> ../../x"]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["current.json", "model.json"]

@@ -6,20 +6,7 @@ import tarfile
 
 from byoc_conformance import model
 
-
-def _tar_gz(path, members):
-    """A model.tar.gz of (TarInfo, content) pairs, written as `tar czf` writes long names (pax headers)."""
-    with tarfile.open(path, "w:gz", format=tarfile.PAX_FORMAT) as archive:
-        for info, content in members:
-            info.size = len(content or b"")
-            archive.addfile(info, io.BytesIO(content) if content else None)
-    return path
-
-
-def _member(name, kind=tarfile.REGTYPE, link=""):
-    info = tarfile.TarInfo(name)
-    info.type, info.linkname, info.mode = kind, link, 0o755 if kind == tarfile.DIRTYPE else 0o644
-    return info
+from .archives import entry, write_tar
 
 
 def _engine_refuses(member: tarfile.TarInfo, extracted_at: str) -> bool:
@@ -41,14 +28,14 @@ LONG = "layers/" + "w" * 120 + ".bin"  # over ustar's 100 characters: the name t
 
 
 def _model(tmp_path):
-    return _tar_gz(tmp_path / "model.tar.gz", [
-        (_member(".", tarfile.DIRTYPE), None), (_member("./model.json"), b'{"w": 1}'),
-        (_member("./layers", tarfile.DIRTYPE), None), (_member(LONG), b"\x00\x01"),
-        (_member("./copy.json", tarfile.LNKTYPE, "./model.json"), None),
-        (_member("./current.json", tarfile.SYMTYPE, "model.json"), None),
-        (_member("./passwd", tarfile.SYMTYPE, "/etc/passwd"), None),
-        (_member("./shadow", tarfile.SYMTYPE, "../../../../etc/shadow"), None),
-        (_member("./layers/up", tarfile.SYMTYPE, "../../elsewhere/missing"), None)])
+    return write_tar(tmp_path / "model.tar.gz", pax=True, members=[
+        (entry(".", tarfile.DIRTYPE), None), (entry("./model.json"), b'{"w": 1}'),
+        (entry("./layers", tarfile.DIRTYPE), None), (entry(LONG), b"\x00\x01"),
+        (entry("./copy.json", tarfile.LNKTYPE, "./model.json"), None),
+        (entry("./current.json", tarfile.SYMTYPE, "model.json"), None),
+        (entry("./passwd", tarfile.SYMTYPE, "/etc/passwd"), None),
+        (entry("./shadow", tarfile.SYMTYPE, "../../../../etc/shadow"), None),
+        (entry("./layers/up", tarfile.SYMTYPE, "../../elsewhere/missing"), None)])
 
 
 def test_a_relative_symlink_that_climbs_out_of_the_model_is_refused_by_the_engine_at_the_mount_point(tmp_path):
@@ -79,9 +66,9 @@ def test_the_model_goes_in_under_the_mount_point_with_every_link_kept_as_tar_kee
 
 
 def test_special_files_and_members_outside_the_model_are_left_out(tmp_path):
-    archive = _tar_gz(tmp_path / "model.tar.gz", [
-        (_member("model.json"), b"{}"), (_member("../outside"), b"x"), (_member("fifo", tarfile.FIFOTYPE), None),
-        (_member("copy", tarfile.LNKTYPE, "../../etc/shadow"), None)])
+    archive = write_tar(tmp_path / "model.tar.gz", pax=True, members=[
+        (entry("model.json"), b"{}"), (entry("../outside"), b"x"), (entry("fifo", tarfile.FIFOTYPE), None),
+        (entry("copy", tarfile.LNKTYPE, "../../etc/shadow"), None)])
     with tarfile.open(fileobj=io.BytesIO(b"".join(model.rooted(archive, "m")))) as rooted:
         assert rooted.getnames() == ["m/model.json"]
 
@@ -89,10 +76,10 @@ def test_special_files_and_members_outside_the_model_are_left_out(tmp_path):
 def test_a_model_store_tar_is_rooted_too_and_large_files_stream_in_bounded_pieces(tmp_path):
     store = tmp_path / "store.tar"
     with tarfile.open(store, "w") as archive:
-        weights = _member("a/model/weights.bin")
+        weights = entry("a/model/weights.bin")
         weights.size = 3 * 1000 + 7
         archive.addfile(weights, io.BytesIO(bytes(range(256)) * 12))
-        archive.addfile(_member("a/model/shadow", tarfile.SYMTYPE, "../../../../../etc/shadow"))
+        archive.addfile(entry("a/model/shadow", tarfile.SYMTYPE, "../../../../../etc/shadow"))
     pieces = list(model.rooted(store, "byoc-model", piece=1000))
     assert max(len(p) for p in pieces) <= 1024  # headers and end blocks are 512 to 1024 bytes
     with tarfile.open(fileobj=io.BytesIO(b"".join(pieces))) as rooted:
