@@ -24,7 +24,7 @@ from . import exchange
 from .declaration import DEFAULT_CSV, CsvLayout
 from .engine import Engine, Process, pid1_process, save_logs
 from .model import Model, extract_for_reproduction, pack_store, rooted
-from .payloads import Traffic
+from .payloads import Payload, Traffic, example_csv, grown, large_csv
 from .plan import Plan, planned, planned_alone
 from .progress import WAITS
 from .verdicts import Inconclusive, Request
@@ -350,7 +350,42 @@ def fill_model_volume(engine: Engine, image: str, volume: str, model: Path) -> N
         engine.remove(loader)
 
 
-class Hosting:
+class Probing:
+    """The valid requests a prober sends, as the declaration says the image takes them (`traffic`, and `csv`, the
+    declared layout): Hosting's, and any stand-in's that has those two."""
+
+    csv: CsvLayout
+    traffic: Traffic
+
+    def valid_payload(self, rows: int = 2) -> Payload:
+        """A valid request body, as the declaration says the image takes them: CSV generated from the declared layout
+        when it takes text/csv, else its declared sample request."""
+        if self.traffic.takes_csv:
+            return example_csv(self.csv.feature_ranges, rows)
+        if self.traffic.sample is None:
+            raise Inconclusive("the declaration's SupportedContentTypes do not list text/csv, and it gives no sample "
+                               "request for them (byoc-conformance.invocations), so no valid request can be sent")
+        return self.traffic.sample
+
+    def sized_payload(self, size: int) -> Payload:
+        """A valid request body of just under `size` bytes: CSV rows, or the declared sample grown to that size."""
+        if self.traffic.takes_csv:
+            return large_csv(self.csv.feature_ranges, size)
+        sample = self.valid_payload()
+        grown_sample = grown(sample, size)
+        if grown_sample is None:
+            raise Inconclusive(f"no body of {size} bytes can be built from the declared {sample.content_type} "
+                               "sample (JSON samples are grown; other types are sent as given)")
+        return grown_sample
+
+    def request(self, payload: Payload, name: str, extra_headers: dict[str, str] | None = None) -> Request:
+        """The payload as POST /invocations, asking for what the image declares it answers (text/csv when it
+        does)."""
+        return invocation(payload.body, name, payload.content_type, {"Accept": self.traffic.accept,
+                                                                     **(extra_headers or {})})
+
+
+class Hosting(Probing):
     """The serve containers the checks use: one shared by every probe that leaves the server as it found
     it, and fresh ones for probes that may break or stop it."""
 
@@ -440,11 +475,12 @@ class Hosting:
         return self.shared
 
     def require_csv(self) -> None:
-        """The /invocations probes send and ask for text/csv: an image declared without it cannot be judged."""
+        """The probes that need records (a batch file split by line, a stream answered row by row, a pipeline's
+        generated payloads) send and ask for text/csv: an image declared without it both ways is not judged there."""
         if not self.speaks_csv:
-            raise Inconclusive("the probes send and accept text/csv, which the declaration's SupportedContentTypes "
-                               "and SupportedResponseMIMETypes do not both list; other payload types are not "
-                               "generated")
+            raise Inconclusive("this probe sends and asks for text/csv records (a batch file split by line, a stream "
+                               "answered row by row, a pipeline's generated payloads), which the declaration's "
+                               "SupportedContentTypes and SupportedResponseMIMETypes do not both list")
 
     def start_fresh(self, endpoint: Endpoint, window: float | None = None) -> Server:
         """A server of its own, kept until the end of the session (when the run's sweep removes it), given

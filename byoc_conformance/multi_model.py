@@ -13,7 +13,7 @@ import requests
 
 from .engine import memory_in_use
 from .hosting import MODEL_STORE, MOUNT_POINTS, Endpoint, Hosting, Server
-from .payloads import Payload, example_csv
+from .payloads import Payload
 from .plan import planned_for
 from .verdicts import NotApplicable, Request
 
@@ -82,9 +82,9 @@ def load_request(step: str, name: str, url: str) -> Request:
                    {"Content-Type": "application/json"})
 
 
-def invoke_request(step: str, model: str, payload: Payload) -> Request:
+def invoke_request(step: str, model: str, payload: Payload, accept: str = "text/csv") -> Request:
     """POST /models/<model>/invoke as SageMaker sends it: the caller's TargetModel and custom attributes forwarded."""
-    headers = {"Content-Type": payload.content_type, "Accept": "text/csv",
+    headers = {"Content-Type": payload.content_type, "Accept": accept,
                "X-Amzn-SageMaker-Target-Model": f"{model}.tar.gz", "X-Amzn-SageMaker-Custom-Attributes": "trace=1"}
     return request(step, "POST", f"/models/{quote(model, safe='')}/invoke", payload.body, headers)
 
@@ -103,7 +103,7 @@ def run_session(hosting: Hosting) -> Session:
     memory before loading, with the models loaded, and once they are unloaded."""
     if not claims_multi_model(hosting):
         raise NotApplicable(f"the image does not carry the label {LABEL}=true")
-    hosting.require_csv()
+    payload = hosting.valid_payload()  # CSV, or the declared sample
     with hosting.fresh(endpoint("serve-multi-model")) as server:
         server.require_healthy()
         _, _, stored = hosting.model_store
@@ -111,14 +111,13 @@ def run_session(hosting: Hosting) -> Session:
         # beta is the other model when there is one; alpha and gamma are the same model under two names.
         session = Session(server, {"beta": url.get("b", url["a"]), "alpha": url["a"], "gamma": url["a"]},
                           distinct_models="b" in url)
-        payload = example_csv(hosting.csv.feature_ranges, 2)
 
         def step(name: str, sent: Request) -> Outcome:
             session.outcomes[name] = outcome = send(server, sent)
             return outcome
 
         def invoke(name: str, model: str) -> Outcome:
-            return step(name, invoke_request(name, model, payload))
+            return step(name, invoke_request(name, model, payload, hosting.traffic.accept))
 
         session.memory["before"] = memory_in_use(server.container)
         step("load", load_request("load", "beta", session.urls["beta"]))

@@ -13,8 +13,7 @@ import requests
 
 from .engine import memory_in_use, processes
 from .exchange import MIB
-from .hosting import Endpoint, Hosting, Server, invocation
-from .payloads import example_csv, large_csv
+from .hosting import Endpoint, Hosting, Server
 from .plan import planned_for
 from .verdicts import NotApplicable, Request
 
@@ -79,17 +78,15 @@ def _send(server: Server, request: Request) -> Answer:
 def run_profile(hosting: Hosting) -> ProfileRun:
     if hosting.serverless_mb is None:
         raise NotApplicable("no --byoc-serverless MEMORY_MB: the image is not checked as a serverless one")
-    hosting.require_csv()
+    valid, large = hosting.valid_payload(), hosting.sized_payload(PAYLOAD_LIMIT)  # as the declaration says
     endpoint = profile(hosting.serverless_mb, hosting.engine.cpus or os.cpu_count() or 1)
     window = min(STARTUP, hosting.startup_timeout)
     with hosting.fresh(endpoint, window) as server:
         server.invocation_timeout = min(server.invocation_timeout, INVOCATION_LIMIT + 10)  # AWS's 10 s for clients
         run = ProfileRun(server, endpoint.memory_mb or 0, endpoint.cpus or 0, window)
         if server.healthy_after is not None:
-            ranges = hosting.csv.feature_ranges
-            valid, large = example_csv(ranges, 2), large_csv(ranges, PAYLOAD_LIMIT)
-            run.answers["valid"] = _send(server, invocation(valid.body, "serverless-valid.payload"))
-            run.answers["large"] = _send(server, invocation(large.body, "serverless-4mib.payload"))
+            run.answers["valid"] = _send(server, hosting.request(valid, "serverless-valid.payload"))
+            run.answers["large"] = _send(server, hosting.request(large, "serverless-4mib.payload"))
             run.memory_used = memory_in_use(server.container)
             run.processes = processes(server.container, "pid,ppid,uid,args")
         server.container.reload()

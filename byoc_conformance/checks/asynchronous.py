@@ -8,8 +8,7 @@ import time
 import requests
 
 from ..exchange import MIB, cut_note
-from ..hosting import Endpoint, Hosting, Server, invocation
-from ..payloads import large_csv
+from ..hosting import Endpoint, Hosting, Server
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
@@ -20,12 +19,11 @@ ASYNC_TIMEOUT = 900.0  # InvocationTimeoutSeconds' default (1-3600)
 
 @planned_for
 def _large_request(hosting: Hosting) -> tuple[Server, Request, requests.Response | str, float]:
-    """A fresh server sent one CSV body of --byoc-async-payload-mb MiB: its answer (or why there was none) and the
+    """A fresh server sent one valid body of --byoc-async-payload-mb MiB: its answer (or why there was none) and the
     seconds it took. A server of its own: a body this size may take the shared one down."""
-    hosting.require_csv()
     hosting.healthy()
-    payload = large_csv(hosting.csv.feature_ranges, hosting.async_payload_mb * MIB)
-    request = invocation(payload.body, "async.payload", payload.content_type)
+    payload = hosting.sized_payload(hosting.async_payload_mb * MIB)  # CSV, or the declared sample grown
+    request = hosting.request(payload, "async.payload")
     with hosting.fresh(Endpoint("serve-async")) as server:
         server.require_healthy()
         started = time.monotonic()
@@ -44,7 +42,8 @@ def large_asynchronous_request(ctx: Context) -> str:
                             "$.byoc-conformance.async_inference nor --byoc-async")
     # A server that does not start (this one, or the shared `serve` before it) fails ASYNC-01 (claims.py).
     server, request, answer, seconds = claimed_run(ASYNCHRONOUS, "ASYNC-01", lambda: _large_request(ctx.hosting))
-    size = f"{len(request.body) / MIB:.1f} MiB CSV body ({len(request.body)} bytes)"
+    kind = "CSV" if ctx.hosting.traffic.takes_csv else request.headers["Content-Type"]
+    size = f"{len(request.body) / MIB:.1f} MiB {kind} body ({len(request.body)} bytes)"
     expected = (f"2xx for a {size}, within InvocationTimeoutSeconds' default of {ASYNC_TIMEOUT:.0f} s: an "
                 "asynchronous endpoint sends payloads of up to 1 GB as ordinary /invocations bodies")
     if isinstance(answer, str):

@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from ..declaration import CSV, media_type
 from ..exchange import cut_note
 from ..hosting import OWN_MODEL, PING_TIMEOUT, STOP_GRACE, Endpoint, Hosting, Server, invocation
-from ..payloads import Payload, example_csv, grown, invalid_payloads, invalid_samples, large_csv, valid_csv
+from ..payloads import Payload, example_csv, invalid_payloads, invalid_samples, valid_csv
 from ..pipeline import BIND_TO_PORT_LABEL, binds_to_port
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
@@ -38,25 +38,6 @@ NO_NETWORK = re.compile(r"network is unreachable|no route to host|temporary fail
 ACCEPT_WITHIN = 0.25  # SERVE-03
 ACCEPT_BURSTS = 3  # a small backlog may keep up with one burst that arrives spread out, hardly with three
 ACCEPT_DEADLINE = 3.0  # past the first retransmission (1 s) of a connection the backlog had no room for
-
-
-def _invocation(hosting: Hosting, payload: Payload, name: str, extra_headers: dict[str, str] | None = None
-                ) -> Request:
-    """The payload as a request that asks for what the image declares it answers (text/csv when it does)."""
-    return invocation(payload.body, name, payload.content_type, {"Accept": hosting.traffic.accept,
-                                                                 **(extra_headers or {})})
-
-
-def _valid_payload(hosting: Hosting, rows: int = 2) -> Payload:
-    """The valid request body the single-request probes send: CSV generated from the declared layout when the image
-    takes text/csv, else the declared sample request."""
-    traffic = hosting.traffic
-    if traffic.takes_csv:
-        return example_csv(hosting.csv.feature_ranges, rows)
-    if traffic.sample is None:
-        raise Inconclusive("the declaration's SupportedContentTypes do not list text/csv, and it gives no sample "
-                           "request for them (byoc-conformance.invocations), so no valid request can be sent")
-    return traffic.sample
 
 
 def _require_csv_in(hosting: Hosting) -> None:
@@ -81,15 +62,8 @@ def _answer(server: Server, request: Request, expected: str) -> requests.Respons
 def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
     """A valid body of just under `size` bytes must get a 2xx (a payload limit the image has to meet): CSV, or the
     declared sample grown to that size."""
-    if hosting.traffic.takes_csv:
-        payload: Payload | None = large_csv(hosting.csv.feature_ranges, size)
-    else:
-        sample = _valid_payload(hosting)
-        payload = grown(sample, size)
-        if payload is None:
-            raise Inconclusive(f"no body of {size} bytes can be built from the declared {sample.content_type} "
-                               "sample (JSON samples are grown; other types are sent as given)")
-    request = _invocation(hosting, payload, name)
+    payload = hosting.sized_payload(size)
+    request = hosting.request(payload, name)
     response = _answer(server, request, expected)
     if not response.ok:
         raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}", expected=expected,
@@ -286,7 +260,7 @@ def _probe_valid_csv(ctx: Context, name: str, expected: str,
     sent, judged = [], []
 
     def probe(payload: Payload) -> None:
-        request = _invocation(ctx.hosting, payload, name)
+        request = ctx.hosting.request(payload, name)
         response = _answer(server, request, expected)
         sent.append(response.elapsed.total_seconds())
         if not (judges_errors or response.ok):
@@ -317,10 +291,10 @@ def valid_csv_answered(ctx: Context) -> str:
         return None
 
     if not ctx.hosting.traffic.takes_csv:  # the declared sample, a few times over
-        payload = _valid_payload(ctx.hosting)
+        payload = ctx.hosting.valid_payload()
         server = ctx.hosting.healthy()
         for _ in range(SAMPLE_REPEATS):
-            request = _invocation(ctx.hosting, payload, "serve-07-valid-sample.payload")
+            request = ctx.hosting.request(payload, "serve-07-valid-sample.payload")
             problem = judge(payload, _answer(server, request, "2xx within 60 s for the declared sample"))
             if problem:
                 raise Failed(problem.replace("valid CSV", payload.kind), expected="2xx within 60 s for the "
@@ -369,15 +343,15 @@ def accepts_6_mib(ctx: Context) -> str:
 
 @check("SERVE-08", "unknown-headers-ignored", runs=("hosting.shared",))
 def unknown_headers_ignored(ctx: Context) -> str:
-    payload = _valid_payload(ctx.hosting)
+    payload = ctx.hosting.valid_payload()
     server = ctx.hosting.healthy()
     extra = {"X-Amzn-SageMaker-Custom-Attributes": "trace=1;tenant=a b", "X-Amzn-SageMaker-Inference-Id": "id-1",
              "X-Amzn-SageMaker-Target-Variant": "AllTraffic", "X-Unknown-Header": "anything"}
-    request = _invocation(ctx.hosting, payload, "serve-08-headers.payload", extra)
+    request = ctx.hosting.request(payload, "serve-08-headers.payload", extra)
     expected = "2xx, with or without extra headers"
     # The control: the plain request twice. Bodies that differ between two identical requests (a request ID, a
     # sampled answer) cannot show what the headers changed, and an error answer says nothing about the headers.
-    plain, again = (_answer(server, _invocation(ctx.hosting, payload, "serve-08-plain.payload"), expected)
+    plain, again = (_answer(server, ctx.hosting.request(payload, "serve-08-plain.payload"), expected)
                     for _ in range(2))
     if not plain.ok:
         raise Inconclusive(f"the plain request is answered HTTP {plain.status_code} {_excerpt(plain)}: error answers "
@@ -399,7 +373,7 @@ def unknown_headers_ignored(ctx: Context) -> str:
 
 @check("SERVE-07", "concurrent-requests", runs=("hosting.shared",))
 def concurrent_requests(ctx: Context) -> str:
-    request = _invocation(ctx.hosting, _valid_payload(ctx.hosting), "serve-07-concurrent.payload")
+    request = ctx.hosting.request(ctx.hosting.valid_payload(), "serve-07-concurrent.payload")
     server = ctx.hosting.healthy()
     started = time.monotonic()
     outcomes = server.send_together(request, CONCURRENT_REQUESTS)
@@ -420,7 +394,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, in
     shrunk, and how /ping answered afterwards."""
     # Malformed CSV for an image that takes CSV, else its declared sample spoilt.
     malformed = invalid_payloads(hosting.csv.features) if hosting.traffic.takes_csv else \
-        invalid_samples(_valid_payload(hosting))
+        invalid_samples(hosting.valid_payload())
     hosting.healthy()
     with hosting.fresh(Endpoint("serve-bad-requests")) as server:
         server.require_healthy()
@@ -430,7 +404,7 @@ def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, in
         def probe(payload: Payload) -> None:
             if crash:
                 return  # a dead server fails every payload: shrinking would blame the wrong one
-            request = _invocation(hosting, payload, "serve-11-bad-request.payload")
+            request = hosting.request(payload, "serve-11-bad-request.payload")
             try:
                 response = server.send(request)
             except requests.RequestException as error:
@@ -572,14 +546,15 @@ def works_without_outbound_network(ctx: Context) -> str:
         raise Inconclusive(f"never healthy, with no sign in its logs of reaching for the network: {server.outcome()}",
                            run=server)
     served = "/ping answered 200"
-    if ctx.hosting.speaks_csv:
-        request = _invocation(ctx.hosting, example_csv(ctx.hosting.csv.feature_ranges, 3), "serve-15-isolated.payload")
+    if ctx.hosting.traffic.takes_csv or ctx.hosting.traffic.sample:
+        payload = ctx.hosting.valid_payload(3)
+        request = ctx.hosting.request(payload, "serve-15-isolated.payload")
         response = _answer(server, request, expected)
         if not response.ok:
-            raise Failed(f"healthy, but HTTP {response.status_code} for valid CSV with no route out; body "
+            raise Failed(f"healthy, but HTTP {response.status_code} for {payload.kind} with no route out; body "
                          f"{_excerpt(response)}" + (f"; it reached for the network: {' | '.join(reached[-3:])}"
                                                     if reached else ""), expected=expected, run=server, request=request)
-        served += f" and valid CSV got HTTP {response.status_code}"
+        served += f" and {payload.kind} got HTTP {response.status_code}"
     tried = f"; it reached for the network and carried on: {' | '.join(reached[-3:])}" if reached else ""
     return f"{served} with no route out (an internal network; the harness its only peer){tried}"
 

@@ -30,7 +30,7 @@ from ..multi_model import (
     run_session,
     send,
 )
-from ..payloads import Payload, example_csv
+from ..payloads import Payload
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
@@ -63,19 +63,19 @@ class Exploration:
     divergence: Divergence | None  # the smallest sequence that went wrong, if any
 
 
-def _answer_alone(server: Server, model: str, payload: Payload) -> bytes | None:
+def _answer_alone(server: Server, model: str, payload: Payload, accept: str) -> bytes | None:
     """What model `model` answers when it is the only one loaded; None if it could not be had."""
     name = f"alone-{model}"
     loaded = send(server, load_request("alone", name, model_url(model)))
-    answer = send(server, invoke_request("alone", name, payload))
+    answer = send(server, invoke_request("alone", name, payload, accept))
     send(server, request("alone", "DELETE", f"/models/{name}"))
     return answer.body if _ok(loaded) and _ok(answer) else None
 
 
 def _explore(hosting: Hosting, server: Server) -> Exploration:
     _, _, stored = hosting.model_store
-    payload = example_csv(hosting.csv.feature_ranges, 2)
-    answers = {model: _answer_alone(server, model, payload) for model in stored}
+    payload, accept = hosting.valid_payload(), hosting.traffic.accept
+    answers = {model: _answer_alone(server, model, payload, accept) for model in stored}
     routing = None not in answers.values() and len(set(answers.values())) > 1
     numbers, totals = itertools.count(), {"sequences": 0, "steps": 0}
 
@@ -110,7 +110,7 @@ def _explore(hosting: Hosting, server: Server) -> Exploration:
                                f"sequence's models once each, and end (they list {names or 'none'})")
 
         def check_invocation(name: str) -> None:
-            outcome = step(send(server, invoke_request("sequence", name, payload)))
+            outcome = step(send(server, invoke_request("sequence", name, payload, accept)))
             if name not in loaded:
                 if outcome.status != 404:
                     raise diverged("MME-06", outcome, "404: it is not loaded")
@@ -182,7 +182,6 @@ def explore_sequences(hosting: Hosting) -> Exploration:
     """Generated sequences on a multi-model server of their own (see _explore)."""
     if not claims_multi_model(hosting):
         raise NotApplicable("the image does not carry the multi-models label")
-    hosting.require_csv()
     leak = _leak(run_session(hosting))
     if leak:  # hundreds of loads would exhaust the container's memory, and every request after would fail
         raise Inconclusive(f"unloading does not give memory back ({leak}), so hundreds of loads would exhaust it")

@@ -11,9 +11,11 @@ import requests
 
 from byoc_conformance.checks import asynchronous
 from byoc_conformance.declaration import DEFAULT_CSV, DEFAULTS
+from byoc_conformance.payloads import Payload, Traffic
 from byoc_conformance.plan import Plan
 from byoc_conformance.verdicts import Failed, NotApplicable
 
+from .fakes import FakeHosting
 from .test_claims import StoppedServer
 
 
@@ -33,7 +35,7 @@ class AnsweringServer(StoppedServer):
         return response
 
 
-def context(server, shared=None, claimed=True):
+def context(server, shared=None, claimed=True, traffic=None):
     shared = shared or StoppedServer("serve", healthy=True)
 
     def healthy():
@@ -44,8 +46,8 @@ def context(server, shared=None, claimed=True):
     def fresh(endpoint):
         yield server
 
-    hosting = SimpleNamespace(plan=Plan(), csv=DEFAULT_CSV, async_payload_mb=1, require_csv=lambda: None,
-                              healthy=healthy, fresh=fresh)
+    hosting = FakeHosting(plan=Plan(), csv=DEFAULT_CSV, async_payload_mb=1, healthy=healthy, fresh=fresh,
+                          **({"traffic": traffic} if traffic else {}))
     return SimpleNamespace(hosting=hosting, declaration=dataclasses.replace(DEFAULTS, async_inference=claimed))
 
 
@@ -69,3 +71,10 @@ def test_a_server_that_does_not_start_fails_async_01_its_own_or_the_shared_one()
 def test_without_the_claim_it_does_not_apply():
     with pytest.raises(NotApplicable, match="asynchronous inference"):
         asynchronous.large_asynchronous_request(context(StoppedServer("serve-async"), claimed=False))
+
+
+def test_an_image_that_takes_no_csv_is_sent_its_declared_sample_grown_to_the_size():
+    sample = Payload(b'{"instances": [[1.0, 2.0, 3.0, 4.0]]}', 1, "application/json")
+    traffic = Traffic(takes_csv=False, accept="application/json", sample=sample)
+    verdict = asynchronous.large_asynchronous_request(context(AnsweringServer(200), traffic=traffic))
+    assert verdict.startswith("HTTP 200 for the 1.0 MiB application/json body"), verdict

@@ -11,6 +11,7 @@ import requests
 
 from byoc_conformance.checks import hosting
 from byoc_conformance.declaration import DEFAULT_CSV, DEFAULTS, media_type
+from byoc_conformance.hosting import Probing
 from byoc_conformance.payloads import Payload, Traffic, grown
 from byoc_conformance.plan import Plan
 from byoc_conformance.registry import Context
@@ -50,7 +51,7 @@ class FakeServer:
         return "docker run ..."
 
 
-class FakeHosting:
+class FakeHosting(Probing):
     csv, examples, seed, startup_timeout = DEFAULT_CSV, 20, 1, 10.0
 
     def __init__(self, server, traffic=None):

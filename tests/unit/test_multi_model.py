@@ -17,6 +17,7 @@ from byoc_conformance.plan import Plan
 from byoc_conformance.registry import CHECKS
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
 
+from .fakes import FakeHosting
 from .test_claims import StoppedServer, fresh
 
 
@@ -70,7 +71,7 @@ class FakeMultiModelServer:
 
 
 def explored(bug=None):
-    hosting = SimpleNamespace(model_store=(None, None, ["a", "b"]), csv=DEFAULT_CSV, examples=100, seed=7, plan=Plan())
+    hosting = FakeHosting(model_store=(None, None, ["a", "b"]), csv=DEFAULT_CSV, examples=100, seed=7, plan=Plan())
     return multi_model._explore(hosting, FakeMultiModelServer(bug))
 
 
@@ -90,7 +91,7 @@ def test_a_broken_behaviour_diverges_under_its_requirement_with_a_small_sequence
 
 def multi_model_context(server):
     """An image with the multi-models label whose multi-model server is `server`, run by the real runner."""
-    hosting = SimpleNamespace(plan=Plan(), image_labels={LABEL: "true"}, require_csv=lambda: None,
+    hosting = FakeHosting(plan=Plan(), image_labels={LABEL: "true"}, require_csv=lambda: None,
                               fresh=lambda endpoint: fresh(server))
     return SimpleNamespace(hosting=hosting, engine=SimpleNamespace(host_address="127.0.0.1"))
 
