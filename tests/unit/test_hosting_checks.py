@@ -268,3 +268,12 @@ def test_csv_probes_ask_for_the_declared_response_type_of_an_image_that_takes_cs
     assert "20 of 20 generated CSV payloads" in hosting.response_content_type(ctx)
     with pytest.raises(NotApplicable, match="answers application/json"):
         hosting.one_record_per_row(ctx)
+
+
+def test_media_type_spellings_are_compared_on_status_alone_when_the_same_request_is_answered_differently():
+    numbers = iter(range(1000))
+    verdict = hosting.media_type_parameters(context(lambda request: response(200, b"1,%d\n" % next(numbers))))
+    assert "statuses only for text/csv" in verdict
+    with pytest.raises(Failed, match="HTTP 415"):
+        hosting.media_type_parameters(context(lambda request: response(
+            415 if "charset" in request.headers["Content-Type"] else 200, b"1,%d\n" % next(numbers))))
