@@ -282,7 +282,7 @@ def _probe_valid_csv(ctx: Context, name: str, expected: str,
 def valid_csv_answered(ctx: Context) -> str:
     def judge(payload: Payload, response: requests.Response) -> str | None:
         if not 200 <= response.status_code < 300:
-            return f"HTTP {response.status_code} for valid CSV ({payload.rows} rows); body {_excerpt(response)}"
+            return f"HTTP {response.status_code} for {payload.kind} ({payload.rows} rows); body {_excerpt(response)}"
         if len(response.content) > INVOKE_ENDPOINT_LIMIT:
             return (f"an answer of over {INVOKE_ENDPOINT_LIMIT} bytes, InvokeEndpoint's response limit, to "
                     f"{payload.rows} rows: {_excerpt(response)}")
@@ -297,8 +297,8 @@ def valid_csv_answered(ctx: Context) -> str:
             request = ctx.hosting.request(payload, "serve-07-valid-sample.payload")
             problem = judge(payload, _answer(server, request, "2xx within 60 s for the declared sample"))
             if problem:
-                raise Failed(problem.replace("valid CSV", payload.kind), expected="2xx within 60 s for the "
-                             "declared sample request", run=server, request=request)
+                raise Failed(problem, expected="2xx within 60 s for the declared sample request", run=server,
+                             request=request)
         return f"{payload.kind} answered 2xx {SAMPLE_REPEATS} times ({ctx.hosting.traffic.describe()})"
     return _probe_valid_csv(ctx, "serve-07-valid-csv.payload", "2xx within 60 s for valid CSV", judge,
                             judges_errors=True)
