@@ -122,7 +122,10 @@ def test_a_broken_declaration_fails_exactly_its_requirement(requirement, sample_
     own["channels"] = {name: str(reference.parent / path) for name, path in own["channels"].items()}
     own["invocations"] = {kind: str(reference.parent / path) for kind, path in own["invocations"].items()}
     (tmp_path / "byoc-spec.json").write_text(json.dumps(document))  # picked up from the current directory
-    run = run_suite("byoc-samples/reference", tmp_path, WINDOW, "-k", "METRIC or MKT-03")
+    run = run_suite("byoc-samples/reference", tmp_path, WINDOW, "-k",
+                    # METRIC-01 reads a training run's log; the others judge the declaration alone, where METRIC-01
+                    # would fail too (a metric never printed, a capture that is not the number).
+                    "METRIC-01" if requirement == "METRIC-01" else "METRIC-02 or METRIC-03 or METRIC-05 or MKT-03")
     assert run.ids_with("failed") == {requirement}, run.output
     message = run.output[run.output.index(f"{requirement} ("):]
     if requirement == "METRIC-01":  # the reference prints tabs, which its own validation:mse regex reads as #011
