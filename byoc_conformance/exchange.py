@@ -187,14 +187,21 @@ def cut_note(response: requests.Response) -> str:
 
 
 def connect_times(host: str, port: int, count: int, deadline: float) -> list[float | None]:
+    """See connect_burst: how long each connection took to be accepted."""
+    return connect_burst(host, port, count, deadline)[0]
+
+
+def connect_burst(host: str, port: int, count: int, deadline: float) -> tuple[list[float | None], float]:
     """Opens `count` TCP connections to host:port at once (from this thread: see burst_times for a burst that
     the harness's other threads cannot spread out) and returns how long each took to be accepted (its
     handshake complete), or None for one refused or not accepted within `deadline` seconds. They are closed
     unused. The kernel completes a handshake while the server's listen backlog has room; once it is full it
-    drops new connections, which come back only when the client sends again, a second or more later."""
+    drops new connections, which come back only when the client sends again, a second or more later. Also returns
+    the seconds from the first connection's start to the last one's: how much at once the burst really went."""
     family = socket.AF_INET6 if ":" in host else socket.AF_INET
     times: list[float | None] = [None] * count
     started: dict[int, float] = {}
+    spread = 0.0
     with selectors.DefaultSelector() as selector:
         try:
             for number in range(count):
@@ -205,6 +212,7 @@ def connect_times(host: str, port: int, count: int, deadline: float) -> list[flo
                     sock.close()
                     continue
                 selector.register(sock, selectors.EVENT_WRITE, number)
+            spread = time.monotonic() - started[0]
             ends = time.monotonic() + deadline
             while selector.get_map() and (left := ends - time.monotonic()) > 0:
                 for key, _ in selector.select(left):
@@ -216,13 +224,33 @@ def connect_times(host: str, port: int, count: int, deadline: float) -> list[flo
         finally:
             for key in list(selector.get_map().values()):
                 key.fileobj.close()  # type: ignore[union-attr]
-    return times
+    return times, spread
+
+
+ACCEPT_WITHIN = 0.25  # seconds for each connection of a burst to be accepted (SERVE-03)
+TIGHT = 0.01  # seconds: a burst whose connections took longer to go out was spread by the sender's scheduling
+TRIES = 3  # bursts tried for each one wanted
+
+
+def tight_bursts(host: str, port: int, count: int, deadline: float, bursts: int) -> list[list[float | None]]:
+    """connect_times of bursts that went out at once (within TIGHT), until `bursts` of them, or TRIES times as many
+    tried. A loaded machine may preempt the sender mid-burst, spreading it enough for a small listen backlog to keep
+    up: such a burst is not counted, unless a connection of it was late all the same (observed failing)."""
+    judged: list[list[float | None]] = []
+    for _ in range(bursts * TRIES):
+        times, spread = connect_burst(host, port, count, deadline)
+        late = any(t is None or t > ACCEPT_WITHIN for t in times)
+        if spread <= TIGHT or late:
+            judged.append(times)
+        if len(judged) == bursts:
+            break
+    return judged
 
 
 def burst_times(host: str, port: int, count: int, deadline: float, bursts: int = 1) -> list[list[float | None]]:
-    """connect_times for `bursts` bursts one after another, in one process of its own. In the harness, each
-    connect() releases the GIL, and a run's thread that takes it may hold it for milliseconds: a burst would be
-    spread out enough for a small listen backlog to keep up with it."""
+    """tight_bursts, in one process of its own. In the harness, each connect() releases the GIL, and a run's thread
+    that takes it may hold it for milliseconds: a burst would be spread out enough for a small listen backlog to keep
+    up with it."""
     done = subprocess.run([sys.executable, "-m", "byoc_conformance.exchange", host, str(port), str(count),
                            str(deadline), str(bursts)], capture_output=True, text=True,
                           timeout=bursts * deadline + 30, check=True)
@@ -231,4 +259,4 @@ def burst_times(host: str, port: int, count: int, deadline: float, bursts: int =
 
 if __name__ == "__main__":  # python -m byoc_conformance.exchange HOST PORT COUNT DEADLINE BURSTS (SERVE-03)
     host_, port_, count_, deadline_, bursts_ = sys.argv[1:6]
-    print(json.dumps([connect_times(host_, int(port_), int(count_), float(deadline_)) for _ in range(int(bursts_))]))
+    print(json.dumps(tight_bursts(host_, int(port_), int(count_), float(deadline_), int(bursts_))))

@@ -269,6 +269,14 @@ class Disposition:
         """False when the kernel drops SIGTERM sent to this PID 1: not caught, blocked or waited for."""
         return self.caught or self.blocked or self.waiting
 
+    @property
+    def ready(self) -> bool:
+        """Ready to be sent SIGTERM: a handler installed, or waiting for it. Blocked alone may be a moment of start-up
+        (a framework's `train` blocks signals while it starts the script) after which a SIGTERM still pending with
+        no handler is dropped; a program that takes signals only by blocking them (signalfd) gets its signal at the
+        latest moment instead."""
+        return self.caught or self.waiting
+
     def describe(self) -> str:
         how = ("catches" if self.caught else "blocks" if self.blocked else "waits in sigtimedwait() for"
                if self.waiting else "ignores" if self.ignored else "has no handler for")
@@ -573,7 +581,7 @@ class TrainingRunner:
         just before is what it did with the signal. Each host's signal_at is on its own clock."""
         hosts = [(run, container) for owner, run, container in running.values() if owner is job]
         seen = {id(run): pid1_disposition(container) for run, container in hosts}
-        if not hosts or (not now and not all(disposition and disposition.receives for disposition in seen.values())):
+        if not hosts or (not now and not all(disposition and disposition.ready for disposition in seen.values())):
             return
         for run, container in hosts:
             with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
@@ -616,7 +624,7 @@ class TrainingRunner:
                             signalled.pid1_readings += 1
                             signalled.pid1_ever_receives |= before.receives
                         due = time.monotonic() - started >= signal_at
-                        if due and ((before and before.receives) or time.monotonic() - started >= latest):
+                        if due and ((before and before.ready) or time.monotonic() - started >= latest):
                             with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
                                 container.kill("SIGTERM")
                                 signalled.signal_at = time.monotonic() - started

@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
 from ..declaration import CSV, media_type
-from ..exchange import cut_note
+from ..exchange import ACCEPT_WITHIN, TIGHT, TRIES, cut_note
 from ..hosting import OWN_MODEL, PING_TIMEOUT, STOP_GRACE, Endpoint, Hosting, Server, invocation
 from ..payloads import Payload, example_csv, invalid_payloads, invalid_samples, valid_csv
 from ..pipeline import BIND_TO_PORT_LABEL, binds_to_port
@@ -35,7 +35,6 @@ NO_NETWORK = re.compile(r"network is unreachable|no route to host|temporary fail
                         r"name or service not known|could not resolve host|getaddrinfo failed|"
                         r"failed to establish a new connection|unknownhostexception|no such host|"
                         r"connection timed out|connecttimeout", re.IGNORECASE)
-ACCEPT_WITHIN = 0.25  # SERVE-03
 ACCEPT_BURSTS = 3  # a small backlog may keep up with one burst that arrives spread out, hardly with three
 ACCEPT_DEADLINE = 3.0  # past the first retransmission (1 s) of a connection the backlog had no room for
 
@@ -183,6 +182,9 @@ def accepts_connections_in_time(ctx: Context) -> str:
                            "server could not be told")
     bursts = server.connection_times(CONCURRENT_REQUESTS, ACCEPT_DEADLINE, ACCEPT_BURSTS)
     slowest = [max(float("inf") if t is None else t for t in burst) for burst in bursts]
+    if not slowest:
+        raise Inconclusive(f"no burst of {CONCURRENT_REQUESTS} connections went out within {TIGHT * 1000:.0f} ms in "
+                           f"{ACCEPT_BURSTS * TRIES} tries: the machine is too loaded to open them at once", run=server)
 
     def shown(seconds: float) -> str:
         return f"none within {ACCEPT_DEADLINE:g} s" if seconds == float("inf") else f"{seconds * 1000:.0f} ms"
@@ -199,8 +201,13 @@ def accepts_connections_in_time(ctx: Context) -> str:
             # curl processes started in a loop come too far apart to fill a small backlog: the harness's burst
             reproduce=f"python3 -m byoc_conformance.exchange {_unproxied_host(ctx, server)} {server.port} "
                       f"{CONCURRENT_REQUESTS} {ACCEPT_DEADLINE:g} {ACCEPT_BURSTS}  # seconds to accept, per burst")
-    return (f"{ACCEPT_BURSTS} bursts of {CONCURRENT_REQUESTS} connections opened at once; the slowest accepted in "
-            f"{summary}")
+    if len(bursts) < ACCEPT_BURSTS:
+        raise Inconclusive(f"only {len(bursts)} of {ACCEPT_BURSTS} bursts of {CONCURRENT_REQUESTS} connections went "
+                           f"out within {TIGHT * 1000:.0f} ms (the machine is loaded), each accepted in time: "
+                           f"{summary}",
+                           run=server)
+    return (f"{ACCEPT_BURSTS} bursts of {CONCURRENT_REQUESTS} connections opened at once (within "
+            f"{TIGHT * 1000:.0f} ms); the slowest accepted in {summary}")
 
 
 def _unproxied_host(ctx: Context, server: Server) -> str:
