@@ -95,6 +95,7 @@ class TrainingRun:
     # whether any showed it caught, blocked or waited for. A run may end before its signal is due.
     pid1_readings: int = 0
     pid1_ever_receives: bool = False
+    pid1_read_until: float = 0.0  # seconds in of the last reading
     feed: pipe.Feed | None = None  # what the Pipe-mode feeder saw of the program's reads; None: no Pipe channel
     # What /opt/ml/checkpoints held when the run ended (file -> size), for a job with a CheckpointConfig; None:
     # no CheckpointConfig, or it could not be read.
@@ -623,6 +624,7 @@ class TrainingRunner:
                         if before:
                             signalled.pid1_readings += 1
                             signalled.pid1_ever_receives |= before.receives
+                            signalled.pid1_read_until = time.monotonic() - started
                         due = time.monotonic() - started >= signal_at
                         if due and ((before and before.ready) or time.monotonic() - started >= latest):
                             with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago

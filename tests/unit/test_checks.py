@@ -639,7 +639,9 @@ def test_a_non_deterministic_image_is_judged_on_exit_and_model_and_says_so():
 def test_a_run_that_ends_before_its_signal_fails_when_pid1_never_had_a_handler_and_is_inconclusive_otherwise():
     short = dict(slug="sigterm", duration=0.7, signal_due=0.4, disposition=None)
     with pytest.raises(Failed, match="in any of 5 readings while it ran"):
-        training.sigterm_stops_training(context(signalled=run(**short, pid1_readings=5)))
+        training.sigterm_stops_training(context(signalled=run(**short, pid1_readings=5, pid1_read_until=0.6)))
+    with pytest.raises(Inconclusive, match="before SIGTERM was sent"):  # read only before it was due
+        training.sigterm_stops_training(context(signalled=run(**short, pid1_readings=5, pid1_read_until=0.3)))
     with pytest.raises(Inconclusive, match="before SIGTERM was sent"):
         training.sigterm_stops_training(context(signalled=run(**short, pid1_readings=5, pid1_ever_receives=True)))
     with pytest.raises(Inconclusive, match="before SIGTERM was sent"):  # nothing read: nothing to judge
