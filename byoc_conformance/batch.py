@@ -92,19 +92,10 @@ def _pieces(body: bytes) -> Iterator[bytes]:
 def send(server: Server, request: Request) -> requests.Response:
     """Server.send, except that a chunked request's body goes in chunks of PIECE bytes with no Content-Length (a
     body that requests gets as a generator), and its answer is read up to twice its size beyond the usual cap: a
-    payload without a size limit may have an answer over InvokeEndpoint's limit. As Server.send, nothing is sent
-    after a request went unanswered in time."""
+    payload without a size limit may have an answer over InvokeEndpoint's limit."""
     if not chunked(request):
         return server.send(request)
-    if server.unanswered is not None:
-        raise exchange.DeadlineExceeded(f"not sent: {server.unanswered[0].name}: {server.unanswered[1]}")
-    try:
-        return server.exchange(request.method, request.path, deadline=server.invocation_timeout,
-                               data=_pieces(request.body), headers=request.headers,
-                               cap=exchange.BODY_CAP + 2 * len(request.body))
-    except exchange.DeadlineExceeded as error:
-        server.unanswered = request, str(error)
-        raise
+    return server.send(request, data=_pieces(request.body), cap=exchange.BODY_CAP + 2 * len(request.body))
 
 
 def select(fields: list[str], path: str) -> list[str]:

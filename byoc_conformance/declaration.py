@@ -161,11 +161,6 @@ class Declaration:
         return (self.inference or {}).get("SupportedResponseMIMETypes") or [CSV]
 
     @property
-    def speaks_csv(self) -> bool:
-        """text/csv both ways: what the /invocations probes send and ask for."""
-        return lists_csv(self.content_types) and lists_csv(self.response_types)
-
-    @property
     def traffic(self) -> Traffic:
         """What the /invocations probes send this image and ask it for."""
         accept = CSV if lists_csv(self.response_types) else self.response_types[0]

@@ -141,7 +141,6 @@ def start(config: pytest.Config) -> Harness:
         seed=config.getoption("byoc_seed"),
         batch_input_mb=config.getoption("byoc_batch_input_mb"),
         csv=declared.csv,
-        speaks_csv=declared.speaks_csv,
         traffic=declared.traffic,
         plan=plan,
         invocation_timeout=config.getoption("byoc_invocation_timeout"),

@@ -259,13 +259,14 @@ class Server:
         return f"http://{host}:{port}{path}"
 
     def send(self, request: Request, **options: Any) -> requests.Response:
-        """The whole answer to `request` within the invocation deadline, its body read up to exchange.BODY_CAP.
-        After one request went unanswered in time, none is sent: each would wait the whole deadline again."""
+        """The whole answer to `request` within the invocation deadline, its body read up to exchange.BODY_CAP
+        (`options` may change how it goes: its body in pieces, a larger cap). After one request went unanswered in
+        time, none is sent: each would wait the whole deadline again."""
         if self.unanswered is not None:
             raise exchange.DeadlineExceeded(f"not sent: {self.unanswered[0].name}: {self.unanswered[1]}")
         try:
-            return self.exchange(request.method, request.path, deadline=self.invocation_timeout, data=request.body,
-                                 headers=request.headers, **options)
+            return self.exchange(request.method, request.path, deadline=self.invocation_timeout,
+                                 **{"data": request.body, "headers": request.headers, **options})
         except exchange.DeadlineExceeded as error:
             self.unanswered = request, str(error)
             raise
@@ -391,7 +392,7 @@ class Hosting(Probing):
 
     def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
                  startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
-                 csv: CsvLayout = DEFAULT_CSV, speaks_csv: bool = True, traffic: Traffic | None = None,
+                 csv: CsvLayout = DEFAULT_CSV, traffic: Traffic | None = None,
                  plan: Plan | None = None,
                  invocation_timeout: float = INVOCATION_TIMEOUT, environment: dict[str, str] | None = None,
                  other_model: Callable[[], Model] | None = None, serverless_mb: int | None = None,
@@ -400,7 +401,6 @@ class Hosting(Probing):
         self.environment = environment or {}  # the model's environment: in script mode, what the SDK sets
         self.plan = plan or Plan()
         self.csv = csv  # the declared CSV layout: /invocations payloads carry its feature columns
-        self.speaks_csv = speaks_csv  # text/csv is among the declared request and response types
         self.traffic = traffic or Traffic()  # what the /invocations probes send and ask for, as the declaration says
         self._model_source = model
         self._other_model_source = other_model  # a second model, trained on other data (multi-model endpoints)
@@ -477,7 +477,7 @@ class Hosting(Probing):
     def require_csv(self) -> None:
         """The probes that need records (a batch file split by line, a stream answered row by row, a pipeline's
         generated payloads) send and ask for text/csv: an image declared without it both ways is not judged there."""
-        if not self.speaks_csv:
+        if not self.traffic.speaks_csv:
             raise Inconclusive("this probe sends and asks for text/csv records (a batch file split by line, a stream "
                                "answered row by row, a pipeline's generated payloads), which the declaration's "
                                "SupportedContentTypes and SupportedResponseMIMETypes do not both list")

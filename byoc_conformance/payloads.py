@@ -122,6 +122,11 @@ class Traffic:
     accept: str = "text/csv"
     sample: Payload | None = None  # the declared sample of the first declared request type that has one
 
+    @property
+    def speaks_csv(self) -> bool:
+        """text/csv both ways: what the probes that need records (batch, streaming, pipelines) send and ask for."""
+        return self.takes_csv and self.accept == "text/csv"
+
     def describe(self) -> str:
         sent = "generated CSV" if self.takes_csv else f"the declared {self.sample.content_type} sample" \
             if self.sample else "nothing (no text/csv declared and no sample request)"

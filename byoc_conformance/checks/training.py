@@ -379,7 +379,7 @@ def tunable_hyperparameters_change_the_model(ctx: Context) -> str:
         if not run.model_files:
             raise Inconclusive(f"with hyperparameters.json {_values(run)}: /opt/ml/model was left empty, so there is "
                                "no model to compare (TRAIN-13 judges that)", run=run)
-    if effects.first.model_digest != effects.again.model_digest:
+    if not _reproduces(effects.first, effects.again):
         raise Inconclusive("two runs with the same input left different models in /opt/ml/model (a timestamp or an "
                            "unseeded random state?), so a change a hyperparameter makes cannot be told from that",
                            run=effects.again)
@@ -498,16 +498,25 @@ def _rows_said(run: TrainingRun) -> list[str]:
     return [" ".join(found) for line in run.log_lines() for found in _ROWS_SAID.findall(line)]
 
 
+def _reproduces(good: TrainingRun, twin: TrainingRun) -> bool | None:
+    """Whether the image trains the same model twice from the same input (the good run and TRAIN-17's unsignalled
+    twin), so that a different model tells different data; None when either left no model to compare."""
+    if twin.exit_code != 0 or None in (good.model_digest, twin.model_digest):
+        return None
+    return good.model_digest == twin.model_digest
+
+
 def _read_as_good(ctx: Context, run: TrainingRun, expected: str) -> str:
     """A run that delivers the good input's data another way (layout, mode) and leaves a model: for an image that
     trains the same model twice from the same input (the good run and TRAIN-17's unsignalled twin), the same model
     again, or it did not read all of it; exit code and model alone for one that does not (said so)."""
     good = ctx.training.good
     _, twin = ctx.training.signalled
-    if twin.exit_code != 0 or None in (twin.model_digest, good.model_digest, run.model_digest):
+    reproduces = _reproduces(good, twin)
+    if reproduces is None or run.model_digest is None:
         return "not compared with the good run's model: no second good run to tell whether the image is " \
                f"deterministic ({twin.outcome()})"
-    if twin.model_digest != good.model_digest:
+    if not reproduces:
         return "not compared with the good run's model: the image trains a different model from the same input " \
                "(TRAIN-17's unsignalled twin), so only exit code and model are judged"
     if run.model_digest != good.model_digest:

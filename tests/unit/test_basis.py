@@ -1,7 +1,6 @@
 """Every requirement says where its level comes from (issue 23): a MUST rests on what AWS states as a requirement
 or enforces as an API rule, or says why the harness gates on it anyway."""
 
-import json
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -9,6 +8,8 @@ import pytest
 
 from byoc_conformance import specs
 from byoc_conformance.catalogue import REQUIREMENT_WORDINGS, WORDINGS, Requirement, load_catalogue
+
+from .catalogues import edited_catalogue
 
 # The wordings each level may rest on (a MUST also on any other, with `stricter` saying why it gates).
 ALLOWED = {
@@ -96,19 +97,13 @@ def test_usual_fixes_are_given_where_users_usually_trip(requirements):
 
 
 def test_a_catalogue_entry_without_a_basis_is_refused(tmp_path, monkeypatch):
-    document = json.loads((specs.specs_dir() / "requirements.json").read_text())
-    for entry in document["requirements"]:
+    def without_basis(entry):
         if entry["id"] in ("SLS-01", "TRAIN-15"):
             del entry["basis"]
-    (tmp_path / "requirements.json").write_text(json.dumps(document))
-    (tmp_path / "requirements.schema.json").write_text((specs.specs_dir() / "requirements.schema.json").read_text())
-    monkeypatch.setattr(specs, "specs_dir", lambda: tmp_path)
-    specs.load.cache_clear()
-    try:
-        with pytest.raises(specs.SpecError, match="gives no basis for TRAIN-15, SLS-01"):
-            load_catalogue()
-    finally:
-        specs.load.cache_clear()
+
+    with edited_catalogue(tmp_path, monkeypatch, without_basis), \
+            pytest.raises(specs.SpecError, match="gives no basis for TRAIN-15, SLS-01"):
+        load_catalogue()
 
 
 def test_the_schema_and_the_code_list_the_same_wordings():

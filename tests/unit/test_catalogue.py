@@ -1,10 +1,11 @@
-import json
 
 import pytest
 
 from byoc_conformance import specs
 from byoc_conformance.catalogue import coverage_problems, load_catalogue
 from byoc_conformance.registry import all_checks
+
+from .catalogues import edited_catalogue
 
 
 def test_the_shipped_catalogue_validates_and_traces_to_every_check():
@@ -23,18 +24,12 @@ def test_a_check_outside_the_catalogue_is_a_problem():
 
 
 def test_a_must_with_neither_check_nor_reason_is_a_problem(tmp_path, monkeypatch):
-    document = json.loads((specs.specs_dir() / "requirements.json").read_text())
-    for entry in document["requirements"]:
+    def without_reason(entry):
         if entry["id"] == "SLS-01":
             del entry["unchecked_reason"]
-    (tmp_path / "requirements.json").write_text(json.dumps(document))
-    (tmp_path / "requirements.schema.json").write_text((specs.specs_dir() / "requirements.schema.json").read_text())
-    monkeypatch.setattr(specs, "specs_dir", lambda: tmp_path)
-    specs.load.cache_clear()
-    try:
+
+    with edited_catalogue(tmp_path, monkeypatch, without_reason):
         problems = coverage_problems(load_catalogue(), (c.requirement_id for c in all_checks()))
-    finally:
-        specs.load.cache_clear()
     assert problems == ["SLS-01 is a MUST with no check and no unchecked_reason"]
 
 

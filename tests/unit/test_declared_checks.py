@@ -84,7 +84,7 @@ def test_without_a_declaration_the_declaration_itself_is_not_applicable():
 
 def test_an_image_declared_without_csv_and_without_a_sample_request_cannot_be_sent_a_valid_request():
     no_csv = Hosting(None, "algo:1", {}, lambda: None, startup_timeout=1, examples=1, seed=1,  # type: ignore[arg-type]
-                     speaks_csv=False, traffic=Traffic(takes_csv=False, accept="application/json"))
+                     traffic=Traffic(takes_csv=False, accept="application/json"))
     with pytest.raises(Inconclusive, match="do not list text/csv, and it gives no sample request"):
         hosting.concurrent_requests(Context(None, "algo:1", {}, None, no_csv))  # type: ignore[arg-type]
 

@@ -170,7 +170,6 @@ def _isolated(answer, logs="", healthy=True, isolated=True) -> Context:
     ctx = context(answer, healthy=healthy)
     ctx.engine = SimpleNamespace(isolated=isolated)  # type: ignore[assignment]
     ctx.declaration = dataclasses.replace(DEFAULTS, network_isolation=True)
-    ctx.hosting.speaks_csv = True
     server = ctx.hosting.shared
     server.logs, server.start_error = logs, None
     return ctx
