@@ -35,6 +35,9 @@ class SuiteRun:
     def ids_with(self, status: str) -> set[str]:
         return {requirement for requirement, s in self.statuses if s == status}
 
+    def must_failed(self) -> bool:
+        return any(level == "MUST" and s == "failed" for (_, s), level in zip(self.statuses, self.levels, strict=True))
+
     def gate_fails(self) -> bool:
         """What the default gate says: a MUST-level check failed or was inconclusive."""
         return any(level == "MUST" and s in ("failed", "inconclusive")
@@ -87,3 +90,70 @@ def cpu_load(processes: int = 2) -> Iterator[None]:
         for process in busy:
             process.kill()
             process.wait()
+
+
+# A broken sample that replaces one program of a conforming sample, and is judged with that sample's declaration and
+# options, leaves the other program as it was: what the other program's checks observe was proven by that sample's
+# whole suite. Such a sample is judged on the area its program serves plus a guard set (the image, the declaration,
+# and for training the model it hands to hosting); any other sample runs the whole suite.
+TRAINING_ONLY = ("[TRAIN-", "[METRIC-", "[SCRIPT-")
+HOSTING_ONLY = ("[SERVE-", "[STREAM-", "[BATCH-", "[MME-", "[PIPE-", "[SLS-", "[ASYNC-")
+# A new model must still load and answer: the hosting checks that read the model rather than the serve program
+# (sample train-leaves-unservable-model proves the guard: its model fails these).
+MODEL_GUARD = ("[SERVE-04:ping-answers", "[SERVE-05:", "[SERVE-07:valid-csv")
+REPLACED_PROGRAM = re.compile(r"COPY (train|serve) /opt/program/\1")
+
+
+def _judged_with(sample: str) -> tuple[str | None, tuple[str, ...]]:
+    """The declaration (resolved path) and harness options a sample's expected.json gives it."""
+    directory = SAMPLES / sample
+    listed = json.loads((directory / "expected.json").read_text())
+    declaration = str((directory / listed["declaration"]).resolve()) if "declaration" in listed else None
+    return declaration, tuple(listed.get("options", ()))
+
+
+def _recipe(sample: str) -> tuple[str | None, list[str]]:
+    """The sample its Dockerfile builds on (ARG BASE=byoc-samples/NAME) and its other instructions."""
+    dockerfile = SAMPLES / sample / "Dockerfile"
+    if not dockerfile.exists():
+        return None, []
+    text = dockerfile.read_text()
+    base = re.search(r"^ARG BASE=byoc-samples/(\S+)$", text, re.MULTILINE)
+    lines = [line.strip() for line in text.splitlines()]
+    return (base.group(1) if base else None), [line for line in lines
+                                                 if line and not line.startswith(("#", "ARG ", "FROM "))]
+
+
+def _conforming(sample: str) -> bool:
+    listed = SAMPLES / sample / "expected.json"
+    return listed.exists() and not json.loads(listed.read_text())["failed"]
+
+
+def judged_area(sample: str) -> str | None:
+    """"training" or "hosting" when the sample's Dockerfile only replaces /opt/program/train or /opt/program/serve of
+    a conforming sample and it is judged as that sample is: with its declaration and options, or those of a
+    conforming sample that is the same image (a Dockerfile of FROM alone), or on the reference with the reference's
+    declaration (which its own test judges whole). None when it runs everything."""
+    base, instructions = _recipe(sample)
+    replaced = REPLACED_PROGRAM.fullmatch(instructions[0]) if len(instructions) == 1 else None
+    if "script" in json.loads((SAMPLES / sample / "expected.json").read_text()) or not replaced or not base \
+            or not _conforming(base):
+        return None
+    same_image = [other.parent.name for other in SAMPLES.glob("*/expected.json")
+                  if _conforming(other.parent.name) and _recipe(other.parent.name) == (base, [])]
+    proven = {_judged_with(name) for name in (base, *same_image)}
+    if base == "reference":
+        proven.add((str((SAMPLES / "reference" / "byoc-spec.json").resolve()), ()))
+    if _judged_with(sample) not in proven:
+        return None
+    return "training" if replaced.group(1) == "train" else "hosting"
+
+
+def area_selection(area: str | None) -> list[str]:
+    """The pytest -k option that judges a sample on its area (nothing for the whole suite)."""
+    if area is None:
+        return []
+    if area == "hosting":
+        return ["-k", " and ".join(f"not {prefix}" for prefix in TRAINING_ONLY)]
+    others = " and ".join(f"not {prefix}" for prefix in HOSTING_ONLY)
+    return ["-k", f"({others}) or " + " or ".join(MODEL_GUARD)]

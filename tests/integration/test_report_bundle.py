@@ -15,7 +15,7 @@ import pytest
 
 from byoc_conformance import specs
 
-from ..suite_runs import run_suite
+from ..suite_runs import area_selection, run_suite
 
 pytestmark = pytest.mark.docker
 WINDOW = "--byoc-startup-timeout=15"
@@ -64,7 +64,7 @@ def test_the_reference_image_gets_a_conformant_certificate(sample_images, chromi
 
 
 def test_a_broken_image_gets_a_failing_certificate_with_its_evidence(sample_images, chromium, tmp_path):
-    run, report, _ = bundle_of(tmp_path, "byoc-samples/serve-ping-500")
+    run, report, _ = bundle_of(tmp_path, "byoc-samples/serve-ping-500", *area_selection("hosting"))
     assert run.exit_code == 1 and (report["verdict"], report["gate"]) == ("NOT CONFORMANT", "failed")
     dom = rendered(chromium, tmp_path / "bundle" / "report.html", tmp_path / "report.png")
     assert ">NOT CONFORMANT<" in dom

@@ -1,5 +1,6 @@
 """The same verdict every run: the samples whose verdicts rest on timing, judged 3 times while both cores are
-kept busy, give the same statuses each time, and the expected ones. (The whole set: tests/benchmarks/stability.py.)"""
+kept busy, give the same statuses each time, and the expected ones: the reference on the whole suite, a broken
+sample on the area test_samples judges it on. (The whole set: tests/benchmarks/stability.py.)"""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import json
 
 import pytest
 
-from ..suite_runs import SAMPLES, cpu_load, run_suite, sample_options
+from ..suite_runs import SAMPLES, area_selection, cpu_load, judged_area, run_suite, sample_options
 
 pytestmark = pytest.mark.docker
 TIMING_SAMPLES = ["reference", "train-ignores-sigterm", "train-short-no-sigterm-handler",
@@ -23,7 +24,8 @@ def test_verdicts_hold_under_load(sample, sample_images, tmp_path):
         for number in range(RUNS):
             where = tmp_path / str(number)
             where.mkdir()
-            run = run_suite(f"byoc-samples/{sample}", where, "--byoc-startup-timeout=30", *sample_options(sample))
+            run = run_suite(f"byoc-samples/{sample}", where, "--byoc-startup-timeout=30", *sample_options(sample),
+                            *area_selection(judged_area(sample)))
             assert run.statuses, run.output
             seen.append(run.statuses)
             assert run.ids_with("failed") == expected, run.output
