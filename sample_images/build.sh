@@ -41,42 +41,68 @@ if ! have_image "$debian_base"; then
   docker pull -q "$debian_base" >/dev/null 2>&1 || bootstrap_debian
 fi
 
-declare -A built=()
-build() {
-  local name=$1
-  [ -z "${built[$name]:-}" ] || return 0
-  [ -f "$here/$name/Dockerfile" ] || { echo "build.sh: no sample named '$name'" >&2; exit 1; }
-  # A sample FROM another sample (ARG BASE=byoc-samples/<other>) is built after that one in the same run, so it
-  # never starts FROM a stale image of it.
-  local parent
-  parent=$(sed -n 's|^ARG BASE=byoc-samples/\([^:[:space:]]*\).*|\1|p' "$here/$name/Dockerfile")
-  if [ -n "$parent" ] && [ "$parent" != "$name" ]; then
-    build "$parent"
-  fi
+needs() {  # the samples a sample's Dockerfile builds on (ARG BASE=byoc-samples/<other>) or copies from
+  sed -n -e 's|^ARG BASE=byoc-samples/\([^:[:space:]]*\).*|\1|p' \
+         -e 's|^COPY .*--from=byoc-samples/\([^:[:space:]]*\).*|\1|p' "$here/$1/Dockerfile" | grep -vx "$1" || true
+}
+
+build_one() {  # the docker build of one sample, once the sample it builds on is built
+  local name=$1 context output
   # A sample with Python dependencies fetches them on the host (the build may not reach a package index).
   if [ -x "$here/$name/fetch-wheels.sh" ]; then
     "$here/$name/fetch-wheels.sh"
   fi
   # A sample may build from another folder (`# context: <path>` in its Dockerfile, relative to the sample), so that
   # it takes files from there rather than a copy of them.
-  local context
   context=$(sed -n 's|^# context: \(.*\)$|\1|p' "$here/$name/Dockerfile")
   echo "build.sh: byoc-samples/$name"
-  local output
   if ! output=$(docker build -t "byoc-samples/$name:latest" -f "$here/$name/Dockerfile" \
                 "$here/$name/${context:-.}" 2>&1); then
+    echo "build.sh: byoc-samples/$name failed:" >&2
     echo "$output" >&2
-    exit 1
+    return 1
   fi
-  built[$name]=1
 }
 
-# Every sample starts FROM byoc-samples/base (python3), and the broken ones FROM the reference.
-build base
-build reference
+# The samples asked for (all by default) and every sample they need: a sample is built after those, in the same
+# run, so it never starts FROM (or copies from) a stale image of them.
+declare -A wanted=()
+want() {
+  local name=$1 other
+  [ -f "$here/$name/Dockerfile" ] || { echo "build.sh: no sample named '$name'" >&2; exit 1; }
+  [ -z "${wanted[$name]:-}" ] || return 0
+  wanted[$name]=1
+  for other in $(needs "$name"); do want "$other"; done
+}
 if [ $# -eq 0 ]; then
-  set -- $(cd "$here" && ls -d */ | tr -d / | grep -vx -e base -e reference)
+  set -- $(cd "$here" && ls -d */ | tr -d /)
 fi
-for name in "$@"; do
-  case "$name" in base|reference) ;; *) build "$name" ;; esac
+for name in "$@"; do want "$name"; done
+
+# Builds go BYOC_BUILD_JOBS at a time (4 by default): most of a build is the engine writing layers, and the
+# broken samples are one small layer each on the same few conforming ones.
+jobs=${BYOC_BUILD_JOBS:-4}
+declare -A built=() started=() running=()  # running: process ID -> sample
+failed=
+while :; do
+  if [ -z "$failed" ]; then
+    for name in $(printf '%s\n' "${!wanted[@]}" | sort); do
+      [ "${#running[@]}" -lt "$jobs" ] || break
+      [ -z "${started[$name]:-}" ] || continue
+      ready=1
+      for other in $(needs "$name"); do [ -n "${built[$other]:-}" ] || ready=; done
+      [ -n "$ready" ] || continue
+      build_one "$name" &
+      running[$!]=$name
+      started[$name]=1
+    done
+  fi
+  [ "${#running[@]}" -gt 0 ] || break
+  wait -n || true
+  for pid in "${!running[@]}"; do
+    kill -0 "$pid" 2>/dev/null && continue
+    if wait "$pid"; then built[${running[$pid]}]=1; else failed=1; fi
+    unset "running[$pid]"
+  done
 done
+[ -z "$failed" ] || exit 1
