@@ -35,10 +35,10 @@ REFERENCE_SPEC = f"--byoc-spec={SAMPLES / 'reference' / 'byoc-spec.json'}"
 SAMPLES_AT_ONCE = int(os.environ.get("BYOC_SAMPLES_AT_ONCE", "4"))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def sample_runs(request, sample_images, tmp_path_factory) -> Iterator[dict[str, Future]]:
-    """The suite run of every selected sample, started SAMPLES_AT_ONCE at a time in the tests' order when the first
-    sample test starts; each test waits for its own."""
+    """The suite run of every selected sample, started SAMPLES_AT_ONCE at a time in the tests' order when the module's
+    first test starts, so that its other tests run meanwhile; each sample test waits for its own."""
     selected = [item.callspec.params["sample"] for item in request.session.items
                 if getattr(item, "originalname", None) == "test_sample_fails_exactly_its_listed_requirements"]
 
@@ -73,25 +73,6 @@ def _write_table(path: str, futures: dict[str, Future]) -> None:
             lines.append(f"{sample}\t{run.seconds:.1f}\t{' '.join(sorted(run.ids_with('failed')))}\n")
     with open(path, "w", encoding="utf-8") as out:
         out.write("".join(lines))
-
-
-@pytest.mark.parametrize("sample", SAMPLE_NAMES)
-def test_sample_fails_exactly_its_listed_requirements(sample, sample_runs):
-    listed = json.loads((SAMPLES / sample / "expected.json").read_text())
-    expected = set(listed["failed"])
-    run = sample_runs[sample].result()
-    assert run.statuses, run.output
-    assert run.ids_with("failed") == expected, run.output
-    # The exit status is the gate's: 1 for a MUST failed or inconclusive; a failed SHOULD alone passes. Judged on
-    # one area, the requirements left out are not checked: INCONCLUSIVE at best.
-    if judged_area(sample) is None:
-        assert run.exit_code == (1 if run.gate_fails() else 0), run.output
-    else:
-        assert run.exit_code == 1, run.output
-        assert f"verdict: {'NOT CONFORMANT' if run.must_failed() else 'INCONCLUSIVE'} (" in run.output, run.output
-    for requirement in expected:  # each failure speaks to the user
-        message = run.output[re.search(rf"^{requirement} \((MUST|SHOULD)\) ", run.output, re.MULTILINE).start():]
-        assert "\n  expected: " in message and "\n  observed: " in message and "\n  reproduce:\n" in message
 
 
 def test_the_reference_image_passes_every_check_outright_with_its_declaration(sample_images, tmp_path):
@@ -294,3 +275,23 @@ def test_the_distributed_sample_trains_on_ten_hosts_sorted_as_sagemaker_sorts_th
     assert summaries["TRAIN-10:hosts-train-together"].endswith("the model from algo-1 (1 file(s))"), summaries
     unique = summaries["TRAIN-13:model-names-unique-across-hosts"]
     assert unique.startswith("1 file name(s) in the job's model (algo-1: 1, algo-10: 0, algo-2: 0"), summaries
+
+
+# Last in the module: the other tests run while the samples' suites go on in the background.
+@pytest.mark.parametrize("sample", SAMPLE_NAMES)
+def test_sample_fails_exactly_its_listed_requirements(sample, sample_runs):
+    listed = json.loads((SAMPLES / sample / "expected.json").read_text())
+    expected = set(listed["failed"])
+    run = sample_runs[sample].result()
+    assert run.statuses, run.output
+    assert run.ids_with("failed") == expected, run.output
+    # The exit status is the gate's: 1 for a MUST failed or inconclusive; a failed SHOULD alone passes. Judged on
+    # one area, the requirements left out are not checked: INCONCLUSIVE at best.
+    if judged_area(sample) is None:
+        assert run.exit_code == (1 if run.gate_fails() else 0), run.output
+    else:
+        assert run.exit_code == 1, run.output
+        assert f"verdict: {'NOT CONFORMANT' if run.must_failed() else 'INCONCLUSIVE'} (" in run.output, run.output
+    for requirement in expected:  # each failure speaks to the user
+        message = run.output[re.search(rf"^{requirement} \((MUST|SHOULD)\) ", run.output, re.MULTILINE).start():]
+        assert "\n  expected: " in message and "\n  observed: " in message and "\n  reproduce:\n" in message
