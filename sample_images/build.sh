@@ -66,18 +66,21 @@ build_one() {  # the docker build of one sample, once the sample it builds on is
 
 # The samples asked for (all by default) and every sample they need: a sample is built after those, in the same
 # run, so it never starts FROM (or copies from) a stale image of them.
-declare -A wanted=()
+# Each Dockerfile is read once here: the scheduling loop below looks at what a sample needs many times.
+declare -A wanted=() needed_by=()  # needed_by: sample -> the samples it needs, space-separated
 want() {
   local name=$1 other
   [ -f "$here/$name/Dockerfile" ] || { echo "build.sh: no sample named '$name'" >&2; exit 1; }
   [ -z "${wanted[$name]:-}" ] || return 0
   wanted[$name]=1
-  for other in $(needs "$name"); do want "$other"; done
+  needed_by[$name]=$(needs "$name" | tr '\n' ' ')
+  for other in ${needed_by[$name]}; do want "$other"; done
 }
 if [ $# -eq 0 ]; then
   set -- $(cd "$here" && ls -d */ | tr -d /)
 fi
 for name in "$@"; do want "$name"; done
+order=$(printf '%s\n' "${!wanted[@]}" | sort)
 
 # Builds go BYOC_BUILD_JOBS at a time (4 by default): most of a build is the engine writing layers, and the
 # broken samples are one small layer each on the same few conforming ones.
@@ -86,11 +89,11 @@ declare -A built=() started=() running=()  # running: process ID -> sample
 failed=
 while :; do
   if [ -z "$failed" ]; then
-    for name in $(printf '%s\n' "${!wanted[@]}" | sort); do
+    for name in $order; do
       [ "${#running[@]}" -lt "$jobs" ] || break
       [ -z "${started[$name]:-}" ] || continue
       ready=1
-      for other in $(needs "$name"); do [ -n "${built[$other]:-}" ] || ready=; done
+      for other in ${needed_by[$name]}; do [ -n "${built[$other]:-}" ] || ready=; done
       [ -n "$ready" ] || continue
       build_one "$name" &
       running[$!]=$name

@@ -36,12 +36,14 @@ class SuiteRun:
         return {requirement for requirement, s in self.statuses if s == status}
 
     def must_failed(self) -> bool:
-        return any(level == "MUST" and s == "failed" for (_, s), level in zip(self.statuses, self.levels, strict=True))
+        return self._a_must_is("failed")
 
     def gate_fails(self) -> bool:
         """What the default gate says: a MUST-level check failed or was inconclusive."""
-        return any(level == "MUST" and s in ("failed", "inconclusive")
-                   for (_, s), level in zip(self.statuses, self.levels, strict=True))
+        return self._a_must_is("failed", "inconclusive")
+
+    def _a_must_is(self, *statuses: str) -> bool:
+        return any(level == "MUST" and s in statuses for (_, s), level in zip(self.statuses, self.levels, strict=True))
 
 
 def run_suite(image: str, where: Path, *options: str, timeout: float = 600, measure: bool = False,
