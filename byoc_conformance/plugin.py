@@ -374,6 +374,21 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
         f"gate --byoc-fail-on {report['fail_on']}: {report['gate']}", **{colour: True, "bold": True})
 
 
+@pytest.hookimpl(tryfirst=True)
+def pytest_keyboard_interrupt(excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+    # Interrupts raises KeyboardInterrupt wherever the signal lands, and in Python 3.11 that can be a frame with no
+    # line number (a frozen stdlib module's): pytest's rendering of the interrupt then fails with a TypeError, and the
+    # run ends in a traceback instead of as interrupted. Such frames are left out of what it renders.
+    excinfo.traceback = excinfo.traceback.filter(has_line_number)
+
+
+def has_line_number(entry: Any) -> bool:
+    try:
+        return isinstance(entry.lineno, int)
+    except TypeError:  # tb_lineno is None
+        return False
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     harness = session.config.stash.get(HARNESS, None)
     if harness is None:

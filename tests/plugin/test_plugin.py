@@ -5,7 +5,7 @@ import sys
 
 import pytest
 
-from byoc_conformance import specs
+from byoc_conformance import plugin, specs
 
 
 def test_without_image_the_plugin_changes_nothing(pytester: pytest.Pytester):
@@ -107,3 +107,22 @@ def test_spreading_the_checks_over_xdist_workers_is_one_clear_error(pytester: py
                                  "be spread over pytest-xdist workers; run without -n/--dist, and use --byoc-jobs N "
                                  "for N container runs at once"])
     assert "Traceback" not in result.stderr.str() + result.stdout.str()
+
+
+def test_an_interrupt_on_a_frame_without_a_line_number_is_rendered_without_it():
+    # A signal landing in a frozen module's frame (Python 3.11) gives a traceback entry whose line number is None,
+    # which pytest's rendering of the interrupt cannot subtract from: the plugin leaves such entries out.
+    class NoLine:
+        @property
+        def lineno(self) -> int:
+            return None - 1  # what pytest's TracebackEntry.lineno does with tb_lineno None
+
+    try:
+        raise KeyboardInterrupt
+    except KeyboardInterrupt:
+        excinfo = pytest.ExceptionInfo.from_current()
+    real = list(excinfo.traceback)
+    excinfo.traceback = type(excinfo.traceback)([*real, NoLine()])
+    plugin.pytest_keyboard_interrupt(excinfo)
+    assert list(excinfo.traceback) == real and len(real) >= 1
+    assert "KeyboardInterrupt" in str(excinfo.getrepr(funcargs=True))
