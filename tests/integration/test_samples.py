@@ -30,9 +30,10 @@ REFERENCE_SPEC = f"--byoc-spec={SAMPLES / 'reference' / 'byoc-spec.json'}"
 
 
 # Sample suites run this many at a time (BYOC_SAMPLES_AT_ONCE). One suite alone leaves two thirds of the machine's
-# 2 cores idle (its runs wait on containers starting and answering); four keep them about 90 % busy. Verdicts must
-# not depend on that load; tests/integration/test_stability.py proves it with both cores kept busy.
-SAMPLES_AT_ONCE = int(os.environ.get("BYOC_SAMPLES_AT_ONCE", "4"))
+# 2 cores idle; four keep them about 90 % busy, but under that load the framework image's toolkit installed its
+# SIGTERM handler after TRAIN-17's latest moment in one clean-clone CI run of four, so two, until TRAIN-17's
+# latest moment follows the run's own pace. Verdicts must not depend on load: tests/integration/test_stability.py.
+SAMPLES_AT_ONCE = int(os.environ.get("BYOC_SAMPLES_AT_ONCE", "2"))
 
 
 @pytest.fixture(scope="module", autouse=True)
