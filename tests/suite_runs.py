@@ -11,7 +11,7 @@ import time
 import xml.etree.ElementTree as ElementTree
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -31,6 +31,7 @@ class SuiteRun:
     levels: list[str]  # the level of each conformance test, in the same order
     seconds: float = 0.0  # wall time of the whole run
     peak_rss_mb: float | None = None  # the harness's peak memory, when measured
+    checks: list[tuple[str, str]] = field(default_factory=list)  # (test name, status) per conformance test
 
     def ids_with(self, status: str) -> set[str]:
         return {requirement for requirement, s in self.statuses if s == status}
@@ -59,14 +60,15 @@ def run_suite(image: str, where: Path, *options: str, timeout: float = 600, meas
                                env={**os.environ, **environment} if environment else None)
     seconds = time.monotonic() - started
     peak = re.search(r"^PEAK_RSS_KIB (\d+)$", completed.stderr, re.MULTILINE) if measure else None
-    statuses, levels = [], []
+    statuses, levels, checks = [], [], []
     if report.exists():
         for case in ElementTree.parse(report).getroot().iter("testcase"):
             properties = {p.get("name"): p.get("value") for p in case.iter("property")}
             statuses.append((properties.get("requirement", "?"), properties.get("status", "no status")))
             levels.append(properties.get("level", "?"))
+            checks.append((case.get("name", "?"), statuses[-1][1]))
     return SuiteRun(completed.returncode, completed.stdout + completed.stderr, statuses, levels, seconds,
-                    int(peak.group(1)) / 1024 if peak else None)
+                    int(peak.group(1)) / 1024 if peak else None, checks)
 
 
 def sample_options(sample: str) -> list[str]:

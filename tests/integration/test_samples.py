@@ -30,10 +30,8 @@ REFERENCE_SPEC = f"--byoc-spec={SAMPLES / 'reference' / 'byoc-spec.json'}"
 
 
 # Sample suites run this many at a time (BYOC_SAMPLES_AT_ONCE). One suite alone leaves two thirds of the machine's
-# 2 cores idle; four keep them about 90 % busy, but under that load the framework image's toolkit installed its
-# SIGTERM handler after TRAIN-17's latest moment in one clean-clone CI run of four, so two, until TRAIN-17's
-# latest moment follows the run's own pace. Verdicts must not depend on load: tests/integration/test_stability.py.
-SAMPLES_AT_ONCE = int(os.environ.get("BYOC_SAMPLES_AT_ONCE", "2"))
+# 2 cores idle; four keep them about 90 % busy. Verdicts must not depend on load: tests/integration/test_stability.py.
+SAMPLES_AT_ONCE = int(os.environ.get("BYOC_SAMPLES_AT_ONCE", "4"))
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -65,13 +63,15 @@ def sample_runs(request, sample_images, tmp_path_factory) -> Iterator[dict[str, 
 
 
 def _write_table(path: str, futures: dict[str, Future]) -> None:
-    """Each sample's wall time and the IDs it failed (a line "sample<TAB>seconds<TAB>ID ID ..." each): the figures
-    a change to how samples are run is judged on, its verdicts to be the same before and after."""
+    """Each sample's wall time, the IDs it failed and the status of each of its checks (a line
+    "sample<TAB>seconds<TAB>ID ID ...<TAB>check=status ..." each): the figures a change to how samples are run, or to
+    the harness's shape, is judged on, its verdicts to be the same before and after."""
     lines = []
     for sample, future in sorted(futures.items()):
         if future.done() and not future.cancelled() and future.exception() is None:
             run = future.result()
-            lines.append(f"{sample}\t{run.seconds:.1f}\t{' '.join(sorted(run.ids_with('failed')))}\n")
+            checks = " ".join(f"{name}={status.replace(' ', '_')}" for name, status in sorted(run.checks))
+            lines.append(f"{sample}\t{run.seconds:.1f}\t{' '.join(sorted(run.ids_with('failed')))}\t{checks}\n")
     with open(path, "w", encoding="utf-8") as out:
         out.write("".join(lines))
 
