@@ -125,6 +125,13 @@ class TrainingRun:
         """A digest of /opt/ml/model's names and contents (TRAIN-23); None if it could not be read."""
         return None if self.model_archive is None else content_digest(self.model_archive)
 
+    def note_pid1(self, disposition: Disposition | None, seconds_in: float) -> None:
+        """One reading of PID 1's SIGTERM disposition, taken `seconds_in` (TRAIN-17)."""
+        if disposition:
+            self.pid1_readings += 1
+            self.pid1_ever_receives |= disposition.receives
+            self.pid1_read_until = seconds_in
+
     def log_lines(self) -> Iterable[str]:
         """Every line of the log, read from disk as needed."""
         return lines_of(self.log_file) if self.log_file else self.logs.splitlines()
@@ -247,7 +254,11 @@ class HostContainers:
 
 
 SIGNAL_AT = 0.4  # TRAIN-17's SIGTERM is due this far into the good run's duration,
-SIGNAL_LATEST = 0.7  # and goes out at the latest this far, if PID 1 has not installed its handler by then
+# and goes out at the latest this far if PID 1 has not installed its handler by then but may take it (it blocks
+# SIGTERM, or its disposition cannot be read). A PID 1 that shows it would drop SIGTERM is waited for past that, for
+# as long as it runs: under load its handler comes later (a framework's Python imports), and a signal sent before it
+# would be dropped, a verdict of the machine's pace. Never catching it is judged on the readings instead.
+SIGNAL_LATEST = 0.7
 STOP_AT = 0.5  # TRAIN-19's interruption comes this far into the good run's duration,
 STOP_GRACE = 10.0  # and SIGKILL at least this many seconds after its SIGTERM (SageMaker allows 120)
 SIGTERM_BIT = 1 << (15 - 1)  # SIGTERM in the signal masks of /proc/<pid>/status and ps
@@ -269,6 +280,12 @@ class Disposition:
     def receives(self) -> bool:
         """False when the kernel drops SIGTERM sent to this PID 1: not caught, blocked or waited for."""
         return self.caught or self.blocked or self.waiting
+
+    @staticmethod
+    def may_take(disposition: Disposition | None) -> bool:
+        """Whether SIGTERM sent now might reach the program: PID 1 catches, blocks or waits for it, or that is
+        unknown."""
+        return disposition is None or disposition.receives
 
     @property
     def ready(self) -> bool:
@@ -521,9 +538,9 @@ class TrainingRunner:
         """Multi-host jobs started together, each on a network of its own. A job ends when every host has exited,
         or, as SageMaker fails the whole job when one host fails, when one exits non-zero (its other hosts are
         then stopped), or at the deadline. `signalled`, one of the jobs, is sent SIGTERM on every host from
-        `signal_due` seconds in, once PID 1 handles it on every host still running (at the latest `latest`
-        seconds in); once the other jobs have ended, a signalled job still going is stopped: it did not stop
-        sooner."""
+        `signal_due` seconds in, once PID 1 handles it on every host still running (from `latest` seconds in,
+        once every host's PID 1 may take it: see SIGNAL_LATEST); once the other jobs have ended, a signalled job
+        still going is stopped: it did not stop sooner."""
         networks: list[str] = []
         created: list[tuple[TrainingRun, TrainingRun, HostContainers]] = []  # (job, host's run, its containers)
         try:
@@ -582,23 +599,29 @@ class TrainingRunner:
         just before is what it did with the signal. Each host's signal_at is on its own clock."""
         hosts = [(run, container) for owner, run, container in running.values() if owner is job]
         seen = {id(run): pid1_disposition(container) for run, container in hosts}
-        if not hosts or (not now and not all(disposition and disposition.ready for disposition in seen.values())):
+        if any(seen[id(run)] is None and _exit_code(container) is not None for run, container in hosts):
+            return  # unreadable because a host has just exited: the loop collects it before anything is sent
+        for run, _ in hosts:
+            run.note_pid1(seen[id(run)], time.monotonic() - starts[id(run)])
+        ready = all(disposition and disposition.ready for disposition in seen.values())
+        if not hosts or not (ready or (now and all(map(Disposition.may_take, seen.values())))):
             return
         for run, container in hosts:
             with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
                 container.kill("SIGTERM")
-            run.signal_at = time.monotonic() - starts[id(run)]
+                run.signal_at = time.monotonic() - starts[id(run)]
             run.disposition = seen[id(run)] or pid1_disposition(container)
-        if job.signal_at is None:  # its first host had exited: the job's signal time is its hosts' earliest
+        # Its first host had exited: the job's signal time is its hosts' earliest.
+        if job.signal_at is None and any(run.signal_at is not None for run, _ in hosts):
             job.signal_at = min(run.signal_at for run, _ in hosts if run.signal_at is not None)
 
     def signalled_with_twin(self, training_input: opt_ml.TrainingInput, *, signal_at: float, latest: float,
                             deadline: float) -> tuple[TrainingRun, TrainingRun]:
         """Two runs of the same input started together, so that they share the machine's load: one is sent
         SIGTERM, the twin is left alone. The signal is due `signal_at` seconds in; from then it waits until PID 1
-        catches, blocks or waits for SIGTERM, but not past `latest`: a program installs its handler a moment into
-        its start-up, and a signal sent before that is dropped by the kernel, at a moment that depends on the
-        machine's load. The signalled run is stopped once the twin has ended, or both at the deadline."""
+        catches or waits for SIGTERM, past `latest` only while PID 1 shows it would drop it: a program installs its
+        handler a moment into its start-up, and a signal sent before that is dropped by the kernel, at a moment that
+        depends on the machine's load. The signalled run is stopped once the twin has ended, or both at the deadline."""
         signalled = self._new_run("sigterm", "training run sent SIGTERM", training_input)
         signalled.signal_due = signal_at
         twin = self._new_run("sigterm-twin", "unsignalled twin of the SIGTERM run", training_input)
@@ -621,12 +644,12 @@ class TrainingRunner:
                         # Read at every look, not only when the signal is due: a run that ends first (a short one,
                         # or any under load) is still judged on what its PID 1 did with SIGTERM.
                         before = pid1_disposition(container)
-                        if before:
-                            signalled.pid1_readings += 1
-                            signalled.pid1_ever_receives |= before.receives
-                            signalled.pid1_read_until = time.monotonic() - started
+                        signalled.note_pid1(before, time.monotonic() - started)
                         due = time.monotonic() - started >= signal_at
-                        if due and ((before and before.ready) or time.monotonic() - started >= latest):
+                        late = time.monotonic() - started >= latest
+                        # Unreadable because it has just exited: the exit is collected below, nothing is sent.
+                        may_take = Disposition.may_take(before) and (before or _exit_code(container) is None)
+                        if due and ((before and before.ready) or (late and may_take)):
                             with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
                                 container.kill("SIGTERM")
                                 signalled.signal_at = time.monotonic() - started

@@ -181,14 +181,8 @@ def sigterm_stops_training(ctx: Context) -> str:
                 f"unsignalled twin run of the same input started with it (by max({SIGTERM_MIN_MARGIN} s, "
                 f"{SIGTERM_MARGIN:.0%} of the twin's time left)); SageMaker sends SIGKILL 120 s after SIGTERM")
     if run.signal_at is None:
-        # Whatever the load: still no handler when the signal was due (readings from before then alone may all
-        # precede a handler installed a moment into start-up).
-        if run.pid1_readings and not run.pid1_ever_receives and run.signal_due is not None \
-                and run.pid1_read_until >= run.signal_due:
-            raise Failed(f"PID 1 neither caught, blocked nor waited for SIGTERM in any of {run.pid1_readings} "
-                         f"readings while it ran; {run.outcome()}, before SIGTERM was due "
-                         f"({run.signal_due:.1f} s in): the kernel drops SIGTERM sent to such a PID 1 (a Python "
-                         "program installs no handler by default)", expected=expected, run=run)
+        if _never_took_sigterm(run, run.signal_due):
+            raise Failed(f"{_never_took(run, run.signal_due)}; {run.outcome()}", expected=expected, run=run)
         raise Inconclusive(f"{run.outcome()}, before SIGTERM was sent (due {run.signal_due:.1f} s in)", run=run)
     disposition = run.disposition
     seen = f"{disposition.describe()}; " if disposition else "PID 1's signal handling could not be read; "
@@ -214,6 +208,21 @@ def sigterm_stops_training(ctx: Context) -> str:
                  expected=expected, run=run)
 
 
+def _never_took_sigterm(run: TrainingRun, due: float | None) -> bool:
+    """No SIGTERM went out because PID 1 showed, at every reading until past the signal's due moment, that the
+    kernel would drop it (the signal waits for a handler while such a PID 1 runs). Whatever the load: readings from
+    before the due moment alone may all precede a handler installed a moment into start-up."""
+    return bool(run.pid1_readings) and not run.pid1_ever_receives and due is not None \
+        and run.pid1_read_until >= due
+
+
+def _never_took(run: TrainingRun, due: float | None) -> str:
+    return (f"PID 1 neither caught, blocked nor waited for SIGTERM in any of {run.pid1_readings} readings over its "
+            f"first {run.pid1_read_until:.1f} s (SIGTERM was due {due or 0:.1f} s in, and held back for a handler "
+            "that never came): the kernel drops SIGTERM sent to such a PID 1 (a Python program installs no handler "
+            "by default)")
+
+
 @check("TRAIN-17", "sigterm-stops-every-host", runs=("training.distributed", "training.signalled_jobs"))
 def sigterm_stops_every_host(ctx: Context) -> str:
     baseline = ctx.training.distributed
@@ -228,6 +237,10 @@ def sigterm_stops_every_host(ctx: Context) -> str:
                 f"twin job started with it (by max({SIGTERM_MIN_MARGIN} s, {SIGTERM_MARGIN:.0%} of the twin's "
                 "time left))")
     if job.signal_at is None:
+        deaf = [run for run in job.hosts if _never_took_sigterm(run, job.signal_due)]
+        if deaf:
+            raise Failed(f"on {deaf[0].host}: {_never_took(deaf[0], job.signal_due)}; {_hosts_summary(job)}",
+                         expected=expected, run=job.on_host(deaf[0]))
         raise Inconclusive(f"the job ended before SIGTERM was due ({_hosts_summary(job)})", run=job)
     deaf = [run for run in job.hosts if run.disposition and not run.disposition.receives]
     if deaf:  # decisive, as on one host

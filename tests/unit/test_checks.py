@@ -520,6 +520,18 @@ def test_a_host_without_a_handler_fails_the_job_whatever_the_timing():
     assert raised.value.run.label == signalled[1].label
 
 
+def test_a_job_never_signalled_because_a_host_never_had_a_handler_fails_on_that_host():
+    signalled = _hosts([3.4, 3.4], pid1_readings=40, pid1_read_until=3.3)
+    signalled[0].pid1_ever_receives = True
+    ctx = _jobs_context(signalled, _hosts([3.5, 3.1]))
+    signalled[0].signal_due = 1.2
+    with pytest.raises(Failed, match=r"on algo-2: PID 1 neither caught.* 40 readings over its first 3.3 s .*held back"):
+        training.sigterm_stops_every_host(ctx)
+    signalled[1].pid1_read_until = 1.0  # read only before the signal was due: nothing tells
+    with pytest.raises(Inconclusive, match="the job ended before SIGTERM was due"):
+        training.sigterm_stops_every_host(ctx)
+
+
 def test_a_job_that_trains_on_after_sigterm_fails_on_its_last_host():
     signalled = _hosts([3.4, 3.0], signal_at=1.2, disposition=CATCHES)
     with pytest.raises(Failed, match="no sooner done than the twin, so the signal did not stop every host"):
@@ -638,7 +650,7 @@ def test_a_non_deterministic_image_is_judged_on_exit_and_model_and_says_so():
 
 def test_a_run_that_ends_before_its_signal_fails_when_pid1_never_had_a_handler_and_is_inconclusive_otherwise():
     short = dict(slug="sigterm", duration=0.7, signal_due=0.4, disposition=None)
-    with pytest.raises(Failed, match="in any of 5 readings while it ran"):
+    with pytest.raises(Failed, match="in any of 5 readings over its first 0.6 s"):
         training.sigterm_stops_training(context(signalled=run(**short, pid1_readings=5, pid1_read_until=0.6)))
     with pytest.raises(Inconclusive, match="before SIGTERM was sent"):  # read only before it was due
         training.sigterm_stops_training(context(signalled=run(**short, pid1_readings=5, pid1_read_until=0.3)))
