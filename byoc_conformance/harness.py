@@ -18,11 +18,12 @@ import pytest
 
 from . import __version__, declaration, metrics, model, pipeline, reaper, report, script
 from .catalogue import Catalogue, coverage_problems, load_catalogue
+from .checks import all_checks
 from .engine import CLEANUP_COMMAND, RUN_LABEL, Engine, HarnessError, Limits, remove_labelled
 from .hosting import Hosting
 from .model import Model
 from .plan import Plan
-from .registry import Check, Context, RunName, all_checks, reader, runs_alone
+from .registry import Check, Context, RunName, judge, reader, runs_alone
 from .report import CheckResult
 from .specs import SpecError
 from .training import Command, TrainingRun, TrainingRunner, TrainingRuns
@@ -309,7 +310,7 @@ class Harness:
             # A check that reads runs may probe a running server: no run that is timed alone goes on meanwhile.
             # (The others only read the image's configuration and the declaration.)
             with self.plan.slots.held("probe", priority=True) if entry.runs else contextlib.nullcontext():
-                summary, verdict = entry.func(self.context), None
+                summary, verdict = judge(entry, self.context), None
         except Verdict as raised:
             summary, verdict = raised.observed, raised
         except Exception as raised:  # a defect of the harness, not a verdict on the image: never hidden

@@ -24,10 +24,11 @@ from . import exchange
 from .declaration import DEFAULT_CSV, CsvLayout
 from .engine import Engine, Process, pid1_process, save_logs
 from .model import Model, extract_for_reproduction, pack_store, rooted
+from .outcome import CouldNotRun
 from .payloads import Payload, Traffic, example_csv, grown, large_csv
 from .plan import Plan, planned, planned_alone
 from .progress import WAITS
-from .verdicts import Inconclusive, Request
+from .verdicts import Request
 
 if TYPE_CHECKING:
     from .pipeline import Stage
@@ -310,7 +311,7 @@ class Server:
 
     def require_healthy(self) -> None:
         if self.healthy_after is None:
-            raise Inconclusive(f"the server never became healthy: {self.outcome()}", run=self)
+            raise CouldNotRun(f"the server never became healthy: {self.outcome()}", run=self)
 
     def reproduce(self, repro_dir: Path) -> str:
         """Saves the model under repro_dir and returns the commands that start this server by hand."""
@@ -364,7 +365,7 @@ class Probing:
         if self.traffic.takes_csv:
             return example_csv(self.csv.feature_ranges, rows)
         if self.traffic.sample is None:
-            raise Inconclusive("the declaration's SupportedContentTypes do not list text/csv, and it gives no sample "
+            raise CouldNotRun("the declaration's SupportedContentTypes do not list text/csv, and it gives no sample "
                                "request for them (byoc-conformance.invocations), so no valid request can be sent")
         return self.traffic.sample
 
@@ -375,7 +376,7 @@ class Probing:
         sample = self.valid_payload()
         grown_sample = grown(sample, size)
         if grown_sample is None:
-            raise Inconclusive(f"no body of {size} bytes can be built from the declared {sample.content_type} "
+            raise CouldNotRun(f"no body of {size} bytes can be built from the declared {sample.content_type} "
                                "sample (JSON samples are grown; other types are sent as given)")
         return grown_sample
 
@@ -438,7 +439,7 @@ class Hosting(Probing):
 
     def _model_archive(self) -> Path:
         if self.model.tar_gz is None:
-            raise Inconclusive(f"no model to serve: {self.model.missing}")
+            raise CouldNotRun(f"no model to serve: {self.model.missing}")
         return self.model.tar_gz
 
     @planned
@@ -478,7 +479,7 @@ class Hosting(Probing):
         """The probes that need records (a batch file split by line, a stream answered row by row, a pipeline's
         generated payloads) send and ask for text/csv: an image declared without it both ways is not judged there."""
         if not self.traffic.speaks_csv:
-            raise Inconclusive("this probe sends and asks for text/csv records (a batch file split by line, a stream "
+            raise CouldNotRun("this probe sends and asks for text/csv records (a batch file split by line, a stream "
                                "answered row by row, a pipeline's generated payloads), which the declaration's "
                                "SupportedContentTypes and SupportedResponseMIMETypes do not both list")
 

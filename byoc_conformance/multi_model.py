@@ -13,9 +13,10 @@ import requests
 
 from .engine import memory_in_use
 from .hosting import MODEL_STORE, MOUNT_POINTS, Endpoint, Hosting, Server
+from .outcome import Unclaimed
 from .payloads import Payload
 from .plan import planned_for
-from .verdicts import NotApplicable, Request
+from .verdicts import Request
 
 LABEL = "com.amazonaws.sagemaker.capabilities.multi-models"
 MAX_PAGES = 20  # a listing of three models that takes more pages than this never ends
@@ -102,7 +103,7 @@ def run_session(hosting: Hosting) -> Session:
     """Loads models by name as SageMaker does, lists, describes, invokes and unloads them, reading the container's
     memory before loading, with the models loaded, and once they are unloaded."""
     if not claims_multi_model(hosting):
-        raise NotApplicable(f"the image does not carry the label {LABEL}=true")
+        raise Unclaimed(f"the image does not carry the label {LABEL}=true")
     payload = hosting.valid_payload()  # CSV, or the declared sample
     with hosting.fresh(endpoint("serve-multi-model")) as server:
         server.require_healthy()

@@ -9,7 +9,9 @@ from typing import Any
 from .declaration import DEFAULTS, Declaration
 from .engine import Engine
 from .hosting import Hosting
+from .outcome import CouldNotRun, Unclaimed
 from .training import TrainingRuns
+from .verdicts import Inconclusive, NotApplicable
 
 
 @dataclass
@@ -82,7 +84,12 @@ def on_hosting(run: Callable[[Hosting], object]) -> Callable[[Context], object]:
     return lambda context: run(context.hosting)
 
 
-def all_checks() -> list[Check]:
-    from . import checks  # noqa: F401  (importing the package registers its checks)
-
-    return list(CHECKS.values())
+def judge(entry: Check, context: Context) -> str:
+    """The check's summary, or its verdict raised. A run it reads that did not happen is judged here unless the check
+    judged it first: one the image does not claim is not applicable, one that gave nothing to read inconclusive."""
+    try:
+        return entry.func(context)
+    except Unclaimed as why:
+        raise NotApplicable(why.observed, run=why.run) from None
+    except CouldNotRun as why:
+        raise Inconclusive(why.observed, run=why.run) from None

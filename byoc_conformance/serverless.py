@@ -14,8 +14,9 @@ import requests
 from .engine import memory_in_use, processes
 from .exchange import MIB
 from .hosting import Endpoint, Hosting, Server
+from .outcome import Unclaimed
 from .plan import planned_for
-from .verdicts import NotApplicable, Request
+from .verdicts import Request
 
 STARTUP = 180.0  # SLS-04: the model download and the first healthy /ping within 3 minutes
 PAYLOAD_LIMIT = 4 * MIB  # SLS-04: 4 MB requests and responses, read as MiB as SERVE-07's 6 MB is
@@ -77,7 +78,7 @@ def _send(server: Server, request: Request) -> Answer:
 @planned_for
 def run_profile(hosting: Hosting) -> ProfileRun:
     if hosting.serverless_mb is None:
-        raise NotApplicable("no --byoc-serverless MEMORY_MB: the image is not checked as a serverless one")
+        raise Unclaimed("no --byoc-serverless MEMORY_MB: the image is not checked as a serverless one")
     valid, large = hosting.valid_payload(), hosting.sized_payload(PAYLOAD_LIMIT)  # as the declaration says
     endpoint = profile(hosting.serverless_mb, hosting.engine.cpus or os.cpu_count() or 1)
     window = min(STARTUP, hosting.startup_timeout)

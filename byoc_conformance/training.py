@@ -36,9 +36,9 @@ from .engine import (
     save_logs,
     tar_of,
 )
+from .outcome import Unclaimed
 from .plan import Plan, planned, planned_alone
 from .progress import WAITS
-from .verdicts import NotApplicable
 
 # /opt/ml/input, /opt/ml/model and /opt/ml/output are mounted one by one, never /opt/ml as a whole:
 # images built on the SageMaker training toolkit keep their code in /opt/ml/code.
@@ -404,7 +404,7 @@ class TrainingRunner:
         elif probe:  # code baked into the image: the probe goes next to it and is named in its place
             baked = self.baked_program
             if baked is None:
-                raise NotApplicable("no script: neither --byoc-entry-point nor the image's SAGEMAKER_PROGRAM names one")
+                raise Unclaimed("no script: neither --byoc-entry-point nor the image's SAGEMAKER_PROGRAM names one")
             # The training toolkit runs baked-in code from /opt/ml/code whatever SAGEMAKER_SUBMIT_DIRECTORY says.
             image_files[f"{script.CODE_DIR}/{script.PROBE_NAME}"] = script.probe_source(baked)
             environment[script.USER_PROGRAM_ENV] = script.PROBE_NAME
@@ -746,7 +746,7 @@ class TrainingRuns:
     def _run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *, bad_input: bool = False,
              read_output: bool = False, probe: bool = False) -> TrainingRun:
         if self.disabled:
-            raise NotApplicable(self.disabled)
+            raise Unclaimed(self.disabled)
         if bad_input:
             deadline = self.bad_input_deadline
         elif self._slowdown == 1:
@@ -776,7 +776,7 @@ class TrainingRuns:
     def distributed(self) -> TrainingRun:
         """A multi-host job with good input, for an image that claims SupportsDistributedTraining."""
         if not self.declaration.distributed:
-            raise NotApplicable("the declaration does not claim SupportsDistributedTraining: single host only")
+            raise Unclaimed("the declaration does not claim SupportsDistributedTraining: single host only")
         training_input = dataclasses.replace(opt_ml.good_input(self.declaration, self.required_hyperparameters),
                                              hosts=opt_ml.host_names(self.hosts))
         # Hosts wait for each other (start-up, rendezvous, retried lookups): the bad-input deadline, not longer.
@@ -798,9 +798,9 @@ class TrainingRuns:
         """TRAIN-19: a run with a CheckpointConfig stopped half-way into the good run's duration, and the run that
         starts again on its checkpoints (see TrainingRunner.interrupted_and_resumed)."""
         if self.disabled:
-            raise NotApplicable(self.disabled)
+            raise Unclaimed(self.disabled)
         if self.declaration.checkpoints is None:
-            raise NotApplicable("the image is not said to resume from checkpoints: neither the declaration's "
+            raise Unclaimed("the image is not said to resume from checkpoints: neither the declaration's "
                                 "$.byoc-conformance.checkpoints nor --byoc-checkpoints")
         duration = self.good.duration
         return self.runner.interrupted_and_resumed(
@@ -820,7 +820,7 @@ class TrainingRuns:
     def _run_in_mode(self, mode: str) -> TrainingRun:
         channels = [c.name for c in self.declaration.channels_in(mode)]
         if not channels:
-            raise NotApplicable(f"no channel declares {mode} in its SupportedInputModes")
+            raise Unclaimed(f"no channel declares {mode} in its SupportedInputModes")
         return self._run(f"{mode.lower()}-mode", f"training run with {', '.join(map(repr, channels))} in {mode} mode",
                          opt_ml.in_mode_input(self.declaration, mode, self.required_hyperparameters))
 
@@ -835,7 +835,7 @@ class TrainingRuns:
     def sharded(self) -> TrainingRun:
         """A multi-host job whose primary channel is ShardedByS3Key: each host gets a disjoint part (TRAIN-07)."""
         if not self.declaration.distributed:
-            raise NotApplicable("the declaration does not claim SupportsDistributedTraining: single host only")
+            raise Unclaimed("the declaration does not claim SupportsDistributedTraining: single host only")
         channel = self._key_tree_channel()
         training_input = opt_ml.key_tree_input(self.declaration, self.required_hyperparameters,
                                                hosts=opt_ml.host_names(self.hosts))
@@ -845,7 +845,7 @@ class TrainingRuns:
     def _key_tree_channel(self) -> str:
         channel = self.declaration.primary_channel
         if channel.usual_mode == "Pipe":
-            raise NotApplicable(f"the {channel.name!r} channel is Pipe only: its program sees a stream, not keys")
+            raise Unclaimed(f"the {channel.name!r} channel is Pipe only: its program sees a stream, not keys")
         return channel.name
 
     @property
@@ -865,7 +865,7 @@ class TrainingRuns:
     def corrupt_csv(self) -> TrainingRun:
         channel = self.declaration.primary_channel
         if not channel.accepts_csv:
-            raise NotApplicable(f"the {channel.name!r} channel does not take text/csv")
+            raise Unclaimed(f"the {channel.name!r} channel does not take text/csv")
         return self._run("corrupt-csv", f"training run with a corrupt CSV file in the {channel.name!r} channel",
                          opt_ml.corrupt_csv_input(self.declaration, self.required_hyperparameters), bad_input=True)
 
@@ -874,7 +874,7 @@ class TrainingRuns:
         """The SIGTERM run and its unsignalled twin (see TrainingRunner.signalled_with_twin), timed from the good
         run's duration."""
         if self.disabled:
-            raise NotApplicable(self.disabled)
+            raise Unclaimed(self.disabled)
         duration = self.good.duration
         return self.runner.signalled_with_twin(
             opt_ml.good_input(self.declaration, self.required_hyperparameters),
@@ -896,7 +896,7 @@ class TrainingRuns:
     def required_channels_only(self) -> TrainingRun:
         optional = {c.name for c in self.declaration.channels if not c.required}
         if not optional:
-            raise NotApplicable("every declared channel is required")
+            raise Unclaimed("every declared channel is required")
         return self._run("required-channels-only",
                          f"training run without the optional channel(s) {', '.join(sorted(optional))}",
                          opt_ml.without_channels(self.declaration, optional, self.required_hyperparameters))
@@ -914,7 +914,7 @@ class TrainingRuns:
         """Runs with every declared hyperparameter set, values drawn by hypothesis within the declaration."""
         specs = self.declaration.hyperparameters
         if self.disabled or not specs:
-            raise NotApplicable(self.disabled or "the declaration lists no SupportedHyperParameters")
+            raise Unclaimed(self.disabled or "the declaration lists no SupportedHyperParameters")
         drawn: list[dict[str, str]] = []
 
         @settings(max_examples=self.hyperparameter_examples, phases=[Phase.generate], database=None, deadline=None,
@@ -939,7 +939,7 @@ class TrainingRuns:
     def invalid_hyperparameter_runs(self) -> list[tuple[hyperparameters.Probe, TrainingRun]]:
         found = hyperparameters.probes(self.declaration.hyperparameters)
         if not found:
-            raise NotApplicable("no declared hyperparameter has a range, a type or a requirement to break")
+            raise Unclaimed("no declared hyperparameter has a range, a type or a requirement to break")
         tried = found[: self.hyperparameter_probes]
         return list(zip(tried, self.plan.each([
             self._once(f"invalid-hyperparameter-{number}", f"training run with {probe.describe()}",
@@ -960,10 +960,10 @@ class TrainingRuns:
         must come out the same, or no difference can be told from noise), and per tunable hyperparameter a run
         that sets only it, to the valid value farthest from its declared default."""
         if self.disabled:
-            raise NotApplicable(self.disabled)
+            raise Unclaimed(self.disabled)
         alternatives = hyperparameters.tunable_alternatives(self.declaration.hyperparameters)
         if not alternatives:
-            raise NotApplicable("the declaration has no tunable hyperparameter with a second valid value")
+            raise Unclaimed("the declaration has no tunable hyperparameter with a second valid value")
         base = self.required_hyperparameters
         tried = dict(list(alternatives.items())[: self.hyperparameter_probes])
         first = self.good

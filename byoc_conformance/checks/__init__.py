@@ -1,5 +1,6 @@
 """The checks, one module per contract area; importing this package registers them all."""
 
+from ..registry import CHECKS, Check
 from . import (  # noqa: F401
     asynchronous,
     batch,
@@ -14,3 +15,8 @@ from . import (  # noqa: F401
     streaming,
     training,
 )
+
+
+def all_checks() -> list[Check]:
+    """Every registered check, in the order of registration."""
+    return list(CHECKS.values())

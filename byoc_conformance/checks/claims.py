@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Protocol, TypeVar
 
 from ..hosting import Server
+from ..outcome import CouldNotRun
 from ..serverless import STARTUP
 from ..verdicts import Failed, Inconclusive
 
@@ -105,7 +106,7 @@ def claimed_run(claim: Claim, requirement: str, read: Callable[[], T]) -> T:
     out). Any other verdict of the run is raised as it is."""
     try:
         return read()
-    except Inconclusive as stopped:
+    except CouldNotRun as stopped:
         server = stopped.run
         if isinstance(server, Server) and server.healthy_after is None:
             shared = server.role == SHARED_ROLE and not claim.on_shared

@@ -6,9 +6,10 @@ import json
 import posixpath
 
 from ..hosting import Server
+from ..outcome import CouldNotRun, Unclaimed
 from ..registry import Context, check
 from ..training import MOUNTED, TrainingRun
-from ..verdicts import Failed, Inconclusive, NotApplicable
+from ..verdicts import Failed, Inconclusive
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
 DEFAULT_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -51,7 +52,7 @@ def train_and_serve_reachable(ctx: Context) -> str:
     for program in _programs(ctx):
         try:
             run = ctx.training.good if program == "train" else ctx.hosting.shared
-        except Inconclusive as why:  # e.g. no model to serve, because training failed
+        except CouldNotRun as why:  # e.g. no model to serve, because training failed
             unobserved.append(f"`{program}`: {why.observed}")
             continue
         problem, outcome = _not_reached(program, run)
@@ -197,7 +198,7 @@ def runs_on_the_engine_platform(ctx: Context) -> str:
     for program in _programs(ctx):
         try:
             run = ctx.training.good if program == "train" else ctx.hosting.shared
-        except Inconclusive:
+        except CouldNotRun:
             continue
         if _cannot_execute(run):
             raise Failed(f"`{program}` could not execute on this {engine} engine ({EXEC_FORMAT}); the image says it "
@@ -217,7 +218,7 @@ def nothing_relied_on_under_opt_ml(ctx: Context) -> str:
     image, paths, program = ctx.image, MOUNTED, "train"
     try:
         run: TrainingRun | Server = ctx.training.good
-    except NotApplicable:  # an inference-only image: only /opt/ml/model is mounted over when it serves
+    except Unclaimed:  # an inference-only image: only /opt/ml/model is mounted over when it serves
         image, paths, program, run = ctx.hosting.image, ("/opt/ml/model",), "serve", ctx.hosting.shared
     shipped = ctx.engine.shipped_files(image, paths)
     if shipped is None:

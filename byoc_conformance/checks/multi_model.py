@@ -30,6 +30,7 @@ from ..multi_model import (
     run_session,
     send,
 )
+from ..outcome import NotRun
 from ..payloads import Payload
 from ..plan import planned_for
 from ..registry import Context, check, on_hosting
@@ -206,7 +207,7 @@ def _sequences(ctx: Context, requirement: str) -> str:
     `requirement`; what stopped the sequences from running is said, not hidden."""
     try:  # their server is one more multi-model server: if it does not start, MME-02 fails on it
         explored = claimed_run(MULTI_MODEL, requirement, lambda: explore_sequences(ctx.hosting))
-    except (Inconclusive, NotApplicable) as why:
+    except (Inconclusive, NotRun) as why:
         return f"; generated sequences not run: {why.observed}"
     divergence = explored.divergence
     if divergence is not None and divergence.requirement == requirement:

@@ -3,7 +3,7 @@ import pytest
 
 from byoc_conformance import specs
 from byoc_conformance.catalogue import coverage_problems, load_catalogue
-from byoc_conformance.registry import all_checks
+from byoc_conformance.checks import all_checks
 
 from .catalogues import edited_catalogue
 

@@ -14,6 +14,7 @@ from byoc_conformance import opt_ml
 from byoc_conformance.checks import image, training
 from byoc_conformance.engine import Process, tar_of
 from byoc_conformance.hosting import Server
+from byoc_conformance.outcome import Unclaimed
 from byoc_conformance.registry import Context
 from byoc_conformance.training import Disposition, TrainingRun
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe, reproduction
@@ -386,7 +387,7 @@ def test_model_file_names_clash_only_with_different_contents(second, verdict):
 def test_distributed_checks_are_not_applicable_without_the_claim():
     from byoc_conformance.training import TrainingRuns
     runs = TrainingRuns(runner=None, timeout=60, declaration=opt_ml.DEFAULTS)  # type: ignore[arg-type]
-    with pytest.raises(NotApplicable, match="SupportsDistributedTraining"):
+    with pytest.raises(Unclaimed, match="SupportsDistributedTraining"):
         runs.distributed  # noqa: B018
 
 
@@ -658,3 +659,23 @@ def test_a_run_that_ends_before_its_signal_fails_when_pid1_never_had_a_handler_a
         training.sigterm_stops_training(context(signalled=run(**short, pid1_readings=5, pid1_ever_receives=True)))
     with pytest.raises(Inconclusive, match="before SIGTERM was sent"):  # nothing read: nothing to judge
         training.sigterm_stops_training(context(signalled=run(**short)))
+
+
+def test_a_run_that_did_not_happen_is_judged_by_the_registry_unless_the_check_judged_it():
+    from byoc_conformance.outcome import CouldNotRun
+    from byoc_conformance.registry import Check, judge
+
+    def reads(outcome):
+        def func(ctx):
+            raise outcome
+        return Check("TRAIN-15", "x", func)
+
+    server = SimpleNamespace(label="server", logs="")
+    with pytest.raises(NotApplicable, match="no label") as raised:
+        judge(reads(Unclaimed("no label")), context())
+    assert raised.value.run is None
+    with pytest.raises(Inconclusive, match="never healthy") as raised:
+        judge(reads(CouldNotRun("never healthy", run=server)), context())
+    assert raised.value.run is server
+    with pytest.raises(Failed, match="judged"):  # a check's own verdict passes through
+        judge(reads(Failed("judged")), context())

@@ -9,6 +9,7 @@ from byoc_conformance import declaration, hyperparameters
 from byoc_conformance.checks import declaration as declared_checks
 from byoc_conformance.checks import hosting, metrics, training
 from byoc_conformance.hosting import Hosting
+from byoc_conformance.outcome import CouldNotRun
 from byoc_conformance.payloads import Traffic
 from byoc_conformance.registry import Context
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
@@ -85,7 +86,7 @@ def test_without_a_declaration_the_declaration_itself_is_not_applicable():
 def test_an_image_declared_without_csv_and_without_a_sample_request_cannot_be_sent_a_valid_request():
     no_csv = Hosting(None, "algo:1", {}, lambda: None, startup_timeout=1, examples=1, seed=1,  # type: ignore[arg-type]
                      traffic=Traffic(takes_csv=False, accept="application/json"))
-    with pytest.raises(Inconclusive, match="do not list text/csv, and it gives no sample request"):
+    with pytest.raises(CouldNotRun, match="do not list text/csv, and it gives no sample request"):
         hosting.concurrent_requests(Context(None, "algo:1", {}, None, no_csv))  # type: ignore[arg-type]
 
 

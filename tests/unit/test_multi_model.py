@@ -10,6 +10,7 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 import requests
 
+from byoc_conformance import registry
 from byoc_conformance.checks import multi_model
 from byoc_conformance.declaration import DEFAULT_CSV
 from byoc_conformance.multi_model import LABEL, run_session
@@ -101,7 +102,7 @@ CHECKS_BY_REQUIREMENT = {"MME-02": "load-models", "MME-03": "list-models", "MME-
 
 
 def judge(requirement, ctx):
-    return CHECKS[f"{requirement}:{CHECKS_BY_REQUIREMENT[requirement]}"].func(ctx)
+    return registry.judge(CHECKS[f"{requirement}:{CHECKS_BY_REQUIREMENT[requirement]}"], ctx)
 
 
 def test_a_multi_model_server_that_exits_fails_mme_02_and_leaves_the_rest_inconclusive():

@@ -12,6 +12,7 @@ from byoc_conformance import pipeline
 from byoc_conformance.checks import pipeline as checks
 from byoc_conformance.engine import HarnessError
 from byoc_conformance.hosting import invocation
+from byoc_conformance.outcome import CouldNotRun
 from byoc_conformance.plan import Plan
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
 
@@ -179,7 +180,7 @@ def test_a_serve_that_does_not_start_fails_pipe_02_on_the_shared_server_before_a
     def through_pipeline():
         shared.require_healthy()  # what _through_pipeline's hosting.healthy() reports
 
-    with pytest.raises(Inconclusive, match="never became healthy"):  # the run's outcome, kept by the plan
+    with pytest.raises(CouldNotRun, match="never became healthy"):  # the run's outcome, kept by the plan
         ctx.hosting.plan.once((checks.__name__, checks._through_pipeline.__qualname__), through_pipeline)
     with pytest.raises(Failed, match=r"^`serve` itself \(the shared server, started before the pipeline's "
                        r"containers\): the container exited with code 1") as failed:

@@ -7,7 +7,7 @@ import json
 import pytest
 from _pytest.mark.expression import Expression
 
-from byoc_conformance.registry import all_checks
+from byoc_conformance.checks import all_checks
 
 from .. import suite_runs
 from ..suite_runs import area_selection, judged_area

@@ -196,8 +196,8 @@ def test_a_script_mode_run_carries_the_source_and_the_sdk_hyperparameters(source
 def test_a_probe_of_baked_in_code_sits_beside_it_and_is_named_in_its_place():
     from types import SimpleNamespace
 
+    from byoc_conformance.outcome import Unclaimed
     from byoc_conformance.training import TrainingRunner
-    from byoc_conformance.verdicts import NotApplicable
 
     runner = TrainingRunner(SimpleNamespace(run_id="r1"), "img",  # type: ignore[arg-type]
                             image_environment={"SAGEMAKER_PROGRAM": "fit.py"})
@@ -205,6 +205,6 @@ def test_a_probe_of_baked_in_code_sits_beside_it_and_is_named_in_its_place():
     assert run.environment["SAGEMAKER_PROGRAM"] == script.PROBE_NAME
     assert b"TARGET = 'fit.py'" in run.image_files[f"/opt/ml/code/{script.PROBE_NAME}"]
     assert run.training_input.code is None and "sagemaker_program" not in run.training_input.hyperparameters
-    with pytest.raises(NotApplicable, match="no script"):
+    with pytest.raises(Unclaimed, match="no script"):
         TrainingRunner(SimpleNamespace(run_id="r1"), "img")._new_run(  # type: ignore[arg-type]
             "environment-probe", "probe", opt_ml.good_input(), probe=True)
