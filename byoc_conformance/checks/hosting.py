@@ -11,7 +11,7 @@ from collections.abc import Callable
 
 import hypothesis
 import requests
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import Phase, given
 from hypothesis import strategies as st
 
 from ..declaration import CSV, media_type
@@ -20,6 +20,7 @@ from ..hosting import OWN_MODEL, PING_TIMEOUT, STOP_GRACE, Endpoint, Hosting, Se
 from ..payloads import Payload, example_csv, invalid_payloads, invalid_samples, valid_csv
 from ..pipeline import BIND_TO_PORT_LABEL, binds_to_port
 from ..plan import planned_for
+from ..probing import generated, hypothesis_settings
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 
@@ -70,31 +71,6 @@ def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expecte
     return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
 
 
-def _settings(hosting: Hosting, *phases: Phase) -> settings:
-    return settings(max_examples=hosting.examples, deadline=None, database=None, report_multiple_bugs=False,
-                    suppress_health_check=list(HealthCheck), phases=phases)
-
-
-def generated(hosting: Hosting, name: str, strategy: st.SearchStrategy[Payload]) -> list[Payload]:
-    """The payloads hypothesis generates from `strategy` with the run's seed and example count, before any is sent:
-    drawn once per run and shared by every probe that sends them. They are the ones hypothesis generates with a
-    probe that passes them all, so a run that finds no failure sends exactly what `explore` would."""
-    def draw() -> list[Payload]:
-        drawn: list[Payload] = []
-
-        @_settings(hosting, Phase.explicit, Phase.generate)
-        @hypothesis.seed(hosting.seed)
-        @given(strategy)
-        def collect(payload: Payload) -> None:
-            drawn.append(payload)
-
-        collect()
-        return drawn
-
-    # Drawing is the harness's own work: it takes no slot from the container runs.
-    return hosting.plan.once(("payloads", name), draw, hold=None)  # type: ignore[no-any-return]
-
-
 def _explore(hosting: Hosting, name: str, strategy: st.SearchStrategy[Payload],
              probe: Callable[[Payload], None]) -> None:
     """Runs `probe` on generated payloads (`name` names the strategy: payloads are drawn once per run). A probe
@@ -110,7 +86,7 @@ def _explore(hosting: Hosting, name: str, strategy: st.SearchStrategy[Payload],
         return
 
     # A failure: hypothesis sends the same payloads again with the probe, and shrinks the one that fails.
-    @_settings(hosting, Phase.explicit, Phase.generate, Phase.shrink)
+    @hypothesis_settings(hosting.examples, Phase.explicit, Phase.generate, Phase.shrink)
     @hypothesis.seed(hosting.seed)
     @given(strategy)
     def explore(payload: Payload) -> None:

@@ -10,10 +10,10 @@ from ..hosting import Hosting, invocation
 from ..payloads import large_csv, valid_csv
 from ..pipeline import BIND_TO_PORT_LABEL, Hop, PipelineRun, binds_to_port, pass_through, port_of, started
 from ..plan import planned_for
+from ..probing import generated
 from ..registry import Context, check
 from ..verdicts import Failed, Inconclusive, NotApplicable
 from .claims import PIPELINE, claimed_run, require_started
-from .hosting import generated
 
 PASSAGES = 20  # generated CSV payloads sent through the pipeline
 LARGE_INPUT = 4 * MIB  # within the limit itself: a container whose answer is no larger than its request keeps it
