@@ -15,7 +15,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import docker.errors
 import requests
@@ -30,10 +30,18 @@ from .plan import Plan, planned, planned_alone
 from .progress import WAITS
 from .verdicts import Request
 
-if TYPE_CHECKING:
-    from .pipeline import Stage
-
 PORT = 8080
+
+
+@dataclass(frozen=True)
+class Stage:
+    """A container of an inference pipeline after the image under test: its image, its labels and its model.tar.gz
+    (--byoc-pipeline; see pipeline.py)."""
+
+    image: str
+    labels: dict[str, str]
+    model: Path
+
 PING_TIMEOUT = 2.0  # SageMaker gives each /ping 2 s (SERVE-04)
 INVOCATION_TIMEOUT = 70.0  # the model has 60 s (SERVE-07); AWS tells clients to wait 70
 STOP_GRACE = 30.0  # SIGTERM, then SIGKILL 30 s later (SERVE-13)

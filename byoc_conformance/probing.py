@@ -17,6 +17,7 @@ from .hosting import Hosting, Server
 from .payloads import Payload
 from .verdicts import Request
 
+Response = requests.Response  # an answer as records hold it (checks name the type, they never send)
 # A criterion: what a check looks for in one answer, in words, or None when the answer is not what it looks for.
 Criterion = Callable[["Sent"], "str | None"]
 

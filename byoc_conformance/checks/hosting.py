@@ -6,38 +6,41 @@ from __future__ import annotations
 import json
 import re
 import statistics
-import time
 from collections.abc import Callable
 
-import hypothesis
-import requests
-from hypothesis import Phase, given
-from hypothesis import strategies as st
-
+from .. import serving
 from ..declaration import CSV, media_type
 from ..exchange import ACCEPT_WITHIN, TIGHT, TRIES, cut_note
-from ..hosting import OWN_MODEL, PING_TIMEOUT, STOP_GRACE, Endpoint, Hosting, Server, invocation
-from ..payloads import Payload, example_csv, invalid_payloads, invalid_samples, valid_csv
+from ..hosting import PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
+from ..payloads import Payload, example_csv
 from ..pipeline import BIND_TO_PORT_LABEL, binds_to_port
-from ..plan import planned_for
-from ..probing import generated, hypothesis_settings
+from ..probing import Exploration, Response, Sent, send
 from ..registry import Context, check, on_hosting
+from ..serving import (
+    ACCEPT_BURSTS,
+    ACCEPT_DEADLINE,
+    ALTERNATE_PORT,
+    CONCURRENT_REQUESTS,
+    REPEATED_PINGS,
+    SAFE_PORT_RANGE,
+    connection_bursts,
+    malformed_payloads,
+    on_alternate_port,
+    one_ping,
+    repeated_pings,
+    shared_sockets,
+    with_writable_model,
+)
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 
-REPEATED_PINGS = 20
-CONCURRENT_REQUESTS = 16
 SAMPLE_REPEATS = 5  # an image that takes no CSV: its declared sample, sent this many times (SERVE-07)
 INVOKE_ENDPOINT_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's request body limit, 6 MiB (SERVE-07)
-ALTERNATE_PORT = 9090
 DOCKER_DNS = "127.0.0.11"  # Docker's resolver listens here in every container on a user-defined network
-SAFE_PORT_RANGE = (9100, 9199)  # given with SAGEMAKER_BIND_TO_PORT, as a pipeline gives it: a second port goes there
 # What a program prints when it reaches for the network and finds no route or no name service (SERVE-15).
 NO_NETWORK = re.compile(r"network is unreachable|no route to host|temporary failure in name resolution|"
                         r"name or service not known|could not resolve host|getaddrinfo failed|"
                         r"failed to establish a new connection|unknownhostexception|no such host|"
                         r"connection timed out|connecttimeout", re.IGNORECASE)
-ACCEPT_BURSTS = 3  # a small backlog may keep up with one burst that arrives spread out, hardly with three
-ACCEPT_DEADLINE = 3.0  # past the first retransmission (1 s) of a connection the backlog had no room for
 
 
 def _require_csv_in(hosting: Hosting) -> None:
@@ -46,65 +49,26 @@ def _require_csv_in(hosting: Hosting) -> None:
                            "SupportedContentTypes do not list")
 
 
-def _answer(server: Server, request: Request, expected: str) -> requests.Response:
-    """The server's answer; no answer at all fails the check. A server that left one request unanswered at
-    the deadline is not asked again: every later probe fails with that first request as the evidence."""
-    try:
-        return server.send(request)
-    except requests.Timeout as error:
-        first, why = server.unanswered or (request, str(error))
-        raise Failed(f"no complete answer within {server.invocation_timeout:g} s ({why})", expected=expected,
-                     run=server, request=first) from None
-    except requests.RequestException as error:
-        raise Failed(f"no answer: {error}", expected=expected, run=server, request=request) from None
+def _answered(sent: Sent, server: Server, expected: str) -> Response:
+    """The answer `sent` got; no answer at all fails the check. A server that left one request unanswered at the
+    deadline is not asked again: every later probe fails with that first request as the evidence."""
+    if sent.response is not None:
+        return sent.response
+    raise Failed(_no_answer(sent, server), expected=expected, run=server, request=sent.blamed or sent.request)
 
 
-def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
-    """A valid body of just under `size` bytes must get a 2xx (a payload limit the image has to meet): CSV, or the
-    declared sample grown to that size."""
-    payload = hosting.sized_payload(size)
-    request = hosting.request(payload, name)
-    response = _answer(server, request, expected)
-    if not response.ok:
-        raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}", expected=expected,
-                     run=server, request=request)
-    return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
+def _no_answer(sent: Sent, server: Server) -> str:
+    if sent.timed_out:
+        return f"no complete answer within {server.invocation_timeout:g} s ({sent.error})"
+    return f"no answer: {sent.error}"
 
 
-def _explore(hosting: Hosting, name: str, strategy: st.SearchStrategy[Payload],
-             probe: Callable[[Payload], None]) -> None:
-    """Runs `probe` on generated payloads (`name` names the strategy: payloads are drawn once per run). A probe
-    that raises Failed is shrunk by hypothesis to the smallest payload that still fails, and that Failed is
-    raised here."""
-    for payload in generated(hosting, name, strategy):  # the payloads sent as fast as the server answers
-        try:
-            probe(payload)
-        except Failed as failed:
-            first = failed
-            break
-    else:
-        return
-
-    # A failure: hypothesis sends the same payloads again with the probe, and shrinks the one that fails.
-    @hypothesis_settings(hosting.examples, Phase.explicit, Phase.generate, Phase.shrink)
-    @hypothesis.seed(hosting.seed)
-    @given(strategy)
-    def explore(payload: Payload) -> None:
-        probe(payload)
-
-    try:
-        explore()
-    except hypothesis.errors.Flaky as flaky:
-        failures = [e for e in getattr(flaky, "exceptions", ()) if isinstance(e, Failed)]
-        if failures:
-            failures[0].observed += " (this failure did not repeat when hypothesis replayed the payload)"
-            raise failures[0] from None
-        raise
-    first.observed += " (this failure did not repeat when hypothesis sent the payloads again)"
-    raise first
+def _answer(hosting: Hosting, request: Request, expected: str) -> Response:
+    """The healthy shared server's answer to `request` (serving.answer), or the check fails."""
+    return _answered(serving.answer(hosting, request), hosting.healthy(), expected)
 
 
-def _excerpt(response: requests.Response) -> str:
+def _excerpt(response: Response) -> str:
     body = response.content
     return repr(body if len(body) <= 200 else body[:200] + b"...") + cut_note(response)
 
@@ -124,12 +88,12 @@ def healthy_within_window(ctx: Context) -> str:
     return server.outcome()
 
 
-@check("SERVE-02", "listens-on-all-interfaces-port-8080", runs=("hosting.shared",))
+@check("SERVE-02", "listens-on-all-interfaces-port-8080", runs=("hosting.shared", on_hosting(shared_sockets)))
 def listens_on_all_interfaces(ctx: Context) -> str:
     server = ctx.hosting.shared
     if server.start_error or server.exited():
         raise Inconclusive(f"no running server to look at: {server.outcome()}", run=server)
-    listening = ctx.hosting.listening_sockets(server)
+    listening = shared_sockets(ctx.hosting)
     if listening is None:
         raise Inconclusive("cannot read the container's socket table (/proc/net/tcp): the image has no `cat`")
     on_port = [address for address, port in listening if port == server.port]
@@ -145,18 +109,19 @@ def listens_on_all_interfaces(ctx: Context) -> str:
     return f"listening on {', '.join(f'{a}:{server.port}' for a in on_port)}"
 
 
-@check("SERVE-03", "accepts-connections-within-250ms", runs=("hosting.shared",))
+@check("SERVE-03", "accepts-connections-within-250ms", runs=("hosting.shared", on_hosting(connection_bursts)))
 def accepts_connections_in_time(ctx: Context) -> str:
     """Bursts of connections opened at once, as a front end does when traffic rises: the kernel accepts them
     while the server's listen backlog has room, and drops the rest until the client sends again (1 s later)."""
     server = ctx.hosting.healthy()
-    proxied = server.proxied()
+    observed = connection_bursts(ctx.hosting)
+    proxied = observed.proxied
     if proxied is not False:
         raise Inconclusive("a proxy on the engine's host accepts connections for the server (Docker's userland "
                            "proxy, on a port published on the host's loopback): the server's own acceptance is not "
                            "seen" if proxied else "whether a proxy on the engine's host accepts connections for the "
                            "server could not be told")
-    bursts = server.connection_times(CONCURRENT_REQUESTS, ACCEPT_DEADLINE, ACCEPT_BURSTS)
+    bursts = observed.times
     slowest = [max(float("inf") if t is None else t for t in burst) for burst in bursts]
     if not slowest:
         raise Inconclusive(f"no burst of {CONCURRENT_REQUESTS} connections went out within {TIGHT * 1000:.0f} ms in "
@@ -195,7 +160,7 @@ def _unproxied_host(ctx: Context, server: Server) -> str:
             f"byoc-repro-{server.role})")
 
 
-@check("SERVE-04", "ping-answers-200-within-2s", runs=("hosting.shared",))
+@check("SERVE-04", "ping-answers-200-within-2s", runs=("hosting.shared", on_hosting(repeated_pings)))
 def ping_answers_in_time(ctx: Context) -> str:
     shared = ctx.hosting.shared
     failed = shared.failed_pings()
@@ -205,13 +170,11 @@ def ping_answers_in_time(ctx: Context) -> str:
                      + ", ".join(f"{n} x {outcome}" for outcome, n in sorted(failed.items())),
                      expected=f"/ping answers 200 within {PING_TIMEOUT:.0f} s once the container can serve",
                      run=shared, request=Request("ping", "GET", "/ping"))
-    server = ctx.hosting.healthy()
-    times = []
-    for attempt in range(1, REPEATED_PINGS + 1):
-        started = time.monotonic()
-        outcome, response = server.ping()
-        times.append(time.monotonic() - started)
-        if response is None:
+    pings = repeated_pings(ctx.hosting)
+    server = pings.server
+    times = [seconds for _, _, seconds in pings.outcomes]
+    for attempt, (outcome, answered, _) in enumerate(pings.outcomes, 1):
+        if not answered:
             raise Failed(f"ping {attempt} of {REPEATED_PINGS}: {outcome}",
                          expected=f"every /ping answers 200 within {PING_TIMEOUT:.0f} s", run=server,
                          request=Request("ping", "GET", "/ping"))
@@ -222,10 +185,9 @@ def ping_answers_in_time(ctx: Context) -> str:
             f"max {max(times) * 1000:.1f} ms")
 
 
-@check("SERVE-04", "ping-body-empty", level="SHOULD", runs=("hosting.shared",))
+@check("SERVE-04", "ping-body-empty", level="SHOULD", runs=("hosting.shared", on_hosting(one_ping)))
 def ping_body_empty(ctx: Context) -> str:
-    server = ctx.hosting.healthy()
-    outcome, response = server.ping()
+    outcome, response = one_ping(ctx.hosting).outcome, one_ping(ctx.hosting).response
     if response is None:
         raise Inconclusive(f"/ping gave no answer to look at ({outcome}); see the other SERVE-04 checks")
     if response.content:
@@ -235,35 +197,42 @@ def ping_body_empty(ctx: Context) -> str:
 
 
 def _probe_valid_csv(ctx: Context, name: str, expected: str,
-                     judge: Callable[[Payload, requests.Response], str | None], *, judges_errors: bool = False) -> str:
-    """Sends generated valid CSV and judges each answer. Unless `judges_errors`, only 2xx answers are judged
-    (a non-2xx answer is SERVE-07's failure), and with none of those there is nothing to pass on."""
+                     judge: Callable[[Payload, Response], str | None], *, judges_errors: bool = False) -> str:
+    """Judges each answer to generated valid CSV (serving.valid_csv_exploration). Unless `judges_errors`, only 2xx
+    answers are judged (a non-2xx answer is SERVE-07's failure), and with none of those there is nothing to pass
+    on."""
     _require_csv_in(ctx.hosting)
     server = ctx.hosting.healthy()
-    sent, judged = [], []
 
-    def probe(payload: Payload) -> None:
-        request = ctx.hosting.request(payload, name)
-        response = _answer(server, request, expected)
-        sent.append(response.elapsed.total_seconds())
-        if not (judges_errors or response.ok):
-            return
-        problem = judge(payload, response)
-        if problem:
-            raise Failed(problem, expected=expected, run=server, request=request)
-        judged.append(payload.rows)
+    def criterion(sent: Sent) -> str | None:
+        if sent.response is None:
+            return _no_answer(sent, server)
+        if not (judges_errors or sent.response.ok):
+            return None
+        return judge(sent.payload, sent.response)  # type: ignore[arg-type]
 
-    _explore(ctx.hosting, "valid CSV", valid_csv(ctx.hosting.csv.feature_ranges), probe)
+    explored = serving.valid_csv_exploration(ctx.hosting, name, criterion)
+    _require_none_found(explored, server, expected)
+    answered = explored.answered
+    judged = [one.payload.rows for one in answered if judges_errors or one.ok]  # type: ignore[union-attr]
     if not judged:
-        raise Inconclusive(f"none of {len(sent)} generated CSV payloads was answered 2xx, so there was no answer "
+        raise Inconclusive(f"none of {len(answered)} generated CSV payloads was answered 2xx, so there was no answer "
                            "to judge (see SERVE-07 valid-csv-answered-2xx-within-60s)", run=server)
-    return (f"{len(judged)} of {len(sent)} generated CSV payloads ({sum(judged)} rows) judged; slowest answer "
-            f"{max(sent) * 1000:.0f} ms")
+    return (f"{len(judged)} of {len(answered)} generated CSV payloads ({sum(judged)} rows) judged; slowest answer "
+            f"{max(one.seconds for one in answered) * 1000:.0f} ms")
+
+
+def _require_none_found(explored: Exploration, server: Server, expected: str) -> None:
+    """Fails on the smallest payload the exploration picked out, if any."""
+    found = explored.found
+    if found is not None:
+        raise Failed(f"{explored.problem}{explored.unrepeated}", expected=expected, run=server,
+                     request=found.blamed or found.request)
 
 
 @check("SERVE-07", "valid-csv-answered-2xx-within-60s", runs=("hosting.shared",))
 def valid_csv_answered(ctx: Context) -> str:
-    def judge(payload: Payload, response: requests.Response) -> str | None:
+    def judge(payload: Payload, response: Response) -> str | None:
         if not 200 <= response.status_code < 300:
             return f"HTTP {response.status_code} for {payload.kind} ({payload.rows} rows); body {_excerpt(response)}"
         if len(response.content) > INVOKE_ENDPOINT_LIMIT:
@@ -276,12 +245,13 @@ def valid_csv_answered(ctx: Context) -> str:
     if not ctx.hosting.traffic.takes_csv:  # the declared sample, a few times over
         payload = ctx.hosting.valid_payload()
         server = ctx.hosting.healthy()
-        for _ in range(SAMPLE_REPEATS):
-            request = ctx.hosting.request(payload, "serve-07-valid-sample.payload")
-            problem = judge(payload, _answer(server, request, "2xx within 60 s for the declared sample"))
+        sent = [serving.answer(ctx.hosting, ctx.hosting.request(payload, "serve-07-valid-sample.payload"), payload)
+                for _ in range(SAMPLE_REPEATS)]
+        for one in sent:
+            problem = judge(payload, _answered(one, server, "2xx within 60 s for the declared sample"))
             if problem:
                 raise Failed(problem, expected="2xx within 60 s for the declared sample request", run=server,
-                             request=request)
+                             request=one.request)
         return f"{payload.kind} answered 2xx {SAMPLE_REPEATS} times ({ctx.hosting.traffic.describe()})"
     return _probe_valid_csv(ctx, "serve-07-valid-csv.payload", "2xx within 60 s for valid CSV", judge,
                             judges_errors=True)
@@ -294,7 +264,7 @@ def response_content_type(ctx: Context) -> str:
                             "judges the answer to its declared sample")
     accept = ctx.hosting.traffic.accept
 
-    def judge(payload: Payload, response: requests.Response) -> str | None:
+    def judge(payload: Payload, response: Response) -> str | None:
         content_type = response.headers.get("Content-Type", "")
         if media_type(content_type) != media_type(accept):
             return f"Content-Type {content_type!r} in answer to Accept: {accept}"
@@ -309,7 +279,7 @@ def one_record_per_row(ctx: Context) -> str:
     if media_type(ctx.hosting.traffic.accept) != CSV:
         raise NotApplicable(f"the image answers {ctx.hosting.traffic.accept}: records are counted as lines of "
                             "text/csv answers")
-    def judge(payload: Payload, response: requests.Response) -> str | None:
+    def judge(payload: Payload, response: Response) -> str | None:
         records = len(response.content.decode("utf-8", "replace").splitlines())
         if records != payload.rows:
             return f"{records} output records for {payload.rows} input rows: {_excerpt(response)}"
@@ -324,6 +294,18 @@ def accepts_6_mib(ctx: Context) -> str:
                         f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)")
 
 
+def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
+    """A valid body of just under `size` bytes must get a 2xx (a payload limit the image has to meet): CSV, or the
+    declared sample grown to that size."""
+    payload = hosting.sized_payload(size)
+    request = hosting.request(payload, name)
+    response = _answered(send(server, request, payload), server, expected)
+    if not response.ok:
+        raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}", expected=expected,
+                     run=server, request=request)
+    return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
+
+
 @check("SERVE-08", "unknown-headers-ignored", runs=("hosting.shared",))
 def unknown_headers_ignored(ctx: Context) -> str:
     payload = ctx.hosting.valid_payload()
@@ -334,12 +316,12 @@ def unknown_headers_ignored(ctx: Context) -> str:
     expected = "2xx, with or without extra headers"
     # The control: the plain request twice. Bodies that differ between two identical requests (a request ID, a
     # sampled answer) cannot show what the headers changed, and an error answer says nothing about the headers.
-    plain, again = (_answer(server, ctx.hosting.request(payload, "serve-08-plain.payload"), expected)
+    plain, again = (_answer(ctx.hosting, ctx.hosting.request(payload, "serve-08-plain.payload"), expected)
                     for _ in range(2))
     if not plain.ok:
         raise Inconclusive(f"the plain request is answered HTTP {plain.status_code} {_excerpt(plain)}: error answers "
                            "are not compared (SERVE-02 judges valid requests)", run=server, request=request)
-    decorated = _answer(server, request, expected)
+    decorated = _answer(ctx.hosting, request, expected)
     bodies_agree = (plain.status_code, plain.content) == (again.status_code, again.content)
     compared = (decorated.status_code, decorated.content if bodies_agree else None)
     if compared != (plain.status_code, plain.content if bodies_agree else None):
@@ -354,83 +336,54 @@ def unknown_headers_ignored(ctx: Context) -> str:
     return f"same answer (HTTP {plain.status_code}) with {len(extra)} extra headers as without them, twice"
 
 
-@check("SERVE-07", "concurrent-requests", runs=("hosting.shared",))
+@check("SERVE-07", "concurrent-requests", runs=("hosting.shared", on_hosting(serving.concurrent_requests)))
 def concurrent_requests(ctx: Context) -> str:
-    request = ctx.hosting.request(ctx.hosting.valid_payload(), "serve-07-concurrent.payload")
-    server = ctx.hosting.healthy()
-    started = time.monotonic()
-    outcomes = server.send_together(request, CONCURRENT_REQUESTS)
-    problems = [f"no answer: {outcome}" if isinstance(outcome, Exception) else
-                f"HTTP {outcome.status_code} {_excerpt(outcome)}" for outcome in outcomes
-                if isinstance(outcome, Exception) or not outcome.ok]
+    together = serving.concurrent_requests(ctx.hosting)
+    problems = [f"no answer: {one.error}" if one.response is None else
+                f"HTTP {one.response.status_code} {_excerpt(one.response)}" for one in together.outcomes if not one.ok]
     if problems:
         raise Failed(f"{len(problems)} of {CONCURRENT_REQUESTS} concurrent requests failed: {problems[0]}",
                      expected="every request answered 2xx, as SageMaker sends requests concurrently",
-                     run=server, request=request)
+                     run=ctx.hosting.healthy(), request=together.request)
     return (f"{CONCURRENT_REQUESTS} concurrent requests (connections opened in turn, then all sent together) "
-            f"answered 2xx in {time.monotonic() - started:.2f} s")
+            f"answered 2xx in {together.seconds:.2f} s")
 
 
-@planned_for
-def _bad_request_probe(hosting: Hosting) -> tuple[Failed | None, str, Server, int]:
-    """Malformed payloads against a fresh server (one of them may kill it): the first non-4xx answer,
-    shrunk, and how /ping answered afterwards."""
-    # Malformed CSV for an image that takes CSV, else its declared sample spoilt.
-    malformed = invalid_payloads(hosting.csv.features) if hosting.traffic.takes_csv else \
-        invalid_samples(hosting.valid_payload())
-    hosting.healthy()
-    with hosting.fresh(Endpoint("serve-bad-requests")) as server:
-        server.require_healthy()
-        crash: list[Failed] = []
-        answered: list[str] = []  # the kinds of malformed payload answered 4xx
-
-        def probe(payload: Payload) -> None:
-            if crash:
-                return  # a dead server fails every payload: shrinking would blame the wrong one
-            request = hosting.request(payload, "serve-11-bad-request.payload")
-            try:
-                response = server.send(request)
-            except requests.RequestException as error:
-                if server.exited():
-                    crash.append(Failed(f"the container exited (code {server.exit_code}) on {payload.kind}: {error}",
-                                        run=server, request=request))
-                    return
-                raise Failed(f"no answer to {payload.kind}: {error}", run=server, request=request) from None
-            if not 400 <= response.status_code < 500:
-                raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}",
-                             run=server, request=request)
-            answered.append(payload.kind)
-
-        failure = None
-        try:
-            _explore(hosting, "malformed payloads", malformed, probe)
-        except Failed as raised:
-            failure = raised
-        failure = crash[0] if crash else failure
-        after, response = server.ping()
-        if response is None and server.exited():
-            after += f"; the container exited with code {server.exit_code}"
-        return failure, after, server, len(answered)
+def _malformed_failure(probe: serving.Malformed) -> Failed | None:
+    """The crash, else the smallest malformed payload answered other than 4xx, as a failure; None if neither."""
+    crash, found, server = probe.crash, probe.found, probe.server
+    if crash is not None:
+        return Failed(f"the container exited (code {server.exit_code}) on {crash.payload.kind}: "  # type: ignore[union-attr]
+                      f"{crash.error}", run=server, request=crash.request)
+    if found is None:
+        return None
+    kind = found.payload.kind  # type: ignore[union-attr]
+    observed = f"no answer to {kind}: {found.error}" if found.response is None else \
+        f"HTTP {found.response.status_code} for {kind}; body {_excerpt(found.response)}"
+    return Failed(observed + probe.unrepeated, run=server, request=found.request)
 
 
-@check("SERVE-11", "malformed-input-is-4xx", runs=(on_hosting(_bad_request_probe),))
+@check("SERVE-11", "malformed-input-is-4xx", runs=(on_hosting(malformed_payloads),))
 def malformed_input_is_4xx(ctx: Context) -> str:
-    failure, _, server, answered = _bad_request_probe(ctx.hosting)
+    probe = malformed_payloads(ctx.hosting)
+    failure = _malformed_failure(probe)
     if failure:
         failure.expected = ("a 4xx answer to a malformed payload (non-numeric field, wrong column count, empty body, "
                             "binary junk, invalid UTF-8, unsupported Content-Type); never a 5xx or a dead server")
         raise failure
-    if not answered:
-        raise Inconclusive("no malformed payload was sent", run=server)
-    return f"{answered} malformed payloads answered 4xx"
+    if not probe.answered_4xx:
+        raise Inconclusive("no malformed payload was sent", run=probe.server)
+    return f"{probe.answered_4xx} malformed payloads answered 4xx"
 
 
-@check("SERVE-04", "ping-after-malformed-input", runs=(on_hosting(_bad_request_probe),))
+@check("SERVE-04", "ping-after-malformed-input", runs=(on_hosting(malformed_payloads),))
 def ping_after_malformed_input(ctx: Context) -> str:
-    failure, after, server, _ = _bad_request_probe(ctx.hosting)
-    if after != "HTTP 200":
-        raise Failed(f"after malformed payloads /ping answers: {after}",
-                     expected="the server stays up: /ping still answers 200", run=failure.run if failure else server)
+    probe = malformed_payloads(ctx.hosting)
+    if probe.after != "HTTP 200":
+        failure = _malformed_failure(probe)
+        raise Failed(f"after malformed payloads /ping answers: {probe.after}",
+                     expected="the server stays up: /ping still answers 200",
+                     run=failure.run if failure else probe.server)
     return "/ping still answers 200 after the malformed payloads"
 
 
@@ -451,26 +404,15 @@ def _binds_to_port(ctx: Context) -> bool:
     return binds_to_port(ctx.hosting.image_labels)
 
 
-@planned_for
-def _on_alternate_port(hosting: Hosting) -> tuple[Server, list[tuple[str, int]] | None]:
-    """A fresh server told to serve on another port and where else it may listen, as an inference pipeline tells it
-    (PIPE-02, PIPE-03), and its listening sockets once healthy (None: not read)."""
-    hosting.healthy()  # else a failure on the other port says nothing about the label
-    low, high = SAFE_PORT_RANGE
-    environment = {"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT), "SAGEMAKER_SAFE_PORT_RANGE": f"{low}-{high}"}
-    with hosting.fresh(Endpoint("serve-bind-to-port", environment=environment, port=ALTERNATE_PORT)) as server:
-        return server, hosting.listening_sockets(server) if server.healthy_after is not None else None
-
-
 def _alternate_port_runs(ctx: Context) -> object:
-    return _on_alternate_port(ctx.hosting) if _binds_to_port(ctx) else None
+    return on_alternate_port(ctx.hosting) if _binds_to_port(ctx) else None
 
 
 @check("PIPE-02", "honours-sagemaker-bind-to-port", runs=(_alternate_port_runs,))
 def honours_bind_to_port(ctx: Context) -> str:
     if not _binds_to_port(ctx):
         raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true")
-    server, _ = _on_alternate_port(ctx.hosting)
+    server, _ = on_alternate_port(ctx.hosting)
     if server.healthy_after is None:
         raise Failed(f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}",
                      expected=f"the image carries {BIND_TO_PORT_LABEL}=true, so it serves on the port "
@@ -483,7 +425,7 @@ def second_port_in_safe_range(ctx: Context) -> str:
     if not _binds_to_port(ctx):
         raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true: it is not run in "
                             "pipelines, where SAGEMAKER_SAFE_PORT_RANGE applies")
-    server, listening = _on_alternate_port(ctx.hosting)
+    server, listening = on_alternate_port(ctx.hosting)
     low, high = SAFE_PORT_RANGE
     given = f"SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}, SAGEMAKER_SAFE_PORT_RANGE={low}-{high}"
     if server.healthy_after is None:
@@ -532,7 +474,7 @@ def works_without_outbound_network(ctx: Context) -> str:
     if ctx.hosting.traffic.takes_csv or ctx.hosting.traffic.sample:
         payload = ctx.hosting.valid_payload(3)
         request = ctx.hosting.request(payload, "serve-15-isolated.payload")
-        response = _answer(server, request, expected)
+        response = _answer(ctx.hosting, request, expected)
         if not response.ok:
             raise Failed(f"healthy, but HTTP {response.status_code} for {payload.kind} with no route out; body "
                          f"{_excerpt(response)}" + (f"; it reached for the network: {' | '.join(reached[-3:])}"
@@ -542,7 +484,13 @@ def works_without_outbound_network(ctx: Context) -> str:
     return f"{served} with no route out (an internal network; the harness its only peer){tried}"
 
 
-@check("SERVE-12", "serves-from-read-only-model", runs=("hosting.shared",))
+def _writable_model_run(ctx: Context) -> object:
+    server = ctx.hosting.shared
+    return with_writable_model(ctx.hosting) if server.healthy_after is None and server.exit_code is not None \
+        and not server.start_error else None
+
+
+@check("SERVE-12", "serves-from-read-only-model", runs=("hosting.shared", _writable_model_run))
 def serves_from_read_only_model(ctx: Context) -> str:
     server = ctx.hosting.shared
     if server.start_error:
@@ -552,11 +500,11 @@ def serves_from_read_only_model(ctx: Context) -> str:
     if server.exit_code is None:
         raise Inconclusive(f"not healthy, but it did not exit either: {server.outcome()}", run=server)
     # It crashed: was it the read-only mount? The same server with a writable model tells.
-    with ctx.hosting.fresh(Endpoint("serve-writable-model", model=OWN_MODEL)) as writable:
-        if writable.healthy_after is None:
-            raise Inconclusive(f"the server fails with a writable /opt/ml/model too: {writable.outcome()}", run=server)
-        raise Failed(f"with /opt/ml/model read-only: {server.outcome()}; with it writable: {writable.outcome()}",
-                     expected="a server that only reads /opt/ml/model, which SageMaker mounts read-only", run=server)
+    writable = with_writable_model(ctx.hosting)
+    if writable.healthy_after is None:
+        raise Inconclusive(f"the server fails with a writable /opt/ml/model too: {writable.outcome()}", run=server)
+    raise Failed(f"with /opt/ml/model read-only: {server.outcome()}; with it writable: {writable.outcome()}",
+                 expected="a server that only reads /opt/ml/model, which SageMaker mounts read-only", run=server)
 
 
 # --- declared content types (SERVE-10/11) ----------------------------------------------------------------
@@ -599,7 +547,7 @@ def declared_content_type_pairs(ctx: Context) -> str:
         for accept in ctx.declaration.response_types:
             request = invocation(body, f"serve-10-{len(answered)}.payload", content_type, {"Accept": accept})
             expected = f"2xx with Content-Type {accept} and a body of that type, for a {content_type} request"
-            response = _answer(server, request, expected)
+            response = _answer(ctx.hosting, request, expected)
             answer_type = media_type(response.headers.get("Content-Type"))
             problem = (f"HTTP {response.status_code}; body {_excerpt(response)}" if not response.ok
                        else f"Content-Type {answer_type!r}" if answer_type != media_type(accept)
@@ -635,13 +583,13 @@ def media_type_parameters(ctx: Context) -> str:
         if body is None:
             continue
         plain = invocation(body, "serve-07-media-type.payload", content_type, {"Accept": accept})
-        answer = _answer(server, plain, f"2xx for a declared {content_type} request")
+        answer = _answer(ctx.hosting, plain, f"2xx for a declared {content_type} request")
         if not answer.ok:
             raise Inconclusive(f"the plain {content_type} request got HTTP {answer.status_code} "
                                f"{_excerpt(answer)}, so there is no answer to compare with (see SERVE-07, SERVE-10)",
                                run=server, request=plain)
         # The control: the same plain request again. Bodies that differ between the two are not compared.
-        again = _answer(server, plain, f"2xx for a declared {content_type} request")
+        again = _answer(ctx.hosting, plain, f"2xx for a declared {content_type} request")
         if (again.status_code, again.content) != (answer.status_code, answer.content):
             varies.append(content_type)
         variants = [({"Content-Type": spelled, "Accept": accept}) for spelled in _spellings(content_type, False)]
@@ -652,7 +600,7 @@ def media_type_parameters(ctx: Context) -> str:
             expected = (f"the same answer as to Content-Type: {content_type}, Accept: {accept} (HTTP "
                         f"{answer.status_code}, {len(answer.content)} bytes): media types are case-insensitive and "
                         "may carry parameters, as clients send them")
-            response = _answer(server, request, expected)
+            response = _answer(ctx.hosting, request, expected)
             body_too = content_type not in varies
             if (response.status_code, response.content if body_too else None) != \
                     (answer.status_code, answer.content if body_too else None):
@@ -676,7 +624,7 @@ def _request_of_declared_type(ctx: Context, name: str, **headers: str) -> Reques
 
 def _expect_status(ctx: Context, request: Request, status: int, expected: str) -> str:
     server = ctx.hosting.healthy()
-    response = _answer(server, request, expected)
+    response = _answer(ctx.hosting, request, expected)
     if response.status_code != status:
         raise Failed(f"HTTP {response.status_code}; body {_excerpt(response)}", expected=expected, run=server,
                      request=request)

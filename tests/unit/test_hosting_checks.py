@@ -284,6 +284,7 @@ def test_bursts_that_a_loaded_machine_spread_out_are_not_counted_as_passing():
     server.hosting.shared.connection_times = lambda count, deadline, bursts: [[0.001] * 16]  # 1 tight of 3
     with pytest.raises(Inconclusive, match="only 1 of 3 bursts of 16 connections went out within 10 ms"):
         hosting.accepts_connections_in_time(server)
+    server = _accepting([])  # a new run: the plan remembers the first one's bursts
     server.hosting.shared.connection_times = lambda count, deadline, bursts: []
     with pytest.raises(Inconclusive, match="no burst of 16 connections went out within 10 ms"):
         hosting.accepts_connections_in_time(server)
