@@ -78,7 +78,6 @@ class Channel:
     content_types: tuple[str, ...]
     sample: dict[str, bytes] | None = None  # the declared sample data (relative path -> content)
     input_modes: tuple[str, ...] = ("File",)  # SupportedInputModes
-    compression_types: tuple[str, ...] = ("None",)  # SupportedCompressionTypes
 
     @property
     def usual_mode(self) -> str:
