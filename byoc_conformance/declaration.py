@@ -248,7 +248,7 @@ def load(path: Path | None) -> Declaration:
     channels = tuple(
         Channel(spec["Name"], bool(spec.get("IsRequired")), tuple(spec["SupportedContentTypes"]),
                 _read_sample(path, spec["Name"], samples[spec["Name"]]) if spec["Name"] in samples else None,
-                tuple(spec["SupportedInputModes"]), tuple(spec.get("SupportedCompressionTypes") or ("None",)))
+                tuple(spec["SupportedInputModes"]))
         for spec in training["TrainingChannels"]
     ) if training else Declaration.channels
     undeclared = sorted(set(samples) - {c.name for c in channels})
