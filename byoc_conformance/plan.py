@@ -258,6 +258,7 @@ class planned:  # noqa: N801 (used as a decorator, like functools.cached_propert
         self.__doc__ = func.__doc__
 
     def __set_name__(self, owner: type, name: str) -> None:
+        self.owner, self.name = owner, name
         self.key = (owner.__name__, name)
 
     def __get__(self, instance: Any, owner: type | None = None) -> Any:

@@ -10,6 +10,7 @@ from .declaration import DEFAULTS, Declaration
 from .engine import Engine
 from .hosting import Hosting
 from .outcome import CouldNotRun, Unclaimed
+from .plan import planned
 from .training import TrainingRuns
 from .verdicts import Inconclusive, NotApplicable
 
@@ -30,9 +31,9 @@ class Context:
 # A check returns a one-line summary of its evidence when the requirement is met; otherwise it raises
 # one of the verdicts in byoc_conformance.verdicts.
 CheckFunction = Callable[[Context], str]
-# A run a check reads: a planned attribute of the context ("training.good"), or a function of the context that
-# reads runs (on_hosting).
-RunName = str | Callable[[Context], object]
+# A run a check reads: a planned attribute of the training runs or the hosting (TrainingRuns.good, Hosting.shared), or
+# a function of the context that reads runs (on_hosting).
+RunName = planned | Callable[[Context], object]
 
 
 @dataclass(frozen=True)
@@ -65,18 +66,26 @@ def check(requirement_id: str, name: str, level: str | None = None, *,
 
 def reader(name: RunName, context: Context) -> Callable[[], object]:
     """What reads the run `name` of a check on `context` (and so starts it, once)."""
-    if callable(name):
-        return lambda: name(context)
-    owner, _, attribute = name.partition(".")
-    return lambda: getattr(getattr(context, owner), attribute)
+    if isinstance(name, planned):
+        owner = _owner(name, context)
+        return lambda: getattr(owner, name.name)
+    if isinstance(name, str):  # TRANSITIONAL: "training.good", until every check names its runs by reference
+        holder, _, attribute = name.partition(".")
+        return lambda: getattr(getattr(context, holder), attribute)
+    return lambda: name(context)
+
+
+def _owner(run: planned, context: Context) -> object:
+    """The context's training runs or hosting, whichever `run` is a planned attribute of."""
+    return next(owner for owner in (context.training, context.hosting) if isinstance(owner, run.owner))
 
 
 def runs_alone(name: RunName, context: Context) -> bool:
     """Whether the run `name` is one that runs with nothing beside it (plan.planned_alone)."""
-    if callable(name):
-        return False
-    owner, _, attribute = name.partition(".")
-    return bool(getattr(getattr(type(getattr(context, owner)), attribute, None), "alone", False))
+    if isinstance(name, str):  # TRANSITIONAL, as in reader
+        holder, _, attribute = name.partition(".")
+        return bool(getattr(getattr(type(getattr(context, holder)), attribute, None), "alone", False))
+    return isinstance(name, planned) and name.alone
 
 
 def on_hosting(run: Callable[[Hosting], object]) -> Callable[[Context], object]:
