@@ -9,32 +9,18 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field
 
-import requests
-
 from .engine import memory_in_use, processes
 from .exchange import MIB
 from .hosting import Endpoint, Hosting, Server
 from .outcome import Unclaimed
 from .plan import planned_for
-from .verdicts import Request
+from .probing import Sent, send
 
 STARTUP = 180.0  # SLS-04: the model download and the first healthy /ping within 3 minutes
 PAYLOAD_LIMIT = 4 * MIB  # SLS-04: 4 MB requests and responses, read as MiB as SERVE-07's 6 MB is
 INVOCATION_LIMIT = 60.0  # SLS-04: an invocation has 1 minute
 USER = "1000:1000"  # not root (SLS-06); SageMaker does not say which user, so an ordinary one
 MB_PER_VCPU = 1769  # SageMaker publishes no ratio of vCPUs to memory; Lambda's, on which the sizes are modelled
-
-
-@dataclass
-class Answer:
-    request: Request
-    status: int | None = None
-    length: int = 0
-    error: str | None = None
-
-    @property
-    def shown(self) -> str:
-        return f"HTTP {self.status}, {self.length} bytes" if self.status is not None else f"no answer ({self.error})"
 
 
 @dataclass
@@ -45,7 +31,7 @@ class ProfileRun:
     memory_mb: int
     cpus: float
     window: float  # seconds it had to become healthy
-    answers: dict[str, Answer] = field(default_factory=dict)  # "valid", "large"
+    answers: dict[str, Sent] = field(default_factory=dict)  # "valid", "large": each request and its answer
     oom_killed: bool = False
     memory_used: int | None = None  # bytes, once the probes were answered
     processes: list[dict[str, str]] | None = None  # the container's processes: PID, PPID, UID, COMMAND
@@ -67,14 +53,6 @@ def profile(memory_mb: int, machine_cpus: int) -> Endpoint:
     return Endpoint("serve-serverless", memory_mb=memory_mb, cpus=cpus, user=USER)
 
 
-def _send(server: Server, request: Request) -> Answer:
-    try:
-        response = server.send(request)
-    except requests.RequestException as error:
-        return Answer(request, error=f"{type(error).__name__}: {error}")
-    return Answer(request, response.status_code, len(response.content))
-
-
 @planned_for
 def run_profile(hosting: Hosting) -> ProfileRun:
     if hosting.serverless_mb is None:
@@ -86,8 +64,8 @@ def run_profile(hosting: Hosting) -> ProfileRun:
         server.invocation_timeout = min(server.invocation_timeout, INVOCATION_LIMIT + 10)  # AWS's 10 s for clients
         run = ProfileRun(server, endpoint.memory_mb or 0, endpoint.cpus or 0, window)
         if server.healthy_after is not None:
-            run.answers["valid"] = _send(server, hosting.request(valid, "serverless-valid.payload"))
-            run.answers["large"] = _send(server, hosting.request(large, "serverless-4mib.payload"))
+            run.answers["valid"] = send(server, hosting.request(valid, "serverless-valid.payload"))
+            run.answers["large"] = send(server, hosting.request(large, "serverless-4mib.payload"))
             run.memory_used = memory_in_use(server.container)
             run.processes = processes(server.container, "pid,ppid,uid,args")
         server.container.reload()

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 
+from ..probing import Sent
 from ..registry import Context, check, on_hosting
 from ..serverless import INVOCATION_LIMIT, PAYLOAD_LIMIT, STARTUP, ProfileRun, run_profile
 from ..verdicts import Failed, Inconclusive, NotApplicable
@@ -26,6 +27,16 @@ def _run(ctx: Context) -> ProfileRun:
 
 def _profile(run: ProfileRun) -> str:
     return f"{run.memory_mb} MB, {run.cpus:g} CPUs, user {run.server.endpoint.user}"
+
+
+def _status(sent: Sent) -> int | None:
+    return sent.response.status_code if sent.response is not None else None
+
+
+def _shown(sent: Sent) -> str:
+    if sent.response is None:
+        return f"no answer ({sent.error})"
+    return f"HTTP {sent.response.status_code}, {len(sent.response.content)} bytes"
 
 
 def _not_started(run: ProfileRun) -> str:
@@ -49,13 +60,15 @@ def serverless_start_and_payloads(ctx: Context) -> str:
     _require_started(run, "SLS-04")
     expected = (f"2xx within {INVOCATION_LIMIT:g} s for valid CSV and for a {PAYLOAD_LIMIT // MIB} MiB request, "
                 f"and answers of at most {PAYLOAD_LIMIT // MIB} MiB")
-    for kind, answer in run.answers.items():
-        if answer.status is None or not 200 <= answer.status < 300:
-            raise Failed(f"{answer.request.summary()[:120]}...: {answer.shown}", expected=expected, run=server,
-                         request=answer.request)
-        if answer.length > PAYLOAD_LIMIT:
-            raise Failed(f"the answer to the {kind} request has {answer.length} bytes", expected=expected,
-                         run=server, request=answer.request)
+    for kind, sent in run.answers.items():
+        status = _status(sent)
+        if status is None or not 200 <= status < 300:
+            raise Failed(f"{sent.request.summary()[:120]}...: {_shown(sent)}", expected=expected, run=server,
+                         request=sent.request)
+        length = len(sent.response.content) if sent.response is not None else 0
+        if length > PAYLOAD_LIMIT:
+            raise Failed(f"the answer to the {kind} request has {length} bytes", expected=expected,
+                         run=server, request=sent.request)
     return (f"healthy {server.healthy_after:.1f} s after start under the profile ({_profile(run)}); valid CSV and a "
             f"{PAYLOAD_LIMIT // MIB} MiB request answered 2xx")
 
@@ -66,7 +79,7 @@ def serverless_not_root(ctx: Context) -> str:
     server = run.server
     expected = ("a server that starts and answers as a user other than root, writing only where that user may "
                 "(/tmp, or directories made writable with chmod o+rwX)")
-    if server.healthy_after is None or run.answers["valid"].status is None:
+    if server.healthy_after is None or not run.answers["valid"].answered:
         denied = [line.strip() for line in server.logs.splitlines() if NO_WRITE.search(line)]
         if denied:  # why it did not start or answer, seen in its log: this requirement's own failure
             raise Failed(f"{_not_started(run)}; it was kept from writing: " + " | ".join(denied[-3:]),

@@ -1,35 +1,18 @@
 """Response streaming (STREAM-01, STREAM-02), for an image said to stream its answers: a CSV request of several
 rows, whose answer must come with chunked transfer encoding, in pieces as they are produced, and end in time. It goes
-to the shared server: if that never answers /ping 200, STREAM-01 fails on it and STREAM-02 is inconclusive
-(claims.py)."""
+to the shared server (streaming.streamed_request, which records when each piece came): if that never answers /ping
+200, STREAM-01 fails on it and STREAM-02 is inconclusive (claims.py)."""
 
 from __future__ import annotations
 
-import requests
-
-from ..exchange import DeadlineExceeded
-from ..hosting import Hosting, invocation
-from ..payloads import example_csv
-from ..plan import planned_for
 from ..registry import Context, check, on_hosting
-from ..verdicts import Failed, Inconclusive, NotApplicable, Request
+from ..streaming import ROWS, Stream, streamed_request
+from ..verdicts import Failed, Inconclusive, NotApplicable
 from .claims import STREAMING, claimed_run
 
-ROWS = 8  # records in the streamed request: a streaming server answers them in several pieces
 SPREAD = 0.05  # seconds: pieces that all come within this of the end were held back, not streamed
-
-
-@planned_for
-def _streamed(hosting: Hosting) -> tuple[Request, requests.Response | DeadlineExceeded]:
-    """One CSV request of ROWS rows to the shared server, and its answer with the time each piece arrived."""
-    hosting.require_csv()
-    server = hosting.healthy()
-    payload = example_csv(hosting.csv.feature_ranges, ROWS)
-    request = invocation(payload.body, "stream.payload", payload.content_type)
-    try:
-        return request, server.send(request)
-    except DeadlineExceeded as cut:
-        return request, cut
+# Shown before the request's curl (verdicts.reproduction), which it applies to.
+REPRODUCE = "# in the curl below, -N shows each piece as it comes; -w '%{time_starttransfer} %{time_total}' says when"
 
 
 def _claimed(ctx: Context) -> None:
@@ -38,40 +21,34 @@ def _claimed(ctx: Context) -> None:
                             "$.byoc-conformance.response_streaming nor --byoc-response-streaming")
 
 
-def _reproduce(ctx: Context, request: Request) -> str:
-    # Shown before the request's curl (verdicts.reproduction), which it applies to.
-    return "# in the curl below, -N shows each piece as it comes; -w '%{time_starttransfer} %{time_total}' says when"
-
-
 def _times(pieces: list[tuple[float, int]]) -> str:
     return ", ".join(f"{size} B at {seconds * 1000:.0f} ms" for seconds, size in pieces[:10]) + (
         f", ... ({len(pieces)} pieces)" if len(pieces) > 10 else "")
 
 
-def _stream(ctx: Context, requirement: str) -> tuple[Request, requests.Response | DeadlineExceeded]:
+def _stream(ctx: Context, requirement: str) -> Stream:
     """The streamed request and its answer; a server that did not start fails STREAM-01 (claims.py)."""
     _claimed(ctx)
-    return claimed_run(STREAMING, requirement, lambda: _streamed(ctx.hosting))
+    return claimed_run(STREAMING, requirement, lambda: streamed_request(ctx.hosting))
 
 
-@check("STREAM-01", "answers-in-pieces", level="MUST", runs=(on_hosting(_streamed),))
+@check("STREAM-01", "answers-in-pieces", level="MUST", runs=(on_hosting(streamed_request),))
 def answers_in_pieces(ctx: Context) -> str:
-    request, answer = _stream(ctx, "STREAM-01")
-    server = ctx.hosting.shared
+    stream = _stream(ctx, "STREAM-01")
+    server, request, answer, pieces = stream.server, stream.request, stream.response, stream.pieces
     expected = (f"a 2xx answer with Transfer-Encoding: chunked whose pieces leave as they are produced: the first "
                 f"more than {SPREAD * 1000:.0f} ms before the end")
-    if isinstance(answer, DeadlineExceeded):
-        raise Inconclusive(f"the stream did not end ({answer}; {_times(answer.pieces) or 'no piece'}): STREAM-02 "
+    if answer is None:
+        raise Inconclusive(f"the stream did not end ({stream.cut}; {_times(pieces) or 'no piece'}): STREAM-02 "
                            "judges that", run=server, request=request)
     if not answer.ok:
         raise Failed(f"HTTP {answer.status_code}: {answer.content[:200]!r}", expected=expected, run=server,
-                     request=request, reproduce=_reproduce(ctx, request))
+                     request=request, reproduce=REPRODUCE)
     encoding = answer.headers.get("Transfer-Encoding", "")
     if "chunked" not in encoding.lower():
         raise Failed(f"no chunked transfer encoding (Content-Length: {answer.headers.get('Content-Length')}); "
-                     f"pieces: {_times(answer.pieces)}", expected=expected, run=server, request=request,
-                     reproduce=_reproduce(ctx, request))
-    pieces = answer.pieces
+                     f"pieces: {_times(pieces)}", expected=expected, run=server, request=request,
+                     reproduce=REPRODUCE)
     if not pieces:
         raise Inconclusive("a chunked answer with an empty body: nothing streamed to judge", run=server,
                            request=request)
@@ -85,19 +62,19 @@ def answers_in_pieces(ctx: Context) -> str:
                            request=request)
     raise Failed(f"chunked, but every piece came in the last {(end - first) * 1000:.0f} ms of "
                  f"{end * 1000:.0f} ms: the answer was held back until it was whole ({_times(pieces)})",
-                 expected=expected, run=server, request=request, reproduce=_reproduce(ctx, request))
+                 expected=expected, run=server, request=request, reproduce=REPRODUCE)
 
 
-@check("STREAM-02", "stream-ends-in-time", runs=(on_hosting(_streamed),))
+@check("STREAM-02", "stream-ends-in-time", runs=(on_hosting(streamed_request),))
 def stream_ends_in_time(ctx: Context) -> str:
-    request, answer = _stream(ctx, "STREAM-02")
-    server = ctx.hosting.shared
-    if isinstance(answer, DeadlineExceeded):
-        raise Failed(f"{answer}: {_times(answer.pieces) or 'no piece'} arrived, and no end of the stream",
+    stream = _stream(ctx, "STREAM-02")
+    server, request, answer, pieces = stream.server, stream.request, stream.response, stream.pieces
+    if answer is None:
+        raise Failed(f"{stream.cut}: {_times(pieces) or 'no piece'} arrived, and no end of the stream",
                      expected=f"the stream ended within {server.invocation_timeout:g} s (--byoc-invocation-timeout)",
-                     run=server, request=request, reproduce=_reproduce(ctx, request))
-    if not answer.ok or not answer.pieces:  # an error, or an empty body: no stream whose end could be timed
+                     run=server, request=request, reproduce=REPRODUCE)
+    if not answer.ok or not pieces:  # an error, or an empty body: no stream whose end could be timed
         raise Inconclusive(f"HTTP {answer.status_code} with {len(answer.content)} bytes: no stream to time "
                            "(STREAM-01 judges the answer)", run=server, request=request)
-    return (f"the stream of {len(answer.pieces)} pieces ended {answer.pieces[-1][0]:.2f} s after the request "
+    return (f"the stream of {len(pieces)} pieces ended {pieces[-1][0]:.2f} s after the request "
             f"(limit {server.invocation_timeout:g} s)")
