@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 
-from . import __version__, declaration, metrics, model, pipeline, reaper, report, script
+from . import __version__, declaration, metrics, model, pipeline, reaper, report, script, writers
 from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .checks import all_checks
 from .engine import CLEANUP_COMMAND, RUN_LABEL, Engine, HarnessError, Limits, remove_labelled
@@ -24,7 +24,7 @@ from .hosting import Hosting
 from .model import Model
 from .plan import Plan
 from .registry import Check, Context, RunName, judge, reader, runs_alone
-from .report import CheckResult
+from .report import CheckResult, Report, Status
 from .specs import SpecError
 from .training import Command, TrainingRun, TrainingRunner, TrainingRuns
 from .verdicts import Failed, Verdict, describe, reproduction
@@ -222,7 +222,7 @@ class Harness:
     context: Context
     results: list[CheckResult] = field(default_factory=list)
     started: str = field(default_factory=lambda: _now())
-    final_report: dict[str, Any] | None = None
+    final_report: Report | None = None
     notices: list[str] = field(default_factory=list)  # for the header: leftovers of other runs, the platform
     bundle: Path | None = None  # report.json of the written bundle
     plan: Plan = field(default_factory=Plan)
@@ -252,9 +252,9 @@ class Harness:
         self.plan.close()
         self.engine.sweep()
 
-    def finish(self, config: pytest.Config, interrupted: str | None = None) -> dict[str, Any]:
+    def finish(self, config: pytest.Config, interrupted: str | None = None) -> Report:
         """The report of the run, written as a bundle if --byoc-report was given."""
-        planned = {entry.test_id: self.level(entry) for entry in all_checks()}
+        planned = {entry.test_id: self.level(entry) for entry in self.checks_in_contract_order()}
         attrs, declared = self.image_attrs, self.context.declaration
         image = {
             "reference": self.image, "id": attrs["Id"], "digests": attrs.get("RepoDigests") or [],
@@ -265,24 +265,24 @@ class Harness:
             image["inference_image"] = self.context.hosting.image
         options = {name: _plain(value) for name, value in vars(config.option).items()
                    if name == "image" or name.startswith("byoc_")}
-        self.final_report = report.build(self.catalogue, planned, self.results, fail_on=options["byoc_fail_on"],
-                                         metadata={
-            "product": {"vendor": options["byoc_vendor"], "name": options["byoc_product"],
-                        "version": options["byoc_product_version"]},
-            "image": image,
-            "harness": {"version": __version__, "catalogue_version": self.catalogue.version,
-                        "docker_engine": self.engine.version()},
-            "run": {"id": self.engine.run_id, "started": self.started, "ended": _now(),
-                    "seed": self.context.hosting.seed, "options": options, "interrupted": interrupted,
-                    "limits": {**self.engine.resource_limits.describe(),
-                               "network": self.engine.describe_network()}},
-            "declaration": {"source": str(declared.source) if declared.source else None,
-                            "summary": declared.summary()},
-            "metrics": self.metric_series(),
-        })
+        self.final_report = report.build(
+            self.catalogue, planned, self.results, fail_on=options["byoc_fail_on"],
+            product={"vendor": options["byoc_vendor"], "name": options["byoc_product"],
+                     "version": options["byoc_product_version"]},
+            image=image,
+            harness={"version": __version__, "catalogue_version": self.catalogue.version,
+                     "docker_engine": self.engine.version()},
+            run={"id": self.engine.run_id, "started": self.started, "ended": _now(),
+                 "seed": self.context.hosting.seed, "options": options, "interrupted": interrupted,
+                 "limits": {**self.engine.resource_limits.describe(),
+                            "network": self.engine.describe_network()}},
+            declaration={"source": str(declared.source) if declared.source else None,
+                         "summary": declared.summary()},
+            metrics=self.metric_series(),
+        )
         directory = config.getoption("byoc_report")
         if directory:
-            self.bundle = report.write_bundle(self.final_report, directory)
+            self.bundle = writers.write_bundle(self.final_report, directory)
         return self.final_report
 
     def metric_series(self) -> list[dict[str, Any]]:
@@ -318,7 +318,7 @@ class Harness:
             error = "".join(traceback.format_exception(raised))
         finally:
             self.judging = False
-        status = "error" if error else verdict.status if verdict else "passed"
+        status = Status.ERROR if error else verdict.status if verdict else Status.PASSED
         result = CheckResult(entry.test_id, entry.requirement_id, self.level(entry), status, summary,
                              time.monotonic() - started)
         self.results.append(result)

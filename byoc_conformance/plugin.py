@@ -357,21 +357,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     harness = config.stash.get(HARNESS, None)
     if harness is None or harness.final_report is None:
         return
-    report = harness.final_report
-    terminalreporter.section("SageMaker BYOC conformance")
-    order = {entry.test_id: n for n, entry in enumerate(harness.checks_in_contract_order())}
-    for result in sorted(harness.results, key=lambda result: order.get(result.check, len(order))):  # judged as ready
-        terminalreporter.write_line(f"{result.status:<15} {result.check} ({result.level}): {result.summary}")
-    for warning in report["warnings"]:
-        terminalreporter.write_line(f"warning (SHOULD): {warning}", yellow=True)
-    if harness.bundle:
-        terminalreporter.write_line(f"report: {harness.bundle}")
-    if report["run"].get("interrupted"):
-        terminalreporter.write_line(f"interrupted: {report['run']['interrupted']}", yellow=True)
-    colour = {"CONFORMANT": "green", "NOT CONFORMANT": "red"}.get(report["verdict"], "yellow")
-    terminalreporter.write_line(
-        f"verdict: {report['verdict']} ({', '.join(f'{n} {s}' for s, n in report['counts'].items())}); "
-        f"gate --byoc-fail-on {report['fail_on']}: {report['gate']}", **{colour: True, "bold": True})
+    from .writers import terminal
+
+    terminal.write(terminalreporter, harness.final_report, harness.bundle)
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -397,6 +385,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     interrupts = session.config.stash[INTERRUPTS]
     interrupts.cleaning = True  # from here on a Ctrl-C or SIGTERM waits for the cleanup to end
     from .progress import WAITS
+    from .report import Gate
 
     WAITS.stop()
     harness.stop_runs()
@@ -408,7 +397,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         report = harness.finish(session.config, interrupted="the run was interrupted (Ctrl-C or SIGTERM) "
                                 f"after {len(harness.results)} checks" if interrupted else None)
         if not interrupted:
-            session.exitstatus = pytest.ExitCode.OK if report["gate"] == "passed" else pytest.ExitCode.TESTS_FAILED
+            session.exitstatus = pytest.ExitCode.OK if report.gate is Gate.PASSED else pytest.ExitCode.TESTS_FAILED
     if interrupts.received:
         session.exitstatus = pytest.ExitCode.INTERRUPTED
 

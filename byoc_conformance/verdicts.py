@@ -6,7 +6,9 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Protocol
+from typing import ClassVar, Protocol
+
+from .report import Status
 
 
 class Evidence(Protocol):
@@ -49,7 +51,7 @@ class Request:
 
 
 class Verdict(Exception):
-    status = ""
+    status: ClassVar[Status]  # what the check's result says: each kind of verdict has its own
 
     def __init__(
         self,
@@ -69,17 +71,17 @@ class Verdict(Exception):
 
 
 class Failed(Verdict):
-    status = "failed"
+    status = Status.FAILED
 
 
 class Inconclusive(Verdict):
     """The check ran but could not observe what it needed: never a pass."""
 
-    status = "inconclusive"
+    status = Status.INCONCLUSIVE
 
 
 class NotApplicable(Verdict):
-    status = "not applicable"
+    status = Status.NOT_APPLICABLE
 
 
 LOG_TAIL_LINES = 20
