@@ -29,6 +29,13 @@ def answer(hosting: Hosting, request: Request, payload: Payload | None = None) -
     return send(hosting.healthy(), request, payload)
 
 
+def sized_answer(hosting: Hosting, server: Server, size: int, name: str) -> Sent:
+    """A valid body of just under `size` bytes (CSV, or the declared sample grown to that size), saved as `name`,
+    sent to `server`, and what came of it."""
+    payload = hosting.sized_payload(size)
+    return send(server, hosting.request(payload, name), payload)
+
+
 def valid_csv_exploration(hosting: Hosting, name: str, criterion: Criterion) -> Exploration:
     """Generated valid CSV sent to the healthy shared server, each request saved as `name`; the payload `criterion`
     picks out shrunk to the smallest that still is (probing.explore)."""

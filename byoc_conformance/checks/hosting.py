@@ -14,7 +14,7 @@ from ..exchange import ACCEPT_WITHIN, TIGHT, TRIES, cut_note
 from ..hosting import PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
 from ..payloads import Payload, example_csv
 from ..pipeline import BIND_TO_PORT_LABEL, binds_to_port
-from ..probing import Exploration, Response, Sent, send
+from ..probing import Exploration, Response, Sent
 from ..registry import Context, check, on_hosting
 from ..serving import (
     ACCEPT_BURSTS,
@@ -297,13 +297,12 @@ def accepts_6_mib(ctx: Context) -> str:
 def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
     """A valid body of just under `size` bytes must get a 2xx (a payload limit the image has to meet): CSV, or the
     declared sample grown to that size."""
-    payload = hosting.sized_payload(size)
-    request = hosting.request(payload, name)
-    response = _answered(send(server, request, payload), server, expected)
+    sent = serving.sized_answer(hosting, server, size, name)
+    payload, response = sent.payload, _answered(sent, server, expected)
     if not response.ok:
-        raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}", expected=expected,
-                     run=server, request=request)
-    return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"
+        raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}",  # type: ignore[union-attr]
+                     expected=expected, run=server, request=sent.request)
+    return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"  # type: ignore[union-attr]
 
 
 @check("SERVE-08", "unknown-headers-ignored", runs=("hosting.shared",))
