@@ -287,7 +287,7 @@ class Harness:
 
     def metric_series(self) -> list[dict[str, Any]]:
         """The declared metrics as the good training run emitted them, if it ran."""
-        run = self.context.training.plan.result(("TrainingRuns", "good"))  # if the run has happened
+        run = self.context.training.plan.result(TrainingRuns.good.key)  # if the run has happened
         definitions = self.context.declaration.metric_definitions
         if run is None or not definitions:
             return []

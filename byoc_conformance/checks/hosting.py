@@ -73,7 +73,7 @@ def _excerpt(response: Response) -> str:
     return repr(body if len(body) <= 200 else body[:200] + b"...") + cut_note(response)
 
 
-@check("SERVE-05", "healthy-within-startup-window", runs=("hosting.shared",))
+@check("SERVE-05", "healthy-within-startup-window", runs=(Hosting.shared,))
 def healthy_within_window(ctx: Context) -> str:
     server = ctx.hosting.shared
     if server.start_error:
@@ -88,7 +88,7 @@ def healthy_within_window(ctx: Context) -> str:
     return server.outcome()
 
 
-@check("SERVE-02", "listens-on-all-interfaces-port-8080", runs=("hosting.shared", on_hosting(shared_sockets)))
+@check("SERVE-02", "listens-on-all-interfaces-port-8080", runs=(Hosting.shared, on_hosting(shared_sockets)))
 def listens_on_all_interfaces(ctx: Context) -> str:
     server = ctx.hosting.shared
     if server.start_error or server.exited():
@@ -109,7 +109,7 @@ def listens_on_all_interfaces(ctx: Context) -> str:
     return f"listening on {', '.join(f'{a}:{server.port}' for a in on_port)}"
 
 
-@check("SERVE-03", "accepts-connections-within-250ms", runs=("hosting.shared", on_hosting(connection_bursts)))
+@check("SERVE-03", "accepts-connections-within-250ms", runs=(Hosting.shared, on_hosting(connection_bursts)))
 def accepts_connections_in_time(ctx: Context) -> str:
     """Bursts of connections opened at once, as a front end does when traffic rises: the kernel accepts them
     while the server's listen backlog has room, and drops the rest until the client sends again (1 s later)."""
@@ -160,7 +160,7 @@ def _unproxied_host(ctx: Context, server: Server) -> str:
             f"byoc-repro-{server.role})")
 
 
-@check("SERVE-04", "ping-answers-200-within-2s", runs=("hosting.shared", on_hosting(repeated_pings)))
+@check("SERVE-04", "ping-answers-200-within-2s", runs=(Hosting.shared, on_hosting(repeated_pings)))
 def ping_answers_in_time(ctx: Context) -> str:
     shared = ctx.hosting.shared
     failed = shared.failed_pings()
@@ -185,7 +185,7 @@ def ping_answers_in_time(ctx: Context) -> str:
             f"max {max(times) * 1000:.1f} ms")
 
 
-@check("SERVE-04", "ping-body-empty", level="SHOULD", runs=("hosting.shared", on_hosting(one_ping)))
+@check("SERVE-04", "ping-body-empty", level="SHOULD", runs=(Hosting.shared, on_hosting(one_ping)))
 def ping_body_empty(ctx: Context) -> str:
     outcome, response = one_ping(ctx.hosting).outcome, one_ping(ctx.hosting).response
     if response is None:
@@ -230,7 +230,7 @@ def _require_none_found(explored: Exploration, server: Server, expected: str) ->
                      request=found.blamed or found.request)
 
 
-@check("SERVE-07", "valid-csv-answered-2xx-within-60s", runs=("hosting.shared",))
+@check("SERVE-07", "valid-csv-answered-2xx-within-60s", runs=(Hosting.shared,))
 def valid_csv_answered(ctx: Context) -> str:
     def judge(payload: Payload, response: Response) -> str | None:
         if not 200 <= response.status_code < 300:
@@ -257,7 +257,7 @@ def valid_csv_answered(ctx: Context) -> str:
                             judges_errors=True)
 
 
-@check("SERVE-10", "response-content-type-matches-accept", runs=("hosting.shared",))
+@check("SERVE-10", "response-content-type-matches-accept", runs=(Hosting.shared,))
 def response_content_type(ctx: Context) -> str:
     if not ctx.hosting.traffic.takes_csv:
         raise NotApplicable("the image takes no text/csv, so no CSV is generated for it; declared-content-type-pairs "
@@ -274,7 +274,7 @@ def response_content_type(ctx: Context) -> str:
                             f"the answer's Content-Type is what Accept asked for ({accept})", judge)
 
 
-@check("SERVE-07", "one-record-per-row", level="SHOULD", runs=("hosting.shared",))
+@check("SERVE-07", "one-record-per-row", level="SHOULD", runs=(Hosting.shared,))
 def one_record_per_row(ctx: Context) -> str:
     if media_type(ctx.hosting.traffic.accept) != CSV:
         raise NotApplicable(f"the image answers {ctx.hosting.traffic.accept}: records are counted as lines of "
@@ -288,7 +288,7 @@ def one_record_per_row(ctx: Context) -> str:
     return _probe_valid_csv(ctx, "serve-07-records.payload", "one output record per input row", judge)
 
 
-@check("SERVE-07", "accepts-6-mib-body", runs=("hosting.shared",))
+@check("SERVE-07", "accepts-6-mib-body", runs=(Hosting.shared,))
 def accepts_6_mib(ctx: Context) -> str:
     return accepts_body(ctx.hosting, ctx.hosting.healthy(), INVOKE_ENDPOINT_LIMIT, "serve-07-6mib.payload",
                         f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)")
@@ -305,7 +305,7 @@ def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expecte
     return f"HTTP {response.status_code} for {payload.kind} in {response.elapsed.total_seconds():.2f} s"  # type: ignore[union-attr]
 
 
-@check("SERVE-08", "unknown-headers-ignored", runs=("hosting.shared",))
+@check("SERVE-08", "unknown-headers-ignored", runs=(Hosting.shared,))
 def unknown_headers_ignored(ctx: Context) -> str:
     payload = ctx.hosting.valid_payload()
     server = ctx.hosting.healthy()
@@ -335,7 +335,7 @@ def unknown_headers_ignored(ctx: Context) -> str:
     return f"same answer (HTTP {plain.status_code}) with {len(extra)} extra headers as without them, twice"
 
 
-@check("SERVE-07", "concurrent-requests", runs=("hosting.shared", on_hosting(serving.concurrent_requests)))
+@check("SERVE-07", "concurrent-requests", runs=(Hosting.shared, on_hosting(serving.concurrent_requests)))
 def concurrent_requests(ctx: Context) -> str:
     together = serving.concurrent_requests(ctx.hosting)
     problems = [f"no answer: {one.error}" if one.response is None else
@@ -386,7 +386,7 @@ def ping_after_malformed_input(ctx: Context) -> str:
     return "/ping still answers 200 after the malformed payloads"
 
 
-@check("SERVE-13", "sigterm-exits-within-30s", runs=("hosting.stopped_by_sigterm",))
+@check("SERVE-13", "sigterm-exits-within-30s", runs=(Hosting.stopped_by_sigterm,))
 def sigterm_exits(ctx: Context) -> str:
     stop = ctx.hosting.stopped_by_sigterm
     if stop.seconds is None:
@@ -446,7 +446,7 @@ def second_port_in_safe_range(ctx: Context) -> str:
     return f"with {given}, its other port(s) {', '.join(map(str, others))} are in the range"
 
 
-@check("SERVE-15", "works-without-outbound-network", runs=("hosting.shared",))
+@check("SERVE-15", "works-without-outbound-network", runs=(Hosting.shared,))
 def works_without_outbound_network(ctx: Context) -> str:
     """The shared server runs on the run's internal network, with no route out and the harness as its only peer:
     as under network isolation, which AWS Marketplace requires (MKT-01). What it prints when it reaches for the
@@ -489,7 +489,7 @@ def _writable_model_run(ctx: Context) -> object:
         and not server.start_error else None
 
 
-@check("SERVE-12", "serves-from-read-only-model", runs=("hosting.shared", _writable_model_run))
+@check("SERVE-12", "serves-from-read-only-model", runs=(Hosting.shared, _writable_model_run))
 def serves_from_read_only_model(ctx: Context) -> str:
     server = ctx.hosting.shared
     if server.start_error:
@@ -532,7 +532,7 @@ def _body_problem(content_type: str, body: bytes) -> str | None:
     return None
 
 
-@check("SERVE-10", "declared-content-type-pairs", runs=("hosting.shared",))
+@check("SERVE-10", "declared-content-type-pairs", runs=(Hosting.shared,))
 def declared_content_type_pairs(ctx: Context) -> str:
     if ctx.declaration.inference is None:
         raise NotApplicable("no InferenceSpecification was declared (--byoc-spec)")
@@ -571,7 +571,7 @@ def _spellings(kind: str, accept: bool) -> list[str]:
     return [*spelled, f"{base};header=absent"] if base == CSV else spelled
 
 
-@check("SERVE-07", "media-type-parameters-accepted", level="SHOULD", runs=("hosting.shared",))
+@check("SERVE-07", "media-type-parameters-accepted", level="SHOULD", runs=(Hosting.shared,))
 def media_type_parameters(ctx: Context) -> str:
     server = ctx.hosting.healthy()
     accept = ctx.declaration.response_types[0]
@@ -630,14 +630,14 @@ def _expect_status(ctx: Context, request: Request, status: int, expected: str) -
     return f"HTTP {status} for " + ", ".join(f"{k}: {v}" for k, v in request.headers.items())
 
 
-@check("SERVE-11", "undeclared-content-type-is-415", runs=("hosting.shared",))
+@check("SERVE-11", "undeclared-content-type-is-415", runs=(Hosting.shared,))
 def undeclared_content_type(ctx: Context) -> str:
     request = _request_of_declared_type(ctx, "serve-11-415.payload", **{"Content-Type": UNDECLARED_TYPE})
     return _expect_status(ctx, request, 415, f"415 Unsupported Media Type: {UNDECLARED_TYPE} is not among the "
                           f"declared SupportedContentTypes ({', '.join(ctx.declaration.content_types)})")
 
 
-@check("SERVE-11", "unproducible-accept-is-406", runs=("hosting.shared",))
+@check("SERVE-11", "unproducible-accept-is-406", runs=(Hosting.shared,))
 def unproducible_accept(ctx: Context) -> str:
     request = _request_of_declared_type(ctx, "serve-11-406.payload", Accept=UNDECLARED_TYPE)
     return _expect_status(ctx, request, 406, f"406 Not Acceptable: {UNDECLARED_TYPE} is not among the declared "
