@@ -1,10 +1,15 @@
 """Batch transform as SageMaker runs it (BATCH-01..08): the same image with `serve` and the batch
 environment, GET /execution-parameters, an input file split by line into payloads, sent with the resolved
 concurrency, and the answers assembled in input order into the `.out` file. Under MaxPayloadInMB 0 (no limit),
-payloads are sent as SageMaker sends them then: with chunked transfer encoding, no Content-Length."""
+payloads are sent as SageMaker sends them then: with chunked transfer encoding, no Content-Length.
+
+The runs the BATCH checks read are here too (the planned functions at the end): each returns a record of what it
+sent and what came back (DefaultJob, SingleRecordJob, ConcurrentJob, MaxPayload, OutFile, BadRecord);
+checks/batch.py judges them."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import time
@@ -15,9 +20,13 @@ from typing import Any
 
 import requests
 
-from . import exchange
+from . import exchange, opt_ml
 from .exchange import cut_note
-from .hosting import Server, ServerGone, invocation
+from .hosting import Endpoint, Hosting, Server, ServerGone, invocation
+from .payloads import Payload, large_csv
+from .plan import planned_for
+from .probing import Sent
+from .probing import send as probe
 from .verdicts import Request
 
 MIB = 1024 * 1024  # batch "MB" is read as MiB, as SageMaker's local mode does
@@ -213,3 +222,176 @@ def transform(server: Server, job: Job, data: bytes, container: dict[str, Any] |
         if len(outputs) == len(originals):  # else the count check reports it; there is nothing to join
             result.output = b"".join(join(originals, outputs, job.output_filter))
     return result
+
+
+# The runs the BATCH checks read. Each batch server is a server of its own: the shared `serve`'s image and model,
+# started with the job's batch variables; a run that cannot have one stops as Server.require_healthy and
+# Hosting.require_csv stop it (outcome.CouldNotRun), and checks/claims.py judges that.
+
+DROP_LABEL = "$[1:]"  # the scikit-learn example's InputFilter: the label column stays out of the request
+SINGLE_RECORD_SAMPLE = 200  # records sent one by one, to learn each one's answer
+# MaxPayloadInMB 0 sets no limit: a payload over the 6 MB default and InvokeEndpoint's limit, sent chunked.
+STREAMED_PAYLOAD = 8 * MIB
+
+
+@planned_for
+def batch_input(hosting: Hosting) -> bytes:
+    """The input file: label-first CSV rows, about hosting.batch_input_mb MiB once the label is dropped."""
+    rows = max(SINGLE_RECORD_SAMPLE, int(hosting.batch_input_mb * MIB / 40))  # ~40 bytes a row after the filter
+    return opt_ml.training_csv(hosting.csv.label_first(), rows=rows, seed=1)
+
+
+def _batch_server(hosting: Hosting, role: str, job: Job) -> Server:
+    hosting.require_csv()  # the batch input is a CSV file
+    hosting.healthy()  # a server that fails in real time says nothing new in batch
+    server = hosting.start_fresh(Endpoint(role, environment=job.environment()))
+    server.require_healthy()
+    return server
+
+
+@dataclass
+class DefaultJob:
+    """The job that sets nothing: the container's GET /execution-parameters (its status, or why there was none,
+    and its body) or the defaults decide, and the transform of the input file so resolved."""
+
+    server: Server
+    status: int | str
+    body: bytes
+    transform: Transform
+
+    @property
+    def container(self) -> dict[str, Any] | None:
+        return container_answer(self.status, self.body)
+
+
+@planned_for
+def default_job(hosting: Hosting) -> DefaultJob:
+    job = Job(input_filter=DROP_LABEL)
+    server = _batch_server(hosting, "batch", job)
+    status, body = execution_parameters(server)
+    container = container_answer(status, body)
+    return DefaultJob(server, status, body, transform(server, job, batch_input(hosting), container))
+
+
+@dataclass
+class SingleRecordJob:
+    """SINGLE_RECORD over every `step`-th record of the input: each record's own answer."""
+
+    server: Server
+    transform: Transform
+    step: int
+
+
+@planned_for
+def single_record_job(hosting: Hosting) -> SingleRecordJob:
+    records = batch_input(hosting).splitlines(keepends=True)
+    step = max(1, len(records) // SINGLE_RECORD_SAMPLE)
+    job = Job({"BatchStrategy": "SINGLE_RECORD", "MaxConcurrentTransforms": 1}, DROP_LABEL)
+    server = _batch_server(hosting, "batch-single-record", job)
+    return SingleRecordJob(server, transform(server, job, b"".join(records[::step]), None), step)
+
+
+@dataclass
+class ConcurrentJob:
+    """Four transforms at once, in payloads of at most 1 MB."""
+
+    server: Server
+    transform: Transform
+
+
+@planned_for
+def concurrent_job(hosting: Hosting) -> ConcurrentJob:
+    job = Job({"MaxConcurrentTransforms": 4, "MaxPayloadInMB": 1}, DROP_LABEL)
+    server = _batch_server(hosting, "batch-concurrent", job)
+    status, body = execution_parameters(server)
+    return ConcurrentJob(server, transform(server, job, batch_input(hosting), container_answer(status, body)))
+
+
+def _after(run: Any, hosting: Hosting) -> None:
+    """Waits for `run` on the default job's server, whatever came of it: the requests of the runs that follow it
+    there go after its own, in the same order every time."""
+    with contextlib.suppress(Exception):
+        run(hosting)
+
+
+def streamed(server: Server, request: Request, payload: Payload | None = None) -> Sent:
+    """`request` sent as `send` sends it (in chunks when it says so), and what came of it: its answer, or the error
+    that stood for one (a timeout's own words: no earlier request is blamed)."""
+    try:
+        return Sent(request, payload, send(server, request))
+    except requests.Timeout as error:
+        return Sent(request, payload, error=str(error), timed_out=True)
+    except requests.RequestException as error:
+        return Sent(request, payload, error=str(error))
+
+
+@dataclass
+class MaxPayload:
+    """A valid body of just under the default job's resolved MaxPayloadInMB sent to its server. Under MaxPayloadInMB
+    0 (no limit), CSV of just under STREAMED_PAYLOAD bytes sent chunked (`streamed`); `sent` is None when the
+    resolved value is not a size to send."""
+
+    server: Server
+    limit: Any  # the resolved MaxPayloadInMB
+    sent: Sent | None = None
+
+    @property
+    def streamed(self) -> bool:
+        return self.limit == 0
+
+
+@planned_for
+def max_payload(hosting: Hosting) -> MaxPayload:
+    job = default_job(hosting)
+    limit = job.transform.parameters["MaxPayloadInMB"]
+    if limit == 0:
+        hosting.require_csv()
+        payload = large_csv(hosting.csv.feature_ranges, STREAMED_PAYLOAD)
+        request = invocation(payload.body, "batch-max-payload-chunked.payload", payload.content_type, CHUNKED)
+        return MaxPayload(job.server, limit, streamed(job.server, request, payload))
+    if type(limit) is not int or not 1 <= limit <= 100:
+        return MaxPayload(job.server, limit)
+    payload = hosting.sized_payload(limit * MIB)
+    return MaxPayload(job.server, limit, probe(job.server, hosting.request(payload, "batch-max-payload.payload"),
+                                               payload))
+
+
+@dataclass
+class OutFile:
+    """The scikit-learn example's job on the default job's server: InputFilter $[1:], JoinSource Input,
+    OutputFilter $[0,-1]; and the label of each input record, which each .out line should begin with."""
+
+    server: Server
+    transform: Transform
+    labels: list[bytes]
+
+
+@planned_for
+def out_file_job(hosting: Hosting) -> OutFile:
+    default = default_job(hosting)
+    _after(max_payload, hosting)
+    job = Job(input_filter=DROP_LABEL, join_source=True, output_filter="$[0,-1]")
+    data = batch_input(hosting)
+    labels = [record.split(b",", 1)[0] for record in data.splitlines()]
+    return OutFile(default.server, transform(default.server, job, data, default.container), labels)
+
+
+@dataclass
+class BadRecord:
+    """A payload with a record that is not numbers sent to the default job's server, and then GET /ping ("HTTP
+    200", or why not; None when the payload got no answer, and nothing more was sent)."""
+
+    server: Server
+    sent: Sent
+    ping: str | None = None
+
+
+@planned_for
+def bad_record(hosting: Hosting) -> BadRecord:
+    default = default_job(hosting)
+    _after(out_file_job, hosting)
+    request = invocation(b"1,2,3,4\nnot,a,number,here\n5,6,7,8\n", "batch-bad-record.payload")
+    record = BadRecord(default.server, streamed(default.server, request))
+    if record.sent.answered:
+        record.ping, _ = default.server.ping()
+    return record

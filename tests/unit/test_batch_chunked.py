@@ -136,16 +136,20 @@ def test_a_transform_under_max_payload_0_fails_on_a_server_that_needs_a_content_
 
 
 class Hosting:
-    csv, plan = DEFAULT_CSV, Plan()
+    csv = DEFAULT_CSV
+
+    def __init__(self):
+        self.plan = Plan()  # each test's runs its own
 
     def require_csv(self):
         pass
 
 
 def _judged(server, monkeypatch, answer=UNLIMITED):
-    """BATCH-04 accepts-max-payload on `server`, as the default job resolved `answer`."""
-    default_job = (server, 200, b"{}", Transform(resolve(Job(), answer)))
-    monkeypatch.setattr(batch_checks, "_default_job", lambda hosting: default_job)
+    """BATCH-04 accepts-max-payload, on the run batch.max_payload sent to `server` as the default job resolved
+    `answer`."""
+    job = batch.DefaultJob(server, 200, b"{}", Transform(resolve(Job(), answer)))  # type: ignore[arg-type]
+    monkeypatch.setattr(batch, "default_job", lambda hosting: job)
     context = Context(engine=None, image="algo:1", image_config={}, training=None,  # type: ignore[arg-type]
                       hosting=Hosting(), declaration=DEFAULTS)  # type: ignore[arg-type]
     return batch_checks.accepts_max_payload(context)
