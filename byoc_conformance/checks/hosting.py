@@ -290,11 +290,11 @@ def one_record_per_row(ctx: Context) -> str:
 
 @check("SERVE-07", "accepts-6-mib-body", runs=(Hosting.shared,))
 def accepts_6_mib(ctx: Context) -> str:
-    return accepts_body(ctx.hosting, ctx.hosting.healthy(), INVOKE_ENDPOINT_LIMIT, "serve-07-6mib.payload",
+    return _accepts_body(ctx.hosting, ctx.hosting.healthy(), INVOKE_ENDPOINT_LIMIT, "serve-07-6mib.payload",
                         f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)")
 
 
-def accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
+def _accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
     """A valid body of just under `size` bytes must get a 2xx (a payload limit the image has to meet): CSV, or the
     declared sample grown to that size."""
     sent = serving.sized_answer(hosting, server, size, name)
