@@ -1,7 +1,8 @@
 """Serial inference pipelines (PIPE-01, PIPE-02, PIPE-04): the image under test first, then the images named with
 --byoc-pipeline, started as SageMaker starts a pipeline model's containers on one instance: in one network namespace,
 each told its own SAGEMAKER_BIND_TO_PORT and SAGEMAKER_SAFE_PORT_RANGE, each with its own model. The harness plays
-SageMaker's part between them: each container's answer is the next one's request."""
+SageMaker's part between them: each container's answer is the next one's request. The run (through_pipeline) reports
+what happened, a PipelineRun; checks/pipeline.py judges it."""
 
 from __future__ import annotations
 
@@ -15,27 +16,27 @@ import requests
 
 from . import model
 from .engine import Engine, HarnessError
-from .hosting import Endpoint, Hosting, Server, invocation
+from .exchange import MIB
+from .hosting import Endpoint, Hosting, Server, Stage, invocation  # Stage lives in hosting.py; pipeline.Stage is it
+from .outcome import Unclaimed
+from .payloads import large_csv, valid_csv
+from .plan import planned_for
+from .probing import generated
 from .verdicts import Request
 
 FIRST_PORT = 9080  # container N listens on FIRST_PORT + N - 1
 FIRST_SAFE_PORT = 9200  # and may take a second port from its own 100, from FIRST_SAFE_PORT + 100 (N - 1)
 MAX_CONTAINERS = 15  # CreateModel's Containers (PIPE-01)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
+PASSAGES = 20  # generated CSV payloads sent through the pipeline
+LARGE_INPUT = 4 * MIB  # within PIPE-04's limit itself: a container whose answer is no larger than its request keeps it
+NOT_NAMED = ("no pipeline was named: --byoc-pipeline IMAGE[=MODEL] names the containers that follow the image under "
+             "test")
 
 
 def binds_to_port(labels: dict[str, str]) -> bool:
     """Whether an image's labels say it honours SAGEMAKER_BIND_TO_PORT, as a pipeline needs (PIPE-02)."""
     return labels.get(BIND_TO_PORT_LABEL) == "true"
-
-
-@dataclass(frozen=True)
-class Stage:
-    """A container after the image under test: its image, its labels and its model.tar.gz."""
-
-    image: str
-    labels: dict[str, str]
-    model: Path
 
 
 def stages(engine: Engine, given: list[str]) -> tuple[Stage, ...]:
@@ -93,6 +94,9 @@ class Passage:
 
 @dataclass
 class PipelineRun:
+    """The pipeline's containers as they started, and the passages sent through them once every one answered /ping
+    200 (none otherwise): the generated CSV payloads, then the large one (PIPE-04's), last."""
+
     servers: list[Server]  # in the pipeline's order, the image under test's first
     passages: list[Passage]
 
@@ -138,3 +142,23 @@ def pass_through(servers: list[Server], request: Request, kind: str) -> Passage:
         content_type = answer.headers.get("Content-Type") or "text/csv"
         request = invocation(answer.content, f"pipeline-{number + 1}.payload", content_type)
     return Passage(kind, hops)
+
+
+@planned_for
+def through_pipeline(hosting: Hosting) -> PipelineRun:
+    """The pipeline started once, sent the first generated CSV payloads and one of 4 MiB. Unclaimed without
+    --byoc-pipeline; CouldNotRun, from the hosting, when the declaration does not speak CSV or the shared `serve` does
+    not start (then no pipeline starts)."""
+    if not hosting.pipeline:
+        raise Unclaimed(NOT_NAMED)
+    hosting.require_csv()
+    hosting.healthy()  # a `serve` that does not start is judged on the shared server, without starting a pipeline
+    payloads = generated(hosting, "valid CSV", valid_csv(hosting.csv.feature_ranges))[:PASSAGES]
+    large = large_csv(hosting.csv.feature_ranges, LARGE_INPUT)
+    with started(hosting, hosting.pipeline, hosting.startup_timeout) as servers:
+        run = PipelineRun(servers, [])
+        if all(server.healthy_after is not None for server in servers):
+            for number, payload in enumerate([*payloads, large]):
+                request = invocation(payload.body, f"pipeline-1-{number}.payload")
+                run.passages.append(pass_through(servers, request, payload.kind))
+    return run

@@ -1,63 +1,35 @@
 """Serial inference pipelines, when --byoc-pipeline names the images that follow the one under test: each container
 on its SAGEMAKER_BIND_TO_PORT in one network namespace (PIPE-02), requests answered end to end (PIPE-01), and what
 one container hands the next within 5 MB (PIPE-04). A container that does not start fails PIPE-02 and leaves PIPE-01
-and PIPE-04 inconclusive (claims.py)."""
+and PIPE-04 inconclusive (claims.py). The checks judge the record of one run, pipeline.through_pipeline."""
 
 from __future__ import annotations
 
-from ..exchange import MIB
-from ..hosting import Hosting, invocation
-from ..payloads import large_csv, valid_csv
-from ..pipeline import BIND_TO_PORT_LABEL, Hop, PipelineRun, binds_to_port, pass_through, port_of, started
-from ..plan import planned_for
-from ..probing import generated
-from ..registry import Context, check
+from ..pipeline import BIND_TO_PORT_LABEL, NOT_NAMED, Hop, PipelineRun, binds_to_port, port_of, through_pipeline
+from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable
 from .claims import PIPELINE, claimed_run, require_started
 
-PASSAGES = 20  # generated CSV payloads sent through the pipeline
-LARGE_INPUT = 4 * MIB  # within the limit itself: a container whose answer is no larger than its request keeps it
 PAYLOAD_LIMIT = 5_000_000  # bytes handed from one container to the next (PIPE-04's decision)
-
-
-@planned_for
-def _through_pipeline(hosting: Hosting) -> PipelineRun:
-    """The pipeline started once, sent the first generated CSV payloads and one of 4 MiB."""
-    hosting.require_csv()
-    hosting.healthy()  # a `serve` that does not start is judged on the shared server, without starting a pipeline
-    payloads = generated(hosting, "valid CSV", valid_csv(hosting.csv.feature_ranges))[:PASSAGES]
-    large = large_csv(hosting.csv.feature_ranges, LARGE_INPUT)
-    with started(hosting, hosting.pipeline, hosting.startup_timeout) as servers:
-        run = PipelineRun(servers, [])
-        if all(server.healthy_after is not None for server in servers):
-            for number, payload in enumerate([*payloads, large]):
-                request = invocation(payload.body, f"pipeline-1-{number}.payload")
-                run.passages.append(pass_through(servers, request, payload.kind))
-    return run
-
-
-def _pipeline_runs(ctx: Context) -> object:
-    return _through_pipeline(ctx.hosting) if ctx.hosting.pipeline else None
 
 
 def _require_pipeline(ctx: Context) -> None:
     if not ctx.hosting.pipeline:
-        raise NotApplicable("no pipeline was named: --byoc-pipeline IMAGE[=MODEL] names the containers that follow "
-                            "the image under test")
+        raise NotApplicable(NOT_NAMED)
 
 
 def _require_started(ctx: Context, requirement: str) -> PipelineRun:
     """The pipeline's run, once every container answered /ping 200. A container that did not (or the shared `serve`,
     needed first) fails PIPE-02 and leaves PIPE-01 and PIPE-04 inconclusive (claims.py)."""
     _require_pipeline(ctx)
-    run = claimed_run(PIPELINE, requirement, lambda: _through_pipeline(ctx.hosting))
+    run = claimed_run(PIPELINE, requirement, lambda: through_pipeline(ctx.hosting))
     for number, server in enumerate(run.servers, 1):
         require_started(PIPELINE, requirement, server,
                         f"{run.name(number)} on SAGEMAKER_BIND_TO_PORT={port_of(number)}")
     return run
 
 
-@check("PIPE-02", "pipeline-containers-on-their-ports", runs=(_pipeline_runs,))
+@check("PIPE-02", "pipeline-containers-on-their-ports", runs=(on_hosting(through_pipeline),))
 def containers_on_their_ports(ctx: Context) -> str:
     _require_pipeline(ctx)
     images = [ctx.hosting.image, *(stage.image for stage in ctx.hosting.pipeline)]
@@ -82,7 +54,7 @@ def _failing_hop(hop: Hop, run: PipelineRun) -> str:
             f"{hop.answer.content[:200]!r}")
 
 
-@check("PIPE-01", "pipeline-answers-end-to-end", level="MUST", runs=(_pipeline_runs,))
+@check("PIPE-01", "pipeline-answers-end-to-end", level="MUST", runs=(on_hosting(through_pipeline),))
 def answers_end_to_end(ctx: Context) -> str:
     run = _require_started(ctx, "PIPE-01")
     generated_passages = run.passages[:-1]  # the large one is PIPE-04's evidence
@@ -100,7 +72,7 @@ def answers_end_to_end(ctx: Context) -> str:
             f"in turn; last answers {min(sizes)}-{max(sizes)} bytes")
 
 
-@check("PIPE-04", "pipeline-payloads-within-5mb", runs=(_pipeline_runs,))
+@check("PIPE-04", "pipeline-payloads-within-5mb", runs=(on_hosting(through_pipeline),))
 def payload_between_containers(ctx: Context) -> str:
     run = _require_started(ctx, "PIPE-04")
     # Every 2xx of a container before the last: passed on, or cut at the harness's cap (so over the limit).

@@ -109,7 +109,7 @@ def context(servers, passages, followers=("good/next",), labels=LABELLED):
     for server, image in zip(servers, ["me/algo", *followers], strict=False):
         server.image = image
     run = pipeline.PipelineRun(servers, passages)
-    hosting.plan.once((checks.__name__, checks._through_pipeline.__qualname__), lambda: run)
+    hosting.plan.once((pipeline.__name__, pipeline.through_pipeline.__qualname__), lambda: run)
     return SimpleNamespace(hosting=hosting)
 
 
@@ -178,10 +178,10 @@ def test_a_serve_that_does_not_start_fails_pipe_02_on_the_shared_server_before_a
     ctx.hosting.plan = Plan()
 
     def through_pipeline():
-        shared.require_healthy()  # what _through_pipeline's hosting.healthy() reports
+        shared.require_healthy()  # what through_pipeline's hosting.healthy() reports
 
     with pytest.raises(CouldNotRun, match="never became healthy"):  # the run's outcome, kept by the plan
-        ctx.hosting.plan.once((checks.__name__, checks._through_pipeline.__qualname__), through_pipeline)
+        ctx.hosting.plan.once((pipeline.__name__, pipeline.through_pipeline.__qualname__), through_pipeline)
     with pytest.raises(Failed, match=r"^`serve` itself \(the shared server, started before the pipeline's "
                        r"containers\): the container exited with code 1") as failed:
         checks.containers_on_their_ports(ctx)
@@ -189,3 +189,49 @@ def test_a_serve_that_does_not_start_fails_pipe_02_on_the_shared_server_before_a
     for judge in (checks.answers_end_to_end, checks.payload_between_containers):
         with pytest.raises(Inconclusive, match=r"did not start \(PIPE-02 fails on it\)"):
             judge(ctx)
+
+
+def test_labelled_containers_that_all_answer_ping_pass_pipe_02_with_their_ports():
+    servers = [FakeServer(None), FakeServer(None), FakeServer(None)]
+    assert checks.containers_on_their_ports(context(servers, [], followers=("a", "b"))) == (
+        "3 containers in one network namespace answered /ping 200 on their ports (9080 after 0.5 s, 9081 after "
+        "0.5 s, 9082 after 0.5 s)")
+
+
+def test_a_follower_without_the_label_is_named():
+    ctx = context([FakeServer(None), FakeServer(None)], [])
+    ctx.hosting.pipeline = (pipeline.Stage("good/next", {}, Path("/dev/null")),)
+    with pytest.raises(Failed, match=r"^container 2 \(good/next\) not labelled com\.amazonaws") as failed:
+        checks.containers_on_their_ports(ctx)
+    assert "CreateEndpoint fails" in failed.value.expected
+
+
+def test_a_passage_that_stopped_without_an_answer_or_cut_fails_pipe_01_on_that_container():
+    servers = [FakeServer(None), FakeServer(None)]
+    refused = pipeline.Passage("valid CSV", [pipeline.Hop(1, invocation(b"1\n", "p"), None, "ConnectionError: no")])
+    with pytest.raises(Failed, match=r"^valid CSV: container 1 \(me/algo\) gave no answer to the caller's request: "
+                       r"ConnectionError: no$") as failed:
+        checks.answers_end_to_end(context(servers, [refused, passage(1, 1)]))
+    assert failed.value.run is servers[0] and failed.value.request is refused.hops[0].request
+    cut = pipeline.Passage("valid CSV", [passage(3).hops[0], pipeline.Hop(2, invocation(b"x", "p"),
+                                                                          answer(200, b"y" * 9, truncated=True))])
+    with pytest.raises(Failed, match=r"container 2 \(good/next\) answered container 1's answer with more than 9 "
+                       r"bytes") as failed:
+        checks.answers_end_to_end(context(servers, [cut, passage(1, 1)]))
+    assert failed.value.run is servers[1]
+
+
+def test_without_generated_passages_pipe_01_is_inconclusive():
+    for passages in ([], [passage(4_000_000, 10)]):  # nothing sent, or only PIPE-04's large one
+        with pytest.raises(Inconclusive, match="no payload was sent through the pipeline"):
+            checks.answers_end_to_end(context([FakeServer(None), FakeServer(None)], passages))
+
+
+def test_an_answer_cut_at_the_harness_s_cap_is_over_the_limit_however_long_it_was():
+    servers = [FakeServer(None), FakeServer(None)]
+    cut = pipeline.Passage("8 rows, 4194304 bytes", [pipeline.Hop(1, invocation(b"1" * 30, "p"),
+                                                                  answer(200, b"x" * 20, truncated=True))])
+    with pytest.raises(Failed, match=r"^container 1 \(me/algo\), sent 30 bytes \(for a first request of 8 rows, "
+                       r"4194304 bytes\), answered more than 20 bytes to hand on to container 2$") as failed:
+        checks.payload_between_containers(context(servers, [passage(10, 5), cut]))
+    assert failed.value.run is servers[0] and "at most 5,000,000 bytes" in failed.value.expected
