@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -142,6 +143,10 @@ class Declaration:
     def distributed(self) -> bool:
         """SupportsDistributedTraining: the image claims to train on more than one host."""
         return (self.training or {}).get("SupportsDistributedTraining") is True
+
+    def rerun(self, image: str, requirement: str) -> str:
+        """The command that judges this declaration again for `image`, for failures that no container run shows."""
+        return f"pytest --image {shlex.quote(image)} --byoc-spec {shlex.quote(str(self.source))} -k {requirement}"
 
     def channels_in(self, mode: str) -> tuple[Channel, ...]:
         """The channels that declare this input mode (SupportedInputModes)."""

@@ -1,6 +1,7 @@
 """Training jobs run as SageMaker runs them (IMG-01, TRAIN-01..20): `docker run IMAGE train` with the single
 argument `train` (or the job's ContainerEntrypoint and ContainerArguments), a fresh /opt/ml tree, hostname algo-1,
-no network and no AWS credentials; in script mode, with the user's code as the SDK delivers it (SCRIPT-01)."""
+no network and no AWS credentials; in script mode, with the user's code as the SDK delivers it (SCRIPT-01). And what
+the image ships under the directories those runs mount over (IMG-07: `Shipped`)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import docker.errors
 import hypothesis
@@ -36,9 +38,12 @@ from .engine import (
     save_logs,
     tar_of,
 )
-from .outcome import Unclaimed
-from .plan import Plan, planned, planned_alone
+from .outcome import CouldNotRun, Unclaimed
+from .plan import Plan, planned, planned_alone, planned_for
 from .progress import WAITS
+
+if TYPE_CHECKING:
+    from .hosting import Hosting
 
 # /opt/ml/input, /opt/ml/model and /opt/ml/output are mounted one by one, never /opt/ml as a whole:
 # images built on the SageMaker training toolkit keep their code in /opt/ml/code.
@@ -979,3 +984,36 @@ class TrainingRuns:
     @property
     def untried_probes(self) -> int:
         return max(0, len(hyperparameters.probes(self.declaration.hyperparameters)) - self.hyperparameter_probes)
+
+
+@dataclass(frozen=True)
+class Shipped:
+    """What an image itself holds under directories SageMaker mounts over (IMG-07), read from a container created
+    and never started, so that nothing is mounted over them."""
+
+    image: str
+    paths: tuple[str, ...]  # the directories read
+    files: list[str]  # every regular file under them, as a full path: directory by directory, sorted within each
+
+
+def _shipped(engine: Engine, image: str, paths: tuple[str, ...]) -> Shipped:
+    found = engine.shipped_files(image, paths)
+    if found is None:
+        raise CouldNotRun(f"the engine did not give the image's files under {', '.join(paths)}")
+    return Shipped(image, paths, [f"{path}/{name}" for path, names in found.items() for name in sorted(names)])
+
+
+@planned_for
+def shipped_under_mounts(runs: TrainingRuns) -> Shipped:
+    """What the trained image ships under /opt/ml/input, /opt/ml/model and /opt/ml/output, which every training run
+    mounts over."""
+    if runs.disabled:
+        raise Unclaimed(runs.disabled)
+    return _shipped(runs.runner.engine, runs.runner.image, MOUNTED)
+
+
+@planned_for
+def shipped_under_model(hosting: Hosting) -> Shipped:
+    """What the served image ships under /opt/ml/model, which every serve container mounts over (an inference-only
+    image: no training run mounts anything over it)."""
+    return _shipped(hosting.engine, hosting.image, ("/opt/ml/model",))

@@ -4,7 +4,6 @@ InferenceSpecification, judged before any container runs."""
 from __future__ import annotations
 
 import math
-import shlex
 
 from ..declaration import Declaration, Hyperparameter, duplicate_names, parse_hyperparameter
 from ..hyperparameters import bounds
@@ -15,12 +14,6 @@ CHANNELS = (1, 8)  # TrainingSpecification.TrainingChannels
 MAX_HYPERPARAMETERS = 100  # SupportedHyperParameters
 CONTAINERS = (1, 15)  # InferenceSpecification.Containers
 CATEGORICAL_VALUES = (1, 30)  # CategoricalParameterRangeSpecification.Values
-
-
-def rerun(ctx: Context, requirement: str) -> str:
-    """The command that judges the declaration again, for failures that no container run shows."""
-    return f"pytest --image {shlex.quote(ctx.image)} --byoc-spec {shlex.quote(str(ctx.declaration.source))} " \
-           f"-k {requirement}"
 
 
 def _count(what: str, items: list, limits: tuple[int, int]) -> list[str]:
@@ -96,7 +89,7 @@ def declaration_within_limits(ctx: Context) -> str:
     if problems:
         raise Failed("; ".join(problems), expected="a TrainingSpecification with 1-8 channels and at most 100 "
                      "hyperparameters whose ranges and defaults hold, and an InferenceSpecification with 1-15 "
-                     "containers (what CreateAlgorithm accepts)", reproduce=rerun(ctx, "MKT-03"))
+                     "containers (what CreateAlgorithm accepts)", reproduce=declared.rerun(ctx.image, "MKT-03"))
     parts = [f"{len(declared.channels)} channel(s), {len(declared.hyperparameters)} hyperparameter(s)"
              if declared.training else "no TrainingSpecification",
              f"{len(declared.inference['Containers'])} container(s)" if declared.inference else

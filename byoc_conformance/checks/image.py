@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 import posixpath
 
-from ..hosting import Server
-from ..outcome import CouldNotRun, Unclaimed
+from ..hosting import Hosting, Server
+from ..outcome import CouldNotRun
 from ..registry import Context, check
-from ..training import MOUNTED, TrainingRun
+from ..training import Shipped, TrainingRun, TrainingRuns, shipped_under_model, shipped_under_mounts
 from ..verdicts import Failed, Inconclusive
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}
@@ -37,7 +37,7 @@ def _cannot_execute(run: TrainingRun | Server) -> bool:
     return EXEC_FORMAT in (run.start_error or "") or EXEC_FORMAT in run.logs[-4096:]
 
 
-@check("IMG-01", "train-and-serve-reachable", runs=("training.good", "hosting.shared"))
+@check("IMG-01", "train-and-serve-reachable", runs=(TrainingRuns.good, Hosting.shared))
 def train_and_serve_reachable(ctx: Context) -> str:
     """Judged on the runs: `docker run IMAGE train` and `docker run IMAGE serve`, as every other check makes them;
     the image's configuration explains a failure."""
@@ -162,7 +162,7 @@ def no_tini(ctx: Context) -> str:
             f"SIGTERM on (exited {stop.seconds:.2f} s after it)")
 
 
-@check("IMG-04", "serves-as-root", runs=("hosting.shared",))
+@check("IMG-04", "serves-as-root", runs=(Hosting.shared,))
 def serves_as_root(ctx: Context) -> str:
     """Judged on the running server's PID 1, what SageMaker starts: a server that gives up root for its workers
     (nginx, gunicorn) after starting as root conforms."""
@@ -186,7 +186,7 @@ def serves_as_root(ctx: Context) -> str:
     return f"the server's PID 1 ({process.command}) runs as root (UID 0); {configured}"
 
 
-@check("IMG-09", "runs-on-the-engine-platform", runs=("training.good", "hosting.shared"))
+@check("IMG-09", "runs-on-the-engine-platform", runs=(TrainingRuns.good, Hosting.shared))
 def runs_on_the_engine_platform(ctx: Context) -> str:
     """The image's platform is one SageMaker runs, and its programs execute on this engine's platform."""
     platform, engine = ctx.image_platform, ctx.engine.platform
@@ -211,19 +211,20 @@ def runs_on_the_engine_platform(ctx: Context) -> str:
     return f"{platform} image; {' and '.join(f'`{p}`' for p in ran)} ran on this {engine} engine"
 
 
-@check("IMG-07", "nothing-relied-on-under-opt-ml", runs=("training.good",))
+def _shipped(ctx: Context) -> Shipped:
+    """What the image ships under the directories its runs mount over: training's three, or /opt/ml/model for an
+    inference-only image, which only serves."""
+    return shipped_under_model(ctx.hosting) if ctx.training.disabled else shipped_under_mounts(ctx.training)
+
+
+@check("IMG-07", "nothing-relied-on-under-opt-ml", runs=(TrainingRuns.good, _shipped))
 def nothing_relied_on_under_opt_ml(ctx: Context) -> str:
     """What the image ships under the directories SageMaker mounts over (training's three; /opt/ml/model when it
     serves) is hidden in every run the harness starts, as in SageMaker: the good run tells whether it was needed."""
-    image, paths, program = ctx.image, MOUNTED, "train"
-    try:
-        run: TrainingRun | Server = ctx.training.good
-    except Unclaimed:  # an inference-only image: only /opt/ml/model is mounted over when it serves
-        image, paths, program, run = ctx.hosting.image, ("/opt/ml/model",), "serve", ctx.hosting.shared
-    shipped = ctx.engine.shipped_files(image, paths)
-    if shipped is None:
-        raise Inconclusive(f"the engine did not give the image's files under {', '.join(paths)}")
-    files = [f"{path}/{name}" for path, names in shipped.items() for name in sorted(names)]
+    program = "serve" if ctx.training.disabled else "train"
+    run: TrainingRun | Server = ctx.hosting.shared if ctx.training.disabled else ctx.training.good
+    shipped = _shipped(ctx)
+    image, paths, files = shipped.image, shipped.paths, shipped.files
     if not files:
         return f"the image ships no file under {', '.join(paths)}, which SageMaker mounts over"
     shown = ", ".join(files[:5]) + (f" and {len(files) - 5} more" if len(files) > 5 else "")

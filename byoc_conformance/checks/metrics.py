@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from .. import metrics
 from ..registry import Context, check
-from ..training import TrainingRun
+from ..training import TrainingRun, TrainingRuns
 from ..verdicts import Failed, Inconclusive, NotApplicable
-from .declaration import rerun
 
 
 def _declared(ctx: Context) -> list[dict[str, str]]:
@@ -28,7 +27,7 @@ def definitions_within_limits(ctx: Context) -> str:
     if problems:
         raise Failed("; ".join(problems), expected=f"at most {metrics.MAX_DEFINITIONS} MetricDefinitions with unique "
                      "names, each Name 1-255 and Regex 1-500 characters (CreateAlgorithm refuses others)",
-                     reproduce=rerun(ctx, "METRIC-02"))
+                     reproduce=ctx.declaration.rerun(ctx.image, "METRIC-02"))
     return f"{len(definitions)} metric definitions within the API's limits"
 
 
@@ -38,7 +37,7 @@ def one_capture_group(ctx: Context) -> str:
     problems = metrics.regex_problems(definitions)
     if problems:
         raise Failed("; ".join(problems), expected="each regex compiles and has exactly one capture group, "
-                     "around the number only", reproduce=rerun(ctx, "METRIC-03"))
+                     "around the number only", reproduce=ctx.declaration.rerun(ctx.image, "METRIC-03"))
     return f"{len(definitions)} regexes compile, each with one capture group"
 
 
@@ -59,14 +58,14 @@ def _emitted(definitions: list[dict[str, str]], run: TrainingRun, expected: str)
     return "; ".join(s.summary() for s in series)
 
 
-@check("METRIC-01", "declared-metrics-emitted", runs=("training.good",))
+@check("METRIC-01", "declared-metrics-emitted", runs=(TrainingRuns.good,))
 def declared_metrics_emitted(ctx: Context) -> str:
     definitions = _declared(ctx)
     return _emitted(definitions, _completed(ctx.training.good), "each declared metric printed to stdout or stderr "
                     "at least once, its regex capturing a finite number")
 
 
-@check("METRIC-05", "objective-metrics-declared-and-emitted", runs=("training.tuning",))
+@check("METRIC-05", "objective-metrics-declared-and-emitted", runs=(TrainingRuns.tuning,))
 def objective_metrics_emitted(ctx: Context) -> str:
     objectives = ctx.declaration.objective_metrics
     if not objectives:
@@ -77,6 +76,7 @@ def objective_metrics_emitted(ctx: Context) -> str:
                "_tuning_objective_metric"
     if undeclared:
         raise Failed(f"objective metric(s) {', '.join(undeclared)} are not among the MetricDefinitions "
-                     f"({', '.join(declared) or 'none'})", expected=expected, reproduce=rerun(ctx, "METRIC-05"))
+                     f"({', '.join(declared) or 'none'})", expected=expected,
+                     reproduce=ctx.declaration.rerun(ctx.image, "METRIC-05"))
     run = _completed(ctx.training.tuning)
     return _emitted([declared[name] for name in objectives], run, expected) + " (in the tuning-style run)"

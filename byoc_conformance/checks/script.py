@@ -8,7 +8,7 @@ from typing import Any
 
 from .. import opt_ml, script
 from ..registry import Context, check
-from ..training import MOUNTED, TrainingRun
+from ..training import MOUNTED, TrainingRun, TrainingRuns
 from ..verdicts import Failed, Inconclusive
 
 EXPECTED = ("SM_MODEL_DIR, SM_OUTPUT_DATA_DIR, SM_CHANNELS and SM_CHANNEL_<NAME> per channel, SM_HPS and SM_HP_<NAME> "
@@ -79,7 +79,7 @@ def differences(record: dict[str, Any], run: TrainingRun) -> list[str]:
     return wrong
 
 
-@check("SCRIPT-01", "entry-point-environment", runs=("training.environment_probe",))
+@check("SCRIPT-01", "entry-point-environment", runs=(TrainingRuns.environment_probe,))
 def entry_point_environment(ctx: Context) -> str:
     run = ctx.training.environment_probe
     if run.start_error:

@@ -7,7 +7,7 @@ import re
 
 from ..metrics import compile_regex
 from ..registry import Context, check
-from ..training import Effects, TrainingRun
+from ..training import Effects, TrainingRun, TrainingRuns
 from ..verdicts import Failed, Inconclusive, NotApplicable
 
 FAILURE_REASON_CHARS = 1024  # DescribeTrainingJob.FailureReason keeps this many characters
@@ -30,7 +30,7 @@ def _require_exit_zero(run: TrainingRun, expected: str, observed: str | None = N
         raise Failed(observed or run.outcome(), expected=expected, run=run)
 
 
-@check("TRAIN-15", "good-input-exits-0", runs=("training.good",))
+@check("TRAIN-15", "good-input-exits-0", runs=(TrainingRuns.good,))
 def good_input_exits_zero(ctx: Context) -> str:
     run = ctx.training.good
     _require_exit_zero(run, "exit code 0: SageMaker marks the job Completed only then")
@@ -59,19 +59,19 @@ def _require_bad_input_judgeable(ctx: Context, run: TrainingRun) -> None:
                            f"input says nothing about the bad input ({run.outcome()})", run=good)
 
 
-@check("TRAIN-15", "empty-channel-exits-nonzero", runs=("training.good", "training.empty_channel"))
+@check("TRAIN-15", "empty-channel-exits-nonzero", runs=(TrainingRuns.good, TrainingRuns.empty_channel))
 def empty_channel_exits_nonzero(ctx: Context) -> str:
     return _bad_input_exits_nonzero(ctx, ctx.training.empty_channel)
 
 
 # A SHOULD: AWS requires a non-zero exit when training fails; whether a non-numeric field fails training is the
 # algorithm's to say (XGBoost reads one as a missing value and trains). See TRAIN-15's decision.
-@check("TRAIN-15", "corrupt-csv-exits-nonzero", level="SHOULD", runs=("training.good", "training.corrupt_csv"))
+@check("TRAIN-15", "corrupt-csv-exits-nonzero", level="SHOULD", runs=(TrainingRuns.good, TrainingRuns.corrupt_csv))
 def corrupt_csv_exits_nonzero(ctx: Context) -> str:
     return _bad_input_exits_nonzero(ctx, ctx.training.corrupt_csv)
 
 
-@check("TRAIN-13", "model-written", runs=("training.good",))
+@check("TRAIN-13", "model-written", runs=(TrainingRuns.good,))
 def model_written(ctx: Context) -> str:
     run = ctx.training.good
     _require_started(run)
@@ -157,17 +157,17 @@ def cause_line(text: str) -> str | None:
     return None
 
 
-@check("TRAIN-16", "empty-channel-failure-file", runs=("training.good", "training.empty_channel"))
+@check("TRAIN-16", "empty-channel-failure-file", runs=(TrainingRuns.good, TrainingRuns.empty_channel))
 def empty_channel_failure_file(ctx: Context) -> str:
     return _failure_file_states_cause(ctx, ctx.training.empty_channel)
 
 
-@check("TRAIN-16", "corrupt-csv-failure-file", runs=("training.good", "training.corrupt_csv"))
+@check("TRAIN-16", "corrupt-csv-failure-file", runs=(TrainingRuns.good, TrainingRuns.corrupt_csv))
 def corrupt_csv_failure_file(ctx: Context) -> str:
     return _failure_file_states_cause(ctx, ctx.training.corrupt_csv)
 
 
-@check("TRAIN-17", "sigterm-stops-training", runs=("training.good", "training.signalled"))
+@check("TRAIN-17", "sigterm-stops-training", runs=(TrainingRuns.good, TrainingRuns.signalled))
 def sigterm_stops_training(ctx: Context) -> str:
     baseline = ctx.training.good
     _require_started(baseline)
@@ -223,7 +223,7 @@ def _never_took(run: TrainingRun, due: float | None) -> str:
             "by default)")
 
 
-@check("TRAIN-17", "sigterm-stops-every-host", runs=("training.distributed", "training.signalled_jobs"))
+@check("TRAIN-17", "sigterm-stops-every-host", runs=(TrainingRuns.distributed, TrainingRuns.signalled_jobs))
 def sigterm_stops_every_host(ctx: Context) -> str:
     baseline = ctx.training.distributed
     if any(run.exit_code != 0 for run in baseline.hosts):
@@ -288,7 +288,8 @@ def _require_good_training(ctx: Context) -> None:
                            "of it cannot be judged", run=good)
 
 
-@check("TRAIN-04", "declared-hyperparameters-accepted", runs=("training.good", "training.valid_hyperparameter_runs"))
+@check("TRAIN-04", "declared-hyperparameters-accepted",
+       runs=(TrainingRuns.good, TrainingRuns.valid_hyperparameter_runs))
 def declared_hyperparameters_accepted(ctx: Context) -> str:
     _declared_hyperparameters(ctx)
     runs = ctx.training.valid_hyperparameter_runs
@@ -306,7 +307,7 @@ def _rejected(run: TrainingRun) -> bool:
 
 
 @check("TRAIN-04", "invalid-hyperparameters-rejected", level="SHOULD",
-       runs=("training.good", "training.invalid_hyperparameter_runs"))
+       runs=(TrainingRuns.good, TrainingRuns.invalid_hyperparameter_runs))
 def invalid_hyperparameters_rejected(ctx: Context) -> str:
     _declared_hyperparameters(ctx)
     runs = ctx.training.invalid_hyperparameter_runs
@@ -322,7 +323,7 @@ def invalid_hyperparameters_rejected(ctx: Context) -> str:
 
 
 @check("TRAIN-04", "failure-names-hyperparameter", level="SHOULD",
-       runs=("training.good", "training.invalid_hyperparameter_runs"))
+       runs=(TrainingRuns.good, TrainingRuns.invalid_hyperparameter_runs))
 def failure_names_hyperparameter(ctx: Context) -> str:
     _declared_hyperparameters(ctx)
     rejected = [(probe, run) for probe, run in ctx.training.invalid_hyperparameter_runs if _rejected(run)]
@@ -337,7 +338,7 @@ def failure_names_hyperparameter(ctx: Context) -> str:
     return f"{len(rejected)} failure file(s) name the hyperparameter"
 
 
-@check("TRAIN-05", "undeclared-hyperparameters-tolerated", runs=("training.good", "training.tuning"))
+@check("TRAIN-05", "undeclared-hyperparameters-tolerated", runs=(TrainingRuns.good, TrainingRuns.tuning))
 def undeclared_hyperparameters_tolerated(ctx: Context) -> str:
     _require_good_training(ctx)
     run = ctx.training.tuning
@@ -353,7 +354,7 @@ def _declared_channels(ctx: Context) -> None:
     _require_good_training(ctx)
 
 
-@check("TRAIN-06", "optional-channels-omitted", runs=("training.good", "training.required_channels_only"))
+@check("TRAIN-06", "optional-channels-omitted", runs=(TrainingRuns.good, TrainingRuns.required_channels_only))
 def optional_channels_omitted(ctx: Context) -> str:
     _declared_channels(ctx)
     run = ctx.training.required_channels_only
@@ -363,7 +364,7 @@ def optional_channels_omitted(ctx: Context) -> str:
 
 
 @check("TRAIN-06", "missing-required-channel-rejected", level="SHOULD",
-       runs=("training.good", "training.missing_channels"))
+       runs=(TrainingRuns.good, TrainingRuns.missing_channels))
 def missing_required_channel_rejected(ctx: Context) -> str:
     _declared_channels(ctx)
     required = [c.name for c in ctx.declaration.channels if c.required]
@@ -380,7 +381,7 @@ def missing_required_channel_rejected(ctx: Context) -> str:
     return f"runs without {', '.join(repr(n) for n in required)} each exited non-zero with a failure file"
 
 
-@check("TRAIN-23", "tunable-hyperparameters-change-the-model", runs=("training.hyperparameter_effects",))
+@check("TRAIN-23", "tunable-hyperparameters-change-the-model", runs=(TrainingRuns.hyperparameter_effects,))
 def tunable_hyperparameters_change_the_model(ctx: Context) -> str:
     _declared_hyperparameters(ctx)
     effects = ctx.training.hyperparameter_effects
@@ -439,7 +440,7 @@ def _job_completed(job: TrainingRun, expected: str, about: str = "") -> str:
     return ", ".join(f"{host} ({len(found)} file(s))" for host, found in files.items() if found)
 
 
-@check("TRAIN-10", "hosts-train-together", runs=("training.distributed",))
+@check("TRAIN-10", "hosts-train-together", runs=(TrainingRuns.distributed,))
 def hosts_train_together(ctx: Context) -> str:
     job = ctx.training.distributed
     expected = (f"every one of the {len(job.hosts)} hosts (each with its own resourceconfig.json: current_host, and "
@@ -448,7 +449,7 @@ def hosts_train_together(ctx: Context) -> str:
     return f"{_hosts_summary(job)}; the model from {_job_completed(job, expected)}"
 
 
-@check("TRAIN-13", "model-names-unique-across-hosts", runs=("training.distributed",))
+@check("TRAIN-13", "model-names-unique-across-hosts", runs=(TrainingRuns.distributed,))
 def model_names_unique_across_hosts(ctx: Context) -> str:
     job = ctx.training.distributed
     for run in job.hosts:
@@ -546,7 +547,7 @@ def _layout(files: dict[str, bytes]) -> str:
     return f"{len(files)} file(s): {', '.join(sorted(files)[:4])}{', ...' if len(files) > 4 else ''}"
 
 
-@check("TRAIN-09", "pipe-channels-read", runs=("training.good", "training.piped", "training.signalled"))
+@check("TRAIN-09", "pipe-channels-read", runs=(TrainingRuns.good, TrainingRuns.piped, TrainingRuns.signalled))
 def pipe_channels_read(ctx: Context) -> str:
     run = ctx.training.piped
     _require_good_model(ctx)
@@ -569,7 +570,8 @@ def pipe_channels_read(ctx: Context) -> str:
     return f"{_trains(run, expected)}; {reads}; {_read_as_good(ctx, run, expected)}"
 
 
-@check("TRAIN-08", "fastfile-channels-read-only", runs=("training.good", "training.fastfile", "training.signalled"))
+@check("TRAIN-08", "fastfile-channels-read-only",
+       runs=(TrainingRuns.good, TrainingRuns.fastfile, TrainingRuns.signalled))
 def fastfile_channels_read_only(ctx: Context) -> str:
     run = ctx.training.fastfile
     _require_good_model(ctx)
@@ -584,7 +586,7 @@ def fastfile_channels_read_only(ctx: Context) -> str:
 # A SHOULD: AWS says File mode mirrors the S3 key tree, not that an algorithm must take every layout (TRAIN-07's
 # decision); the sharded multi-host check below is the MUST.
 @check("TRAIN-07", "nested-key-tree-read", level="SHOULD",
-       runs=("training.good", "training.key_tree", "training.signalled"))
+       runs=(TrainingRuns.good, TrainingRuns.key_tree, TrainingRuns.signalled))
 def nested_key_tree_read(ctx: Context) -> str:
     run = ctx.training.key_tree
     _require_good_model(ctx)
@@ -596,7 +598,7 @@ def nested_key_tree_read(ctx: Context) -> str:
     return f"{_trains(run, expected)}; {channel!r} held {layout}; {_read_as_good(ctx, run, expected)}"
 
 
-@check("TRAIN-07", "sharded-channel-trains", runs=("training.distributed", "training.sharded"))
+@check("TRAIN-07", "sharded-channel-trains", runs=(TrainingRuns.distributed, TrainingRuns.sharded))
 def sharded_channel_trains(ctx: Context) -> str:
     baseline = ctx.training.distributed
     if any(run.exit_code != 0 for run in baseline.hosts) or not any(run.model_files for run in baseline.hosts):
@@ -630,7 +632,7 @@ def _stop(run: TrainingRun) -> str:
     return f"stopped with SIGTERM {run.signal_at:.1f} s in ({run.outcome()})"
 
 
-@check("TRAIN-19", "checkpoints-written", level="SHOULD", runs=("training.good", "training.resumed"))
+@check("TRAIN-19", "checkpoints-written", level="SHOULD", runs=(TrainingRuns.good, TrainingRuns.resumed))
 def checkpoints_written(ctx: Context) -> str:
     interrupted, _ = _interrupted(ctx)
     files = interrupted.checkpoint_files or {}
@@ -642,7 +644,7 @@ def checkpoints_written(ctx: Context) -> str:
     return f"{_stop(interrupted)}: /opt/ml/checkpoints held {_layout(files)}"  # type: ignore[arg-type]
 
 
-@check("TRAIN-19", "training-resumes-from-checkpoints", level="SHOULD", runs=("training.good", "training.resumed"))
+@check("TRAIN-19", "training-resumes-from-checkpoints", level="SHOULD", runs=(TrainingRuns.good, TrainingRuns.resumed))
 def training_resumes_from_checkpoints(ctx: Context) -> str:
     interrupted, resumed = _interrupted(ctx)
     if not interrupted.checkpoint_files:

@@ -117,3 +117,23 @@ def test_input_modes_and_checkpoints_are_read_from_the_declaration():
     assert pipe.checkpoints is None
     resumes = declaration.load(SAMPLES / "checkpoints" / "byoc-spec.json")
     assert resumes.checkpoints is not None and resumes.checkpoints.resumed.search("resuming from checkpoint x")
+
+
+def test_an_empty_inference_list_and_a_default_that_is_no_number_fail_mkt_03_with_the_command_that_rejudges(tmp_path):
+    from types import SimpleNamespace
+
+    from byoc_conformance.checks.declaration import declaration_within_limits
+    from byoc_conformance.verdicts import Failed
+
+    layers = [{"Name": "layers", "Type": "Integer", "DefaultValue": "two",
+               "Range": {"IntegerParameterRangeSpecification": {"MinValue": "1", "MaxValue": "8"}}}]
+    inference = {"Containers": [{"Image": "img"}], "SupportedContentTypes": [],
+                 "SupportedResponseMIMETypes": ["text/csv"]}
+    path = write(tmp_path, {"TrainingSpecification": minimal_training(SupportedHyperParameters=layers),
+                            "InferenceSpecification": inference})
+    context = SimpleNamespace(image="algo:1", declaration=declaration.load(path))
+    with pytest.raises(Failed) as verdict:
+        declaration_within_limits(context)  # type: ignore[arg-type]
+    assert verdict.value.observed == ("hyperparameter 'layers': DefaultValue 'two' is outside its own declaration; "
+                                      "InferenceSpecification.SupportedContentTypes is empty")
+    assert verdict.value.reproduce == f"pytest --image algo:1 --byoc-spec {path} -k MKT-03"

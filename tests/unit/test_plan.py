@@ -7,17 +7,29 @@ import pytest
 
 from byoc_conformance.plan import Plan, planned, planned_alone
 
+GUARD = 10  # seconds: only how long a test that would hang waits before it fails; never a measure of anything
+
 
 class Recorder:
-    """Runs that sleep, noting how many were under way at once and whether an alone run had company."""
+    """Runs that sleep, or meet at a barrier, or wait to be released, noting how many were under way at once and
+    whether an alone run had company."""
 
-    def __init__(self) -> None:
-        self.lock = threading.Lock()
+    def __init__(self, meet: int = 0) -> None:
+        self.lock = threading.Condition()
         self.now = 0
         self.most = 0
         self.alone_with_company = False
         self.alone_running = False
         self.calls: list[str] = []
+        # Each run waits there for meet - 1 others to be under way with it: runs that are not under way together
+        # break the barrier instead of passing it.
+        self.barrier = threading.Barrier(meet, timeout=GUARD) if meet else None
+        self.release: threading.Event | None = None  # when set up, runs end only once it is set
+
+    def started(self, count: int) -> bool:
+        """Waits until `count` runs have started."""
+        with self.lock:
+            return self.lock.wait_for(lambda: len(self.calls) >= count, GUARD)
 
     def run(self, name: str, seconds: float = 0.1, alone: bool = False):
         def body():
@@ -28,7 +40,13 @@ class Recorder:
                 if self.alone_running or (alone and self.now > 1):
                     self.alone_with_company = True
                 self.alone_running = self.alone_running or alone
-            time.sleep(seconds)
+                self.lock.notify_all()
+            if self.barrier is not None:
+                self.barrier.wait()
+            elif self.release is not None:
+                assert self.release.wait(GUARD)
+            else:
+                time.sleep(seconds)
             with self.lock:
                 self.now -= 1
                 if alone:
@@ -51,7 +69,7 @@ def test_a_run_happens_once_and_its_failure_is_kept():
 
 
 def test_prefetched_runs_go_at_most_jobs_at_once_and_each_runs_once():
-    plan, recorder = Plan(jobs=2), Recorder()
+    plan, recorder = Plan(jobs=2), Recorder(meet=2)  # each run passes only with another one under way
     tasks = [lambda n=n: plan.once(n, recorder.run(f"run-{n}")) for n in range(6)]
     plan.prefetch(tasks)
     assert [task() for task in tasks] == [f"run-{n}" for n in range(6)]
@@ -114,11 +132,10 @@ def test_a_thread_waiting_for_another_threads_run_gives_its_slot_up():
 
 
 def test_each_runs_independent_runs_together_and_keeps_their_order():
-    plan, recorder = Plan(jobs=3), Recorder()
-    runs = [lambda n=n: plan.once(("sub", n), recorder.run(f"sub-{n}", seconds=0.2)) for n in range(3)]
-    started = time.monotonic()
+    plan, recorder = Plan(jobs=3), Recorder(meet=3)  # no run ends before all three are under way
+    runs = [lambda n=n: plan.once(("sub", n), recorder.run(f"sub-{n}")) for n in range(3)]
     assert plan.each(runs) == ["sub-0", "sub-1", "sub-2"]
-    assert recorder.most >= 2 and time.monotonic() - started < 0.55
+    assert recorder.most == 3 and not recorder.barrier.broken
 
 
 def test_each_raises_the_first_failure_in_order():
@@ -144,10 +161,13 @@ def test_one_job_runs_each_run_when_it_is_read():
 
 def test_after_close_queued_runs_do_not_start():
     plan, recorder = Plan(jobs=2), Recorder()
-    plan.prefetch([lambda n=n: plan.once(n, recorder.run(str(n), seconds=0.3)) for n in range(10)])
-    time.sleep(0.1)
-    assert plan.close(deadline=5)
-    assert len(recorder.calls) == 2
+    recorder.release = threading.Event()  # the two runs under way end when the test says
+    plan.prefetch([lambda n=n: plan.once(n, recorder.run(str(n))) for n in range(10)])
+    assert recorder.started(2)
+    assert not plan.close(deadline=0)  # the queue is emptied; the runs under way are still going
+    recorder.release.set()
+    assert plan.close(deadline=GUARD)
+    assert sorted(recorder.calls) == ["0", "1"]
 
 
 class Owner:

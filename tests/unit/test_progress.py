@@ -1,8 +1,11 @@
 """Long waits said at 10 s, 30 s, 60 s and each minute after, with what was seen last; short ones never."""
 
-import time
+import threading
 
+from byoc_conformance import progress
 from byoc_conformance.progress import Waits
+
+GUARD = 10  # seconds: only how long a test that would hang waits before it fails
 
 
 def test_a_long_wait_is_said_at_its_marks_with_what_was_observed():
@@ -31,16 +34,31 @@ def test_what_cannot_be_observed_any_more_is_said_so():
     assert line.endswith("(deadline 15 s); last: cannot tell (LookupError)")
 
 
-def test_the_reporter_says_due_waits_only_when_the_terminal_is_free():
-    waits, said, quiet = Waits(), [], [True]
-    waits.start(said.append, quiet=lambda: quiet[0])
-    try:
-        with waits.waiting("something", 60) as wait:
-            wait.started -= 11  # as if it began 11 s ago
-            time.sleep(1.5)
-            assert said == []
-            quiet[0] = False
-            time.sleep(1.5)
-    finally:
-        waits.stop()
+def test_the_reporter_says_due_waits_only_when_the_terminal_is_free(monkeypatch):
+    monkeypatch.setattr(progress, "TICK", 0.01)  # the reporter looks often; what it says is counted, not timed
+    said, seen_while_quiet = [], []
+    free, spoke = threading.Event(), threading.Event()
+
+    def quiet() -> bool:
+        """Busy for the reporter's first three looks, noting what had been said by each; free after."""
+        if len(seen_while_quiet) < 3:
+            seen_while_quiet.append(len(said))
+            if len(seen_while_quiet) == 3:
+                free.set()
+            return True
+        return False
+
+    def say(line: str) -> None:
+        said.append(line)
+        spoke.set()
+
+    waits = Waits()
+    with waits.waiting("something", 60) as wait:
+        wait.started -= 11  # as if it began 11 s ago: due at its first mark from the start
+        waits.start(say, quiet=quiet)
+        try:
+            assert free.wait(GUARD) and spoke.wait(GUARD)
+        finally:
+            waits.stop()
+    assert seen_while_quiet == [0, 0, 0]  # due all along, and not said while the terminal was someone else's
     assert len(said) == 1 and said[0].endswith(" s into waiting for something (deadline 60 s)")
