@@ -1,21 +1,30 @@
 """Multi-model endpoints: the `/models` API driven as SageMaker drives it, on a server started with
-SAGEMAKER_MULTI_MODEL=true and a model store at /opt/ml/models. The runner records every exchange and the
-container's memory along the way; checks/multi_model.py judges them."""
+SAGEMAKER_MULTI_MODEL=true and a model store at /opt/ml/models. Two runs, each on a server of its own: a scripted
+session (run_session), which records every exchange and the container's memory along the way (Session), and
+sequences of load, list, describe, invoke and unload that hypothesis generates (explore_sequences), each replayed
+against the state it should leave; the first sequence whose answers differ from that state is shrunk to the smallest
+that still does, and recorded as a Divergence (Exploration). checks/multi_model.py judges the records."""
 
 from __future__ import annotations
 
+import dataclasses
+import itertools
 import json
 import time
 from dataclasses import dataclass, field
 from urllib.parse import quote
 
+import hypothesis
 import requests
+from hypothesis import Phase, given
+from hypothesis import strategies as st
 
 from .engine import memory_in_use
 from .hosting import MODEL_STORE, MOUNT_POINTS, Endpoint, Hosting, Server
-from .outcome import Unclaimed
+from .outcome import CouldNotRun, Unclaimed
 from .payloads import Payload
 from .plan import planned_for
+from .probing import hypothesis_settings
 from .verdicts import Request
 
 LABEL = "com.amazonaws.sagemaker.capabilities.multi-models"
@@ -23,6 +32,14 @@ MAX_PAGES = 20  # a listing of three models that takes more pages than this neve
 SETTLE = 1.0  # seconds given to the memory reading to catch up with an unload before it is taken as final
 NEVER_LOADED = "never-loaded"
 MODELS = MOUNT_POINTS[MODEL_STORE]
+MIB = 1024 * 1024
+MEASURABLE = 8 * MIB  # loading three models that took less than this leaves nothing to see released
+RELEASED = 0.5  # an unload must give back at least this share of what loading took
+SEQUENCES = 100  # generated sequences at most (fewer with --byoc-examples below it)
+STEPS = 10  # actions per sequence at most
+NAMES = ("x", "y", "z")  # the model names a sequence uses (prefixed per sequence, so sequences do not meet)
+# Loads three times as likely as the rest: most states worth checking have several models loaded.
+ACTIONS = ("load", "invoke", "load", "unload", "load", "describe", "list")
 
 
 @dataclass
@@ -40,6 +57,11 @@ class Outcome:
             return f"no answer ({self.error})"
         text = self.body[:200].decode("utf-8", "replace").strip()
         return f"HTTP {self.status}" + (f" {text!r}" if text else "")
+
+    @property
+    def ok(self) -> bool:
+        """A 2xx answer."""
+        return self.status is not None and 200 <= self.status < 300
 
     def json(self) -> object:
         try:
@@ -167,3 +189,177 @@ def list_all(server: Server) -> list[Outcome]:
             break
         path = f"/models?next_page_token={quote(str(token), safe='')}"
     return pages
+
+
+def leak(session: Session) -> str | None:
+    """What the session's memory readings show of models that stay in memory once unloaded (less than RELEASED of
+    what loading took, when that was at least MEASURABLE, came back), or None."""
+    before, loaded, unloaded = (session.memory.get(k) for k in ("before", "loaded", "unloaded"))
+    if before is None or loaded is None or unloaded is None or loaded - before < MEASURABLE:
+        return None
+    if loaded - unloaded >= RELEASED * (loaded - before):
+        return None
+    return (f"{(loaded - unloaded) / MIB:.1f} of the {(loaded - before) / MIB:.1f} MiB three models took came back "
+            "when they were unloaded")
+
+
+@dataclass
+class Divergence:
+    """A generated sequence whose last step did not leave or answer what the state before it calls for: the
+    requirement that step belongs to, what came back after the steps before it, and what the state called for."""
+
+    requirement: str
+    observed: str
+    expected: str
+    steps: list[Request]  # the requests of the sequence, up to the one that diverged
+
+
+@dataclass
+class Exploration:
+    """What the generated sequences did on their server."""
+
+    server: Server
+    sequences: int  # sequences sent, shrinking included
+    steps: int  # requests sent
+    routing: bool  # invocations were compared with each model's own answer
+    divergence: Divergence | None  # the smallest sequence that went wrong, if any
+
+
+class _Diverged(Exception):
+    """Ends a sequence at its divergence, so that hypothesis shrinks it."""
+
+    def __init__(self, divergence: Divergence) -> None:
+        super().__init__(divergence.observed)
+        self.divergence = divergence
+
+
+def _answer_alone(server: Server, model: str, payload: Payload, accept: str) -> bytes | None:
+    """What model `model` answers when it is the only one loaded; None if it could not be had."""
+    name = f"alone-{model}"
+    loaded = send(server, load_request("alone", name, model_url(model)))
+    answer = send(server, invoke_request("alone", name, payload, accept))
+    send(server, request("alone", "DELETE", f"/models/{name}"))
+    return answer.body if loaded.ok and answer.ok else None
+
+
+def explore(hosting: Hosting, server: Server) -> Exploration:
+    """Sequences of load, list, describe, invoke and unload that hypothesis generates (with the run's seed, at most
+    SEQUENCES of them), each sent to `server` under names of its own and followed against the models it should have
+    loaded; the first whose answer differs from that state is shrunk to the smallest sequence that still does."""
+    _, _, stored = hosting.model_store
+    payload, accept = hosting.valid_payload(), hosting.traffic.accept
+    answers = {model: _answer_alone(server, model, payload, accept) for model in stored}
+    routing = None not in answers.values() and len(set(answers.values())) > 1
+    numbers, totals = itertools.count(), {"sequences": 0, "steps": 0}
+
+    def replay(actions: list[tuple[str, str, str]]) -> None:
+        prefix = f"s{next(numbers)}-"
+        loaded: dict[str, str] = {}  # name -> the stored model it was loaded from, as the server should have it
+        sent: list[Request] = []
+        totals["sequences"] += 1
+
+        def step(outcome: Outcome) -> Outcome:
+            sent.append(outcome.request)
+            totals["steps"] += 1
+            return outcome
+
+        def diverged(requirement: str, outcome: Outcome, expected: str) -> _Diverged:
+            shown = " -> ".join(f"{r.method} {r.path}" + (f" {r.body.decode('utf-8', 'replace')}" if
+                                                            r.method == "POST" and r.path == "/models" else "")
+                                for r in sent)
+            return _Diverged(Divergence(requirement, f"after {shown}: {outcome.shown}", expected, list(sent)))
+
+        def compare_listing() -> None:
+            pages = list_all(server)
+            for page in pages[:2]:  # the evidence: a listing's first two pages show how it pages
+                step(page)
+            totals["steps"] += max(0, len(pages) - 2)
+            listings = [page.json() for page in pages]
+            names = sorted(str(m.get("modelName")) for listing in listings if isinstance(listing, dict)
+                           for m in listing.get("models") or [] if isinstance(m, dict)
+                           and str(m.get("modelName", "")).startswith(prefix))
+            if names != sorted(loaded) or len(pages) == MAX_PAGES:
+                raise diverged("MME-03", pages[-1], f"the pages list {sorted(loaded) or 'none'} of this "
+                               f"sequence's models once each, and end (they list {names or 'none'})")
+
+        def compare_invocation(name: str) -> None:
+            outcome = step(send(server, invoke_request("sequence", name, payload, accept)))
+            if name not in loaded:
+                if outcome.status != 404:
+                    raise diverged("MME-06", outcome, "404: it is not loaded")
+            elif not outcome.ok or (routing and outcome.body != answers[loaded[name]]):
+                raise diverged("MME-06", outcome, f"2xx with model {loaded[name]}'s own answer, "
+                               f"{answers[loaded[name]]!r}")
+
+        try:
+            for action, short, model in actions:
+                name = prefix + short
+                if action == "load":
+                    outcome = step(send(server, load_request("sequence", name, model_url(model))))
+                    if name in loaded and outcome.status != 409:
+                        raise diverged("MME-02", outcome, f"409: {name} is already loaded")
+                    if name not in loaded:
+                        if not outcome.ok:
+                            raise diverged("MME-02", outcome, f"2xx: {name} is not loaded yet")
+                        loaded[name] = model
+                elif action == "unload":
+                    outcome = step(send(server, request("sequence", "DELETE", f"/models/{name}")))
+                    if (name in loaded) != outcome.ok or (name not in loaded and outcome.status != 404):
+                        raise diverged("MME-05", outcome, "2xx: it is loaded" if name in loaded else
+                                       "404: it is not loaded")
+                    loaded.pop(name, None)
+                elif action == "describe":
+                    outcome = step(send(server, request("sequence", "GET", f"/models/{name}")))
+                    described = outcome.json()
+                    right = (outcome.status == 200 and isinstance(described, dict)
+                             and described.get("modelName") == name) if name in loaded else outcome.status == 404
+                    if not right:
+                        raise diverged("MME-04", outcome, f'200 {{"modelName": "{name}", ...}}: it is loaded'
+                                       if name in loaded else "404: it is not loaded")
+                elif action == "invoke":
+                    compare_invocation(name)
+                else:
+                    compare_listing()
+            compare_listing()  # and the state the sequence leaves: the listing, and each model's own answer
+            for name in sorted(loaded):
+                compare_invocation(name)
+        finally:
+            for name in loaded:  # the next sequence starts from a server without this one's models
+                send(server, request("sequence", "DELETE", f"/models/{name}"))
+
+    strategy = st.lists(st.tuples(st.sampled_from(ACTIONS), st.sampled_from(NAMES), st.sampled_from(sorted(stored))),
+                        min_size=1, max_size=STEPS)
+
+    @hypothesis_settings(min(hosting.examples, SEQUENCES), Phase.generate, Phase.shrink)
+    @hypothesis.seed(hosting.seed)
+    @given(strategy)
+    def sequences(actions: list[tuple[str, str, str]]) -> None:
+        replay(actions)
+
+    found: Divergence | None = None
+    try:
+        sequences()
+    except _Diverged as diverged:
+        found = diverged.divergence
+    except hypothesis.errors.Flaky as flaky:
+        found = next((e.divergence for e in getattr(flaky, "exceptions", ()) if isinstance(e, _Diverged)), None)
+        if found is None:
+            raise
+        found = dataclasses.replace(found, observed=found.observed + " (this did not happen again when hypothesis "
+                                    "replayed the sequence)")
+    return Exploration(server, totals["sequences"], totals["steps"], routing, found)
+
+
+@planned_for
+def explore_sequences(hosting: Hosting) -> Exploration:
+    """Generated sequences (see explore) on a multi-model server of their own, after the scripted session: not run
+    when that session saw unloading keep the models' memory, as hundreds of loads would then exhaust the container's
+    memory and every request after would fail."""
+    if not claims_multi_model(hosting):
+        raise Unclaimed("the image does not carry the multi-models label")
+    kept = leak(run_session(hosting))
+    if kept:
+        raise CouldNotRun(f"unloading does not give memory back ({kept}), so hundreds of loads would exhaust it")
+    with hosting.fresh(endpoint("serve-multi-model-sequences")) as server:
+        server.require_healthy()
+        return explore(hosting, server)

@@ -1,7 +1,9 @@
-"""Generated /models sequences against an in-process multi-model server: a conforming one agrees with the state
-each sequence should leave, and each broken one diverges under its own requirement, with the smallest sequence
-that shows it; and a multi-model server that does not start fails MME-02 and leaves MME-03..06 inconclusive. The same
-checks run on real images in tests/integration (the mme-* samples, mme-server-exits among them)."""
+"""Generated /models sequences (the run multi_model.explore) against an in-process multi-model server: a conforming
+one agrees with the state each sequence should leave, and each broken one diverges under its own requirement, with the
+smallest sequence that shows it; the scripted session (run_session) records what that server did and the checks pass
+on a conforming one; the sequences do not run when the session saw unloading keep memory; and a multi-model server
+that does not start fails MME-02 and leaves MME-03..06 inconclusive. The same checks run on real images in
+tests/integration (the mme-* samples, mme-server-exits among them)."""
 
 import json
 from types import SimpleNamespace
@@ -10,10 +12,12 @@ from urllib.parse import parse_qs, unquote, urlsplit
 import pytest
 import requests
 
+from byoc_conformance import multi_model as runs
 from byoc_conformance import registry
 from byoc_conformance.checks import multi_model
 from byoc_conformance.declaration import DEFAULT_CSV
-from byoc_conformance.multi_model import LABEL, run_session
+from byoc_conformance.multi_model import LABEL, MIB, explore_sequences, run_session
+from byoc_conformance.outcome import CouldNotRun, Unclaimed
 from byoc_conformance.plan import Plan
 from byoc_conformance.registry import CHECKS
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
@@ -73,7 +77,7 @@ class FakeMultiModelServer:
 
 def explored(bug=None):
     hosting = FakeHosting(model_store=(None, None, ["a", "b"]), csv=DEFAULT_CSV, examples=100, seed=7, plan=Plan())
-    return multi_model._explore(hosting, FakeMultiModelServer(bug))
+    return runs.explore(hosting, FakeMultiModelServer(bug))
 
 
 def test_a_conforming_server_agrees_with_every_generated_sequence():
@@ -124,7 +128,7 @@ def test_a_sequences_server_that_does_not_start_fails_mme_02_and_is_a_note_elsew
     sequences = StoppedServer("serve-multi-model-sequences", exit_code=137)
     ctx = multi_model_context(sequences)
     ctx.hosting.plan.once((run_session.__module__, run_session.__qualname__), lambda: session)
-    monkeypatch.setattr(multi_model, "_leak", lambda _: None)
+    monkeypatch.setattr(runs, "leak", lambda _: None)
     with pytest.raises(Failed, match="exited with code 137") as failed:
         multi_model._sequences(ctx, "MME-02")
     assert failed.value.run is sequences
@@ -138,3 +142,59 @@ def test_without_the_label_the_multi_model_checks_do_not_apply():
     for requirement in CHECKS_BY_REQUIREMENT:
         with pytest.raises(NotApplicable, match="multi-models"):
             judge(requirement, ctx)
+
+
+class HealthyMultiModelServer(FakeMultiModelServer):
+    """The fake as a run gets it from Hosting.fresh: healthy, with a container whose memory the test reads out."""
+
+    container, role = None, "serve-multi-model"
+
+    def require_healthy(self):
+        pass
+
+
+def session_hosting(monkeypatch, memory, bug=None, labels=None):
+    """A hosting whose fresh multi-model servers are fakes with `bug`, and whose container memory reads `memory` in
+    turn (bytes: before loading, with the models loaded, once unloaded)."""
+    readings = iter(memory)
+    monkeypatch.setattr(runs, "memory_in_use", lambda container: next(readings))
+    monkeypatch.setattr(runs, "SETTLE", 0.0)
+    return FakeHosting(plan=Plan(), image_labels={LABEL: "true"} if labels is None else labels,
+                       model_store=(None, None, ["a", "b"]), examples=20, seed=7,
+                       fresh=lambda endpoint: fresh(HealthyMultiModelServer(bug)))
+
+
+def test_the_scripted_session_records_every_step_and_a_conforming_server_passes_every_check(monkeypatch):
+    hosting = session_hosting(monkeypatch, [100 * MIB, 400 * MIB, 110 * MIB])
+    session = run_session(hosting)
+    assert list(session.outcomes) == ["load", "invoke-alone", "load-alpha", "load-again", "load-gamma", "describe",
+                                      "describe-unloaded", "invoke-alpha", "invoke-beta", "invoke-gamma",
+                                      "invoke-unloaded", "unload-alpha", "unload-beta", "unload-gamma", "unload-again",
+                                      "describe-after-unload", "invoke-after-unload"]
+    assert session.memory == {"before": 100 * MIB, "loaded": 400 * MIB, "unloaded": 110 * MIB}
+    assert session.distinct_models and [page.status for page in session.pages] == [200, 200]
+    explored = explore_sequences(hosting)
+    assert explored.divergence is None and explored.sequences == 20
+    ctx = SimpleNamespace(hosting=hosting, engine=SimpleNamespace(host_address="127.0.0.1"))
+    for requirement in CHECKS_BY_REQUIREMENT:
+        assert judge(requirement, ctx).endswith("agreed with the state they should leave")
+
+
+def test_a_reading_that_lags_the_release_is_read_again_and_the_lower_one_kept(monkeypatch):
+    hosting = session_hosting(monkeypatch, [100 * MIB, 400 * MIB, 390 * MIB, 120 * MIB])
+    assert run_session(hosting).memory["unloaded"] == 120 * MIB
+
+
+def test_the_sequences_do_not_run_when_unloading_keeps_the_memory(monkeypatch):
+    hosting = session_hosting(monkeypatch, [100 * MIB, 400 * MIB, 390 * MIB, 395 * MIB])
+    with pytest.raises(CouldNotRun, match=r"^unloading does not give memory back \(10.0 of the 300.0 MiB three "
+                       r"models took came back when they were unloaded\), so hundreds of loads would exhaust it$"):
+        explore_sequences(hosting)
+
+
+def test_without_the_label_neither_run_starts_a_server(monkeypatch):
+    hosting = session_hosting(monkeypatch, [], labels={})
+    hosting.fresh = None  # nothing may start
+    for run in (run_session, explore_sequences):
+        with pytest.raises(Unclaimed, match="multi-models"):
+            run(hosting)
