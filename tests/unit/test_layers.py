@@ -32,17 +32,10 @@ ACTING_MODULES = {"requests", "docker", "hypothesis", "socket", "subprocess", "t
 ACTING_CALLS = {"send", "send_together", "ping", "exchange", "fresh", "start_fresh", "connection_times",
                 "listening_sockets", "shipped_files", "transform", "run_container", "containers"}
 VERDICTS = {"Failed", "Inconclusive", "NotApplicable"}
-# Check modules not yet converted (issue 25, in progress): they still start runs or import another area's checks.
-# Strict, like a strict xfail: a module that no longer breaks the rules must leave this list.
-NOT_YET_CONVERTED: set[str] = {"checks.multi_model"}
 
 
 def _expect_none(name: str, problems: set[str]) -> None:
-    if name in NOT_YET_CONVERTED:
-        if not problems:
-            pytest.fail(f"{name} keeps the rule now: take it out of NOT_YET_CONVERTED")
-        pytest.xfail(f"{name} is not converted yet: {sorted(problems)}")
-    assert problems == set()
+    assert problems == set(), name
 
 
 def _modules() -> dict[str, ast.Module]:
@@ -121,8 +114,6 @@ def test_the_import_graph_has_no_circle():
 @pytest.mark.parametrize("name", sorted(name for name in MODULES if name.startswith("checks.")))
 def test_an_area_s_checks_import_no_other_area_s_checks(name):
     others = {other for other in IMPORTS[name] if _layer(other) == "checks"} - SHARED_CHECKS - {name}
-    if name in NOT_YET_CONVERTED and not others:
-        return  # judged by the test below
     _expect_none(name, others)
 
 
