@@ -88,7 +88,7 @@ def healthy_within_window(ctx: Context) -> str:
     return server.outcome()
 
 
-@check("SERVE-02", "listens-on-all-interfaces-port-8080", runs=(Hosting.shared, on_hosting(shared_sockets)))
+@check("SERVE-02", "listens-on-all-interfaces-port-8080", runs=(Hosting.shared,))
 def listens_on_all_interfaces(ctx: Context) -> str:
     server = ctx.hosting.shared
     if server.start_error or server.exited():
@@ -109,7 +109,7 @@ def listens_on_all_interfaces(ctx: Context) -> str:
     return f"listening on {', '.join(f'{a}:{server.port}' for a in on_port)}"
 
 
-@check("SERVE-03", "accepts-connections-within-250ms", runs=(Hosting.shared, on_hosting(connection_bursts)))
+@check("SERVE-03", "accepts-connections-within-250ms", runs=(Hosting.shared,))
 def accepts_connections_in_time(ctx: Context) -> str:
     """Bursts of connections opened at once, as a front end does when traffic rises: the kernel accepts them
     while the server's listen backlog has room, and drops the rest until the client sends again (1 s later)."""
@@ -160,7 +160,7 @@ def _unproxied_host(ctx: Context, server: Server) -> str:
             f"byoc-repro-{server.role})")
 
 
-@check("SERVE-04", "ping-answers-200-within-2s", runs=(Hosting.shared, on_hosting(repeated_pings)))
+@check("SERVE-04", "ping-answers-200-within-2s", runs=(Hosting.shared,))
 def ping_answers_in_time(ctx: Context) -> str:
     shared = ctx.hosting.shared
     failed = shared.failed_pings()
@@ -185,7 +185,7 @@ def ping_answers_in_time(ctx: Context) -> str:
             f"max {max(times) * 1000:.1f} ms")
 
 
-@check("SERVE-04", "ping-body-empty", level="SHOULD", runs=(Hosting.shared, on_hosting(one_ping)))
+@check("SERVE-04", "ping-body-empty", level="SHOULD", runs=(Hosting.shared,))
 def ping_body_empty(ctx: Context) -> str:
     outcome, response = one_ping(ctx.hosting).outcome, one_ping(ctx.hosting).response
     if response is None:
@@ -335,7 +335,7 @@ def unknown_headers_ignored(ctx: Context) -> str:
     return f"same answer (HTTP {plain.status_code}) with {len(extra)} extra headers as without them, twice"
 
 
-@check("SERVE-07", "concurrent-requests", runs=(Hosting.shared, on_hosting(serving.concurrent_requests)))
+@check("SERVE-07", "concurrent-requests", runs=(Hosting.shared,))
 def concurrent_requests(ctx: Context) -> str:
     together = serving.concurrent_requests(ctx.hosting)
     problems = [f"no answer: {one.error}" if one.response is None else
