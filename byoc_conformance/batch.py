@@ -21,15 +21,14 @@ from typing import Any
 import requests
 
 from . import exchange, opt_ml
-from .exchange import cut_note
+from .exchange import MIB, cut_note  # batch "MB" is read as MiB, as SageMaker's local mode does
 from .hosting import Endpoint, Hosting, Server, ServerGone, invocation
 from .payloads import Payload, large_csv
 from .plan import planned_for
 from .probing import Sent
-from .probing import send as probe
+from .serving import sized_answer
 from .verdicts import Request
 
-MIB = 1024 * 1024  # batch "MB" is read as MiB, as SageMaker's local mode does
 DEFAULTS = {"MaxConcurrentTransforms": 1, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
 ENVIRONMENT = {"MaxConcurrentTransforms": "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS",
                "BatchStrategy": "SAGEMAKER_BATCH_STRATEGY", "MaxPayloadInMB": "SAGEMAKER_MAX_PAYLOAD_IN_MB"}
@@ -351,9 +350,7 @@ def max_payload(hosting: Hosting) -> MaxPayload:
         return MaxPayload(job.server, limit, streamed(job.server, request, payload))
     if type(limit) is not int or not 1 <= limit <= 100:
         return MaxPayload(job.server, limit)
-    payload = hosting.sized_payload(limit * MIB)
-    return MaxPayload(job.server, limit, probe(job.server, hosting.request(payload, "batch-max-payload.payload"),
-                                               payload))
+    return MaxPayload(job.server, limit, sized_answer(hosting, job.server, limit * MIB, "batch-max-payload.payload"))
 
 
 @dataclass

@@ -29,6 +29,8 @@ from docker.models.containers import Container
 from docker.models.images import Image
 from docker.types import Mount
 
+from .exchange import KIB, MIB
+
 RUN_LABEL = "byoc-conformance.run"
 PID_LABEL = "byoc-conformance.pid"  # the harness process, so that a later run can tell a dead run's leftovers
 HOST_LABEL = "byoc-conformance.host"
@@ -38,7 +40,6 @@ CLEANUP_COMMAND = ("docker rm -f $(docker ps -aq --filter label=byoc-conformance
                    "docker network rm $(docker network ls -q --filter label=byoc-conformance.run)")
 # How long one Docker API call may take; waits for containers set their own deadlines.
 API_TIMEOUT = 60
-KIB, MIB = 1024, 1024 * 1024
 # What the harness holds of a container's log: all of a short one; of a long one (kept whole on disk) its
 # first and last parts, which carry the start-up and the error.
 LOG_HEAD, LOG_TAIL = 64 * KIB, 1 * MIB

@@ -20,6 +20,7 @@ from hypothesis import Phase, given
 from hypothesis import strategies as st
 
 from .engine import memory_in_use
+from .exchange import MIB
 from .hosting import MODEL_STORE, MOUNT_POINTS, Endpoint, Hosting, Server
 from .outcome import CouldNotRun, Unclaimed
 from .payloads import Payload
@@ -32,7 +33,6 @@ MAX_PAGES = 20  # a listing of three models that takes more pages than this neve
 SETTLE = 1.0  # seconds given to the memory reading to catch up with an unload before it is taken as final
 NEVER_LOADED = "never-loaded"
 MODELS = MOUNT_POINTS[MODEL_STORE]
-MIB = 1024 * 1024
 MEASURABLE = 8 * MIB  # loading three models that took less than this leaves nothing to see released
 RELEASED = 0.5  # an unload must give back at least this share of what loading took
 SEQUENCES = 100  # generated sequences at most (fewer with --byoc-examples below it)

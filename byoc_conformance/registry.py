@@ -69,9 +69,6 @@ def reader(name: RunName, context: Context) -> Callable[[], object]:
     if isinstance(name, planned):
         owner = _owner(name, context)
         return lambda: getattr(owner, name.name)
-    if isinstance(name, str):  # TRANSITIONAL: "training.good", until every check names its runs by reference
-        holder, _, attribute = name.partition(".")
-        return lambda: getattr(getattr(context, holder), attribute)
     return lambda: name(context)
 
 
@@ -82,9 +79,6 @@ def _owner(run: planned, context: Context) -> object:
 
 def runs_alone(name: RunName, context: Context) -> bool:
     """Whether the run `name` is one that runs with nothing beside it (plan.planned_alone)."""
-    if isinstance(name, str):  # TRANSITIONAL, as in reader
-        holder, _, attribute = name.partition(".")
-        return bool(getattr(getattr(type(getattr(context, holder)), attribute, None), "alone", False))
     return isinstance(name, planned) and name.alone
 
 

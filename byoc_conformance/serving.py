@@ -20,11 +20,13 @@ REPEATED_PINGS = 20
 CONCURRENT_REQUESTS = 16
 ACCEPT_BURSTS = 3  # a small backlog may keep up with one burst that arrives spread out, hardly with three
 ACCEPT_DEADLINE = 3.0  # past the first retransmission (1 s) of a connection the backlog had no room for
+ALTERNATE_PORT = 9090
+SAFE_PORT_RANGE = (9100, 9199)  # given with SAGEMAKER_BIND_TO_PORT, as a pipeline gives it: a second port goes there
+
+
 # The runs on the shared server (pings, bursts, concurrent requests, sockets) are read by their checks, never named in
 # `runs=`: named there, the plan's workers would start them beside the other checks' requests to the same server, and
 # a server that takes one request at a time would be judged on the overlap (seen on serve-one-request-at-a-time).
-ALTERNATE_PORT = 9090
-SAFE_PORT_RANGE = (9100, 9199)  # given with SAGEMAKER_BIND_TO_PORT, as a pipeline gives it: a second port goes there
 
 
 def answer(hosting: Hosting, request: Request, payload: Payload | None = None) -> Sent:

@@ -265,7 +265,7 @@ SIGNAL_AT = 0.4  # TRAIN-17's SIGTERM is due this far into the good run's durati
 # would be dropped, a verdict of the machine's pace. Never catching it is judged on the readings instead.
 SIGNAL_LATEST = 0.7
 STOP_AT = 0.5  # TRAIN-19's interruption comes this far into the good run's duration,
-STOP_GRACE = 10.0  # and SIGKILL at least this many seconds after its SIGTERM (SageMaker allows 120)
+INTERRUPT_GRACE = 10.0  # and SIGKILL at least this many seconds after its SIGTERM (SageMaker allows 120)
 SIGTERM_BIT = 1 << (15 - 1)  # SIGTERM in the signal masks of /proc/<pid>/status and ps
 POLL = 0.05  # seconds between looks at a container that is being signalled
 OTHER_DATA_SEED = 100  # the second model's data (MME-06): far from the channel indexes the good input uses
@@ -810,7 +810,7 @@ class TrainingRuns:
         duration = self.good.duration
         return self.runner.interrupted_and_resumed(
             opt_ml.good_input(self.declaration, self.required_hyperparameters), stop_at=STOP_AT * duration,
-            grace=max(STOP_GRACE, duration), deadline=self.timeout)
+            grace=max(INTERRUPT_GRACE, duration), deadline=self.timeout)
 
     @planned
     def piped(self) -> TrainingRun:

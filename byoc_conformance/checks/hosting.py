@@ -187,7 +187,8 @@ def ping_answers_in_time(ctx: Context) -> str:
 
 @check("SERVE-04", "ping-body-empty", level="SHOULD", runs=(Hosting.shared,))
 def ping_body_empty(ctx: Context) -> str:
-    outcome, response = one_ping(ctx.hosting).outcome, one_ping(ctx.hosting).response
+    ping = one_ping(ctx.hosting)
+    outcome, response = ping.outcome, ping.response
     if response is None:
         raise Inconclusive(f"/ping gave no answer to look at ({outcome}); see the other SERVE-04 checks")
     if response.content:

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import re
 
+from ..exchange import MIB
 from ..probing import Sent
 from ..registry import Context, check, on_hosting
 from ..serverless import INVOCATION_LIMIT, PAYLOAD_LIMIT, STARTUP, ProfileRun, run_profile
 from ..verdicts import Failed, Inconclusive, NotApplicable
 from .claims import SERVERLESS, require_started
 
-MIB = 1024 * 1024
 GIB = 1024 * MIB
 IMAGE_LIMIT = 10 * GIB  # IMG-10, SLS-03: 10 GB, read as GiB as Lambda's 10 GB image limit is
 # What a server prints when the filesystem or its user keeps it from writing.
