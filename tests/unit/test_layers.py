@@ -13,7 +13,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "byoc_conformance"
 # Lowest first. A module imports modules of its own layer or a lower one, and the leaves, which any layer may import
 # and which import only the core and each other.
 LAYERS = {
-    "core": {"engine", "plan", "progress", "specs", "exchange", "reaper", "catalogue"},
+    "core": {"engine", "plan", "progress", "specs", "exchange", "reaper", "catalogue", "waiting"},
     "inputs": {"declaration", "payloads", "hyperparameters", "opt_ml", "script", "model", "metrics"},
     "runs": {"training", "hosting", "serving", "probing", "batch", "pipeline", "multi_model", "serverless",
              "streaming", "asynchronous", "pipe"},

@@ -1,0 +1,36 @@
+"""The one polling loop, on a clock the test moves: no sleeps, no wall-clock assertions."""
+
+from byoc_conformance.waiting import Poll
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 100.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def pause(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def test_looks_at_once_then_every_interval_until_the_deadline() -> None:
+    clock = Clock()
+    assert list(Poll(1.0, 0.25, clock, clock.pause).looks()) == [0.0, 0.25, 0.5, 0.75, 1.0]
+
+
+def test_a_slow_look_uses_up_the_time_it_took() -> None:
+    clock = Clock()
+    seen = []
+    for elapsed in Poll(1.0, 0.1, clock, clock.pause).looks():
+        seen.append(round(elapsed, 6))
+        clock.now += 0.4  # the look itself took 0.4 s
+    assert seen == [0.0, 0.5, 1.0]
+
+
+def test_until_stops_at_the_first_true_look_and_says_whether_it_came() -> None:
+    clock = Clock()
+    answers = iter([False, False, True, False])
+    assert Poll(5.0, 1.0, clock, clock.pause).until(lambda: next(answers)) is True
+    assert clock.now == 102.0
+    assert Poll(2.0, 1.0, clock, clock.pause).until(lambda: False) is False
