@@ -4,8 +4,6 @@ check's verdict becomes a pytest outcome."""
 from __future__ import annotations
 
 import contextlib
-import dataclasses
-import os
 import time
 import traceback
 import uuid
@@ -16,117 +14,51 @@ from typing import Any
 
 import pytest
 
-from . import __version__, declaration, metrics, model, pipeline, reaper, report, script, writers
+from . import __version__, metrics, model, pipeline, reaper, report, script, writers
 from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .checks import all_checks
-from .engine import CLEANUP_COMMAND, RUN_LABEL, Engine, HarnessError, Limits, remove_labelled
+from .engine import CLEANUP_COMMAND, RUN_LABEL, Engine, HarnessError, remove_labelled
 from .hosting import Hosting
 from .model import Model
+from .options import RunOptions
 from .plan import Plan
 from .registry import Check, Context, RunName, judge, reader, runs_alone
 from .report import CheckResult, Report, Status
 from .specs import SpecError
-from .training import Command, TrainingRun, TrainingRunner, TrainingRuns
+from .training import TrainingRun, TrainingRunner, TrainingRuns
 from .verdicts import Failed, Verdict, describe, reproduction
-
-MAX_BATCH_INPUT_MB = 1024.0
-
-
-def check_options(config: pytest.Config) -> None:
-    """The options no parser type can judge alone, checked before anything starts."""
-    image = config.getoption("image")
-    if not image.strip():
-        raise HarnessError("--image is empty: name the image to test, e.g. --image myrepo/algo:latest")
-    for option in ("byoc_report", "byoc_repro_dir"):
-        _check_output_directory(f"--{option.replace('_', '-')}", config.getoption(option))
-    batch_mb = config.getoption("byoc_batch_input_mb")
-    if batch_mb > MAX_BATCH_INPUT_MB:
-        raise HarnessError(f"--byoc-batch-input-mb {batch_mb:g}: at most {MAX_BATCH_INPUT_MB:g} (the input file "
-                           "is generated in memory)")
-
-
-def script_options(config: pytest.Config) -> tuple[script.Script | None, Command]:
-    """The user's code and the training command, checked before anything starts (HarnessError otherwise)."""
-    entry_point = config.getoption("byoc_entry_point")
-    others = [f"--byoc-{name.replace('_', '-')}" for name in ("source_dir", "dependencies", "serving_entry_point")
-              if config.getoption(f"byoc_{name}")]
-    try:
-        if entry_point is None and others:
-            raise script.ScriptError(f"{others[0]} needs --byoc-entry-point: name the script to run")
-        code = script.Script.from_options(
-            entry_point, config.getoption("byoc_source_dir"), config.getoption("byoc_dependencies"),
-            config.getoption("byoc_serving_entry_point")) if entry_point is not None else None
-        command = Command(script.command_list("--byoc-container-entrypoint",
-                                              config.getoption("byoc_container_entrypoint")),
-                          script.command_list("--byoc-container-arguments",
-                                              config.getoption("byoc_container_arguments")))
-    except script.ScriptError as error:
-        raise HarnessError(str(error)) from None
-    return code, command
-
-
-def _check_output_directory(option: str, path: Path | None) -> None:
-    """A directory the harness will write into: it may not exist yet, but it must be one it can create."""
-    if path is None:
-        return
-    if path.exists() and not path.is_dir():
-        raise HarnessError(f"{option} {path}: exists and is not a directory")
-    existing = next(parent for parent in (path, *path.parents) if parent.exists())
-    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
-        raise HarnessError(f"{option} {path}: {existing} is not a directory the harness can write in")
 
 
 def start(config: pytest.Config) -> Harness:
     """Checks everything the run needs before any container starts; bad input is a pytest.UsageError."""
-    image = config.getoption("image")
     engine = None
     try:
-        check_options(config)
-        code, command = script_options(config)
+        options = RunOptions.from_command_line(vars(config.option), Path.cwd())
         catalogue = load_catalogue()
         problems = coverage_problems(catalogue, (entry.requirement_id for entry in all_checks()))
         if problems:
             raise HarnessError("the catalogue and the checks do not trace to each other:\n  " + "\n  ".join(problems))
-        spec_path = declaration.locate(config.getoption("byoc_spec"), Path.cwd())
-        declared = declaration.load(spec_path)
-        if config.getoption("byoc_checkpoints") and declared.checkpoints is None:
-            declared = dataclasses.replace(declared, checkpoints=declaration.Checkpoints())
-        if config.getoption("byoc_network_isolation"):
-            declared = dataclasses.replace(declared, network_isolation=True)
-        if config.getoption("byoc_response_streaming"):
-            declared = dataclasses.replace(declared, response_streaming=True)
-        if config.getoption("byoc_async"):
-            declared = dataclasses.replace(declared, async_inference=True)
-        limits = Limits(memory_mb=config.getoption("byoc_memory_mb"), pids=config.getoption("byoc_pids"))
-        engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=config.getoption("byoc_network"), limits=limits,
-                                host_address=config.getoption("byoc_host_address"))
+        engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=options.network, limits=options.limits,
+                                host_address=options.host_address)
         engine.start_reaper()
         engine.watch_deaths()
-        model_path = config.getoption("byoc_model")
-        given_model = model.from_path(model_path, engine.scratch_file("given-model.tar.gz")) if model_path else None
-        attrs = engine.image(image).attrs
-        inference_image = config.getoption("byoc_inference_image") or image
-        inference_attrs = engine.image(inference_image).attrs if inference_image != image else attrs
-        pipeline_stages = pipeline.stages(engine, config.getoption("byoc_pipeline"))
+        given_model = model.from_path(options.model, engine.scratch_file("given-model.tar.gz")) if options.model \
+            else None
+        attrs = engine.image(options.image).attrs
+        inference_attrs = engine.image(options.hosting_image).attrs if options.hosting_image != options.image \
+            else attrs
+        pipeline_stages = pipeline.stages(engine, list(options.pipeline))
     except (HarnessError, SpecError) as error:
         if engine is not None:
             engine.close()
         raise pytest.UsageError(f"byoc-conformance: {error}") from None
     # The container runs the checks share, and their outcomes; up to --byoc-jobs of them at once.
-    plan = Plan(jobs=config.getoption("byoc_jobs") or engine.cpus)
+    plan = Plan(jobs=options.jobs or engine.cpus)
+    code, declared = options.code, options.declaration
     training = TrainingRuns(
-        TrainingRunner(engine, image, command=command, code=code, specs=declared.hyperparameters,
+        TrainingRunner(engine, options.image, command=options.command, code=code, specs=declared.hyperparameters,
                        image_environment=_environment(attrs)),
-        config.getoption("byoc_train_timeout"),
-        declared,
-        seed=config.getoption("byoc_seed"),
-        hyperparameter_examples=config.getoption("byoc_hyperparameter_examples"),
-        hyperparameter_probes=config.getoption("byoc_hyperparameter_probes"),
-        hosts=config.getoption("byoc_hosts"),
-        disabled=f"--byoc-model {model_path} was given: the image is checked as an inference-only image"
-        if model_path else None,
-        plan=plan,
-    )
+        options, plan=plan)
 
     def served_model() -> Model:
         served = Model(given_model) if given_model is not None else trained_model(training, engine)
@@ -136,30 +68,21 @@ def start(config: pytest.Config) -> Harness:
         return Model(script.with_code(served.tar_gz, code, engine.scratch_file("model-with-code.tar.gz")))
 
     hosting = Hosting(
-        engine, inference_image, (inference_attrs.get("Config") or {}).get("Labels") or {}, served_model,
-        startup_timeout=config.getoption("byoc_startup_timeout"),
-        examples=config.getoption("byoc_examples"),
-        seed=config.getoption("byoc_seed"),
-        batch_input_mb=config.getoption("byoc_batch_input_mb"),
-        csv=declared.csv,
-        traffic=declared.traffic,
-        plan=plan,
-        invocation_timeout=config.getoption("byoc_invocation_timeout"),
+        engine, options, served_model,
+        image_labels=(inference_attrs.get("Config") or {}).get("Labels") or {},
+        image_size=inference_attrs.get("Size"),
         environment=code.serving_environment() if code else None,
         other_model=None if (given_model is not None or code is not None)
         else lambda: trained_model(training, engine, training.other_data, "other-model.tar.gz"),
-        serverless_mb=config.getoption("byoc_serverless"),
-        async_payload_mb=config.getoption("byoc_async_payload_mb"),
         pipeline=pipeline_stages,
+        plan=plan,
     )
-    hosting.image_size = inference_attrs.get("Size")
     image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"
-    context = Context(engine, image, attrs.get("Config") or {}, training, hosting, declared,
+    context = Context(engine, options.image, attrs.get("Config") or {}, training, hosting, declared,
                       image_platform=image_platform)
     notices = [notice for notice in (clear_leftovers(engine), platform_notice(engine, image_platform)) if notice]
-    repro_dir = config.getoption("byoc_repro_dir") or Path("byoc-repro") / engine.run_id
-    return Harness(engine, image, attrs, catalogue, repro_dir, context, notices=notices,
-                   plan=plan)
+    repro_dir = options.report.repro_dir or Path("byoc-repro") / engine.run_id
+    return Harness(engine, options, attrs, catalogue, repro_dir, context, notices=notices, plan=plan)
 
 
 def _environment(attrs: dict[str, Any]) -> dict[str, str]:
@@ -188,13 +111,6 @@ def platform_notice(engine: Engine, image_platform: str) -> str | None:
             "if the engine emulates that platform (IMG-09 says what was observed)")
 
 
-def _plain(value: Any) -> Any:
-    """An option's value as JSON holds it: paths as strings, repeated options as lists."""
-    if isinstance(value, (list, tuple)):
-        return [_plain(item) for item in value]
-    return value if isinstance(value, (int, float, bool)) or value is None else str(value)
-
-
 def _now() -> str:
     return datetime.now(timezone.utc).isoformat(timespec="seconds")
 
@@ -215,7 +131,7 @@ class Harness:
     """The state of one conformance run, kept in the pytest config's stash."""
 
     engine: Engine
-    image: str
+    options: RunOptions
     image_attrs: dict[str, Any]
     catalogue: Catalogue
     repro_dir: Path
@@ -252,7 +168,11 @@ class Harness:
         self.plan.close()
         self.engine.sweep()
 
-    def finish(self, config: pytest.Config, interrupted: str | None = None) -> Report:
+    @property
+    def image(self) -> str:
+        return self.options.image
+
+    def finish(self, interrupted: str | None = None) -> Report:
         """The report of the run, written as a bundle if --byoc-report was given."""
         planned = {entry.test_id: self.level(entry) for entry in self.checks_in_contract_order()}
         attrs, declared = self.image_attrs, self.context.declaration
@@ -263,26 +183,23 @@ class Harness:
         }
         if self.context.hosting.image != self.image:
             image["inference_image"] = self.context.hosting.image
-        options = {name: _plain(value) for name, value in vars(config.option).items()
-                   if name == "image" or name.startswith("byoc_")}
+        asked = self.options.report
         self.final_report = report.build(
-            self.catalogue, planned, self.results, fail_on=options["byoc_fail_on"],
-            product={"vendor": options["byoc_vendor"], "name": options["byoc_product"],
-                     "version": options["byoc_product_version"]},
+            self.catalogue, planned, self.results, fail_on=asked.fail_on,
+            product={"vendor": asked.vendor, "name": asked.product, "version": asked.product_version},
             image=image,
             harness={"version": __version__, "catalogue_version": self.catalogue.version,
                      "docker_engine": self.engine.version()},
             run={"id": self.engine.run_id, "started": self.started, "ended": _now(),
-                 "seed": self.context.hosting.seed, "options": options, "interrupted": interrupted,
+                 "seed": self.options.seed, "options": dict(self.options.given), "interrupted": interrupted,
                  "limits": {**self.engine.resource_limits.describe(),
                             "network": self.engine.describe_network()}},
             declaration={"source": str(declared.source) if declared.source else None,
                          "summary": declared.summary()},
             metrics=self.metric_series(),
         )
-        directory = config.getoption("byoc_report")
-        if directory:
-            self.bundle = writers.write_bundle(self.final_report, directory)
+        if asked.directory:
+            self.bundle = writers.write_bundle(self.final_report, asked.directory)
         return self.final_report
 
     def metric_series(self) -> list[dict[str, Any]]:

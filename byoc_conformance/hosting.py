@@ -21,9 +21,10 @@ import docker.errors
 import requests
 
 from . import exchange
-from .declaration import DEFAULT_CSV, CsvLayout
+from .declaration import CsvLayout
 from .engine import Engine, Process, pid1_process, save_logs
 from .model import Model, extract_for_reproduction, pack_store, rooted
+from .options import RunOptions
 from .outcome import CouldNotRun
 from .payloads import Payload, Traffic, example_csv, grown, large_csv
 from .plan import Plan, planned, planned_alone
@@ -399,29 +400,28 @@ class Hosting(Probing):
     """The serve containers the checks use: one shared by every probe that leaves the server as it found
     it, and fresh ones for probes that may break or stop it."""
 
-    def __init__(self, engine: Engine, image: str, image_labels: dict[str, str], model: Callable[[], Model], *,
-                 startup_timeout: float, examples: int, seed: int, batch_input_mb: float = 4.0,
-                 csv: CsvLayout = DEFAULT_CSV, traffic: Traffic | None = None,
-                 plan: Plan | None = None,
-                 invocation_timeout: float = INVOCATION_TIMEOUT, environment: dict[str, str] | None = None,
-                 other_model: Callable[[], Model] | None = None, serverless_mb: int | None = None,
-                 async_payload_mb: int = 64, pipeline: tuple[Stage, ...] = ()) -> None:
-        self.engine, self.image, self.image_labels = engine, image, image_labels
+    def __init__(self, engine: Engine, options: RunOptions, model: Callable[[], Model], *,
+                 image_labels: dict[str, str] | None = None, image_size: int | None = None,
+                 environment: dict[str, str] | None = None, other_model: Callable[[], Model] | None = None,
+                 pipeline: tuple[Stage, ...] = (), plan: Plan | None = None) -> None:
+        self.engine, self.image = engine, options.hosting_image
+        self.image_labels = image_labels or {}
+        self.image_size = image_size  # bytes, uncompressed, as the engine reports the image
         self.environment = environment or {}  # the model's environment: in script mode, what the SDK sets
         self.plan = plan or Plan()
-        self.csv = csv  # the declared CSV layout: /invocations payloads carry its feature columns
-        self.traffic = traffic or Traffic()  # what the /invocations probes send and ask for, as the declaration says
+        self.csv = options.declaration.csv  # the declared CSV layout: /invocations payloads carry its feature columns
+        self.traffic = options.declaration.traffic  # what the /invocations probes send and ask for
         self._model_source = model
         self._other_model_source = other_model  # a second model, trained on other data (multi-model endpoints)
-        self.serverless_mb = serverless_mb  # --byoc-serverless: the memory size of the serverless profile
-        self.image_size: int | None = None  # bytes, uncompressed, as the engine reports the image
         self.pipeline = pipeline  # --byoc-pipeline: the containers after this image's in a pipeline
-        self.async_payload_mb = async_payload_mb  # ASYNC-01's request body, in MiB
-        self.startup_timeout = startup_timeout
-        self.examples = examples  # generated payloads per property probe
-        self.seed = seed  # hypothesis seed, shown in the header
-        self.batch_input_mb = batch_input_mb  # size of the input file of the batch transform checks
-        self.invocation_timeout = invocation_timeout  # for the whole answer to one request
+        self.seed = options.seed  # hypothesis seed, shown in the header
+        serving = options.serving
+        self.serverless_mb = serving.serverless_mb  # --byoc-serverless: the memory size of the serverless profile
+        self.async_payload_mb = serving.async_payload_mb  # ASYNC-01's request body, in MiB
+        self.startup_timeout = serving.startup_timeout
+        self.examples = serving.examples  # generated payloads per property probe
+        self.batch_input_mb = serving.batch_input_mb  # size of the input file of the batch transform checks
+        self.invocation_timeout = serving.invocation_timeout  # for the whole answer to one request
 
     @planned
     def model(self) -> Model:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import random
 import signal
 import threading
 from collections.abc import Iterator
@@ -253,8 +252,6 @@ def pytest_configure(config: pytest.Config) -> None:
                                 "for N container runs at once")
     from .harness import start  # imported only now: without --image the plugin stays light
 
-    if config.getoption("byoc_seed") is None:
-        config.option.byoc_seed = random.randrange(2**32)
     config.stash[HARNESS] = start(config)
     # The built-in suite is what runs; with no paths given, the user's directory is not collected.
     if config.args_source != pytest.Config.ArgsSource.ARGS:
@@ -277,7 +274,7 @@ def pytest_report_header(config: pytest.Config) -> list[str]:
         f"Docker engine {harness.engine.version()}, run {harness.engine.run_id}",
         f"image: {harness.image} ({attrs['Id'][:19]}, {attrs.get('Os')}/{attrs.get('Architecture')}, "
         f"{attrs.get('Size', 0) / 1e6:.0f} MB)",
-        f"generated payloads: {harness.context.hosting.examples} per probe, --byoc-seed={harness.context.hosting.seed}",
+        f"generated payloads: {harness.options.serving.examples} per probe, --byoc-seed={harness.options.seed}",
         f"declaration: {harness.context.declaration.summary()}",
         f"limits: each container {harness.engine.resource_limits.memory_mb} MiB, "
         f"{harness.engine.resource_limits.pids} processes; servers on {harness.engine.describe_network()}; "
@@ -394,7 +391,7 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
         # The exit status is the gate's: a failed SHOULD alone passes the default gate, and a MUST that was
         # inconclusive or did not run fails it, whatever pytest counted. An interrupted run still reports what
         # it judged (every check it did not reach is "not checked") and exits as interrupted.
-        report = harness.finish(session.config, interrupted="the run was interrupted (Ctrl-C or SIGTERM) "
+        report = harness.finish(interrupted="the run was interrupted (Ctrl-C or SIGTERM) "
                                 f"after {len(harness.results)} checks" if interrupted else None)
         if not interrupted:
             session.exitstatus = pytest.ExitCode.OK if report.gate is Gate.PASSED else pytest.ExitCode.TESTS_FAILED

@@ -242,3 +242,30 @@ def _gzipped_tar(files: dict[str, Path], extra: dict[str, bytes]) -> bytes:
             info.size, info.mode = len(content), 0o644
             archive.addfile(info, io.BytesIO(content))
     return buffer.getvalue()
+
+
+@dataclass(frozen=True)
+class Command:
+    """What the container is started with (TRAIN-01): `train` by default; AlgorithmSpecification's
+    ContainerEntrypoint replaces the image's ENTRYPOINT and drops `train`, ContainerArguments replace `train`."""
+
+    entrypoint: list[str] | None = None
+    arguments: list[str] | None = None
+
+    @property
+    def args(self) -> list[str]:
+        if self.arguments is not None:
+            return self.arguments
+        return [] if self.entrypoint is not None else ["train"]
+
+    def describe(self) -> str:
+        if self.entrypoint is None and self.arguments is None:
+            return "train"
+        program = [shlex.quote(item) for item in self.entrypoint] if self.entrypoint else ["ENTRYPOINT"]
+        return " ".join([*program, *map(shlex.quote, self.args)])
+
+    def docker_run(self, options: list[str], image: str) -> list[str]:
+        """The `docker run` lines: --entrypoint takes one program, the rest of ContainerEntrypoint follows the image."""
+        first, rest = (self.entrypoint[0], self.entrypoint[1:]) if self.entrypoint else (None, [])
+        entrypoint = [f"--entrypoint {shlex.quote(first)}"] if first else []
+        return [*entrypoint, *options, shlex.join([image, *rest, *self.args])]

@@ -25,7 +25,7 @@ from docker.models.containers import Container
 from hypothesis import HealthCheck, Phase, given, settings
 
 from . import hyperparameters, opt_ml, pipe, script
-from .declaration import Declaration, Hyperparameter
+from .declaration import Hyperparameter
 from .engine import (
     Engine,
     content_digest,
@@ -41,40 +41,15 @@ from .engine import (
 from .outcome import CouldNotRun, Unclaimed
 from .plan import Plan, planned, planned_alone, planned_for
 from .progress import WAITS
+from .script import Command
 
 if TYPE_CHECKING:
     from .hosting import Hosting
+    from .options import RunOptions
 
 # /opt/ml/input, /opt/ml/model and /opt/ml/output are mounted one by one, never /opt/ml as a whole:
 # images built on the SageMaker training toolkit keep their code in /opt/ml/code.
 MOUNTED = ("/opt/ml/input", "/opt/ml/model", "/opt/ml/output")
-
-
-@dataclass(frozen=True)
-class Command:
-    """What the container is started with (TRAIN-01): `train` by default; AlgorithmSpecification's
-    ContainerEntrypoint replaces the image's ENTRYPOINT and drops `train`, ContainerArguments replace `train`."""
-
-    entrypoint: list[str] | None = None
-    arguments: list[str] | None = None
-
-    @property
-    def args(self) -> list[str]:
-        if self.arguments is not None:
-            return self.arguments
-        return [] if self.entrypoint is not None else ["train"]
-
-    def describe(self) -> str:
-        if self.entrypoint is None and self.arguments is None:
-            return "train"
-        program = [shlex.quote(item) for item in self.entrypoint] if self.entrypoint else ["ENTRYPOINT"]
-        return " ".join([*program, *map(shlex.quote, self.args)])
-
-    def docker_run(self, options: list[str], image: str) -> list[str]:
-        """The `docker run` lines: --entrypoint takes one program, the rest of ContainerEntrypoint follows the image."""
-        first, rest = (self.entrypoint[0], self.entrypoint[1:]) if self.entrypoint else (None, [])
-        entrypoint = [f"--entrypoint {shlex.quote(first)}"] if first else []
-        return [*entrypoint, *options, shlex.join([image, *rest, *self.args])]
 
 
 @dataclass
@@ -734,18 +709,18 @@ class TrainingRuns:
     """The training runs the checks share: each starts on first use and runs once per session. Every run but
     the hyperparameter ones is given the declaration's required hyperparameters only."""
 
-    def __init__(self, runner: TrainingRunner, timeout: float, declaration: Declaration, *, seed: int = 0,
-                 hyperparameter_examples: int = 2, hyperparameter_probes: int = 12, hosts: int = 2,
-                 disabled: str | None = None, plan: Plan | None = None) -> None:
+    def __init__(self, runner: TrainingRunner, options: RunOptions, *, plan: Plan | None = None) -> None:
         self.runner = runner
         self.plan = plan or Plan()
-        self.timeout = timeout
-        self.declaration = declaration
-        self.seed = seed
-        self.hyperparameter_examples = hyperparameter_examples
-        self.hyperparameter_probes = hyperparameter_probes
-        self.hosts = hosts  # of the multi-host job
-        self.disabled = disabled  # why this image is not trained (an inference-only image)
+        self.timeout = options.training.timeout
+        self.declaration = declaration = options.declaration
+        self.seed = options.seed
+        self.hyperparameter_examples = options.training.hyperparameter_examples
+        self.hyperparameter_probes = options.training.hyperparameter_probes
+        self.hosts = options.training.hosts  # of the multi-host job
+        # An inference-only image is served the model it was given, never trained.
+        self.disabled = (f"--byoc-model {options.model} was given: the image is checked as an inference-only image"
+                         if options.model else None)
         self.required_hyperparameters = hyperparameters.required_set(declaration.hyperparameters)
 
     def _run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *, bad_input: bool = False,

@@ -18,10 +18,10 @@ import time
 import uuid
 
 from byoc_conformance.checks import hosting as hosting_checks
-from byoc_conformance.declaration import DEFAULTS
 from byoc_conformance.engine import Engine
 from byoc_conformance.harness import trained_model
 from byoc_conformance.hosting import Hosting
+from byoc_conformance.options import RunOptions, ServingOptions
 from byoc_conformance.training import TrainingRunner, TrainingRuns
 
 
@@ -32,9 +32,9 @@ def main() -> int:
     options = parser.parse_args()
 
     engine = Engine.connect(run_id=f"bench{uuid.uuid4().hex[:4]}")
-    training = TrainingRuns(TrainingRunner(engine, options.image), 600, DEFAULTS)
-    hosting = Hosting(engine, options.image, {}, lambda: trained_model(training, engine),
-                      startup_timeout=480, examples=options.requests, seed=0)
+    run = RunOptions(options.image, serving=ServingOptions(examples=options.requests))
+    training = TrainingRuns(TrainingRunner(engine, options.image), run)
+    hosting = Hosting(engine, run, lambda: trained_model(training, engine))
     try:
         server = hosting.shared
         print(f"image: {options.image}")

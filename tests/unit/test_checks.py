@@ -14,6 +14,7 @@ from byoc_conformance import opt_ml
 from byoc_conformance.checks import image, training
 from byoc_conformance.engine import Process, tar_of
 from byoc_conformance.hosting import Server
+from byoc_conformance.options import RunOptions
 from byoc_conformance.outcome import Unclaimed
 from byoc_conformance.registry import Context
 from byoc_conformance.training import Disposition, TrainingRun
@@ -386,7 +387,7 @@ def test_model_file_names_clash_only_with_different_contents(second, verdict):
 
 def test_distributed_checks_are_not_applicable_without_the_claim():
     from byoc_conformance.training import TrainingRuns
-    runs = TrainingRuns(runner=None, timeout=60, declaration=opt_ml.DEFAULTS)  # type: ignore[arg-type]
+    runs = TrainingRuns(None, RunOptions("algo"))  # type: ignore[arg-type]
     with pytest.raises(Unclaimed, match="SupportsDistributedTraining"):
         runs.distributed  # noqa: B018
 
@@ -614,7 +615,7 @@ def test_the_tuning_run_of_an_algorithm_image_adds_only_the_objective_metric():
             return run(slug=slug, training_input=training_input)
 
     recorder = Recorder()
-    runs = TrainingRuns(runner=recorder, timeout=60, declaration=opt_ml.DEFAULTS)  # type: ignore[arg-type]
+    runs = TrainingRuns(recorder, RunOptions("algo"))  # type: ignore[arg-type]
     runs.tuning  # noqa: B018
     # sagemaker_program and the other SDK entries would switch AWS's XGBoost container to script mode.
     assert recorder.given == {"_tuning_objective_metric": "validation:error"}

@@ -1,6 +1,7 @@
 """The declaration-driven checks' judgement on fake runs. Each is proven on real images by the samples of
 tests/integration/test_samples.py."""
 
+import dataclasses
 from types import SimpleNamespace
 
 import pytest
@@ -9,6 +10,7 @@ from byoc_conformance import declaration, hyperparameters
 from byoc_conformance.checks import declaration as declared_checks
 from byoc_conformance.checks import hosting, metrics, training
 from byoc_conformance.hosting import Hosting
+from byoc_conformance.options import RunOptions
 from byoc_conformance.outcome import CouldNotRun
 from byoc_conformance.payloads import Traffic
 from byoc_conformance.registry import Context
@@ -84,8 +86,10 @@ def test_without_a_declaration_the_declaration_itself_is_not_applicable():
 
 
 def test_an_image_declared_without_csv_and_without_a_sample_request_cannot_be_sent_a_valid_request():
-    no_csv = Hosting(None, "algo:1", {}, lambda: None, startup_timeout=1, examples=1, seed=1,  # type: ignore[arg-type]
-                     traffic=Traffic(takes_csv=False, accept="application/json"))
+    no_csv = Hosting(None, RunOptions("algo:1", dataclasses.replace(  # type: ignore[arg-type]
+        declaration.DEFAULTS, inference={"SupportedContentTypes": ["application/json"],
+                                         "SupportedResponseMIMETypes": ["application/json"]})), lambda: None)
+    assert no_csv.traffic == Traffic(takes_csv=False, accept="application/json")
     with pytest.raises(CouldNotRun, match="do not list text/csv, and it gives no sample request"):
         hosting.concurrent_requests(Context(None, "algo:1", {}, None, no_csv))  # type: ignore[arg-type]
 

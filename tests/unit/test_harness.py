@@ -7,12 +7,13 @@ import pytest
 
 from byoc_conformance.catalogue import load_catalogue
 from byoc_conformance.harness import Harness
+from byoc_conformance.options import RunOptions
 from byoc_conformance.registry import Check
 from byoc_conformance.verdicts import Inconclusive
 
 
 def harness(tmp_path: Path) -> Harness:
-    return Harness(engine=SimpleNamespace(host_address="127.0.0.1"), image="algo:1",  # type: ignore[arg-type]
+    return Harness(engine=SimpleNamespace(host_address="127.0.0.1"), options=RunOptions("algo:1"),  # type: ignore[arg-type]
                    image_attrs={}, catalogue=load_catalogue(), repro_dir=tmp_path, context=None)  # type: ignore[arg-type]
 
 

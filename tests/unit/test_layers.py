@@ -14,7 +14,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "byoc_conformance"
 # and which import only the core and each other.
 LAYERS = {
     "core": {"engine", "plan", "progress", "specs", "exchange", "reaper", "catalogue", "waiting"},
-    "inputs": {"declaration", "payloads", "hyperparameters", "opt_ml", "script", "model", "metrics"},
+    "inputs": {"declaration", "payloads", "hyperparameters", "opt_ml", "script", "model", "metrics", "options"},
     "runs": {"training", "hosting", "serving", "probing", "batch", "pipeline", "multi_model", "serverless",
              "streaming", "asynchronous", "pipe"},
     "checks": {"registry", "checks"},  # and every checks.* module

@@ -12,6 +12,7 @@ from byoc_conformance import pipeline
 from byoc_conformance.checks import pipeline as checks
 from byoc_conformance.engine import HarnessError
 from byoc_conformance.hosting import invocation
+from byoc_conformance.options import RunOptions
 from byoc_conformance.outcome import CouldNotRun
 from byoc_conformance.plan import Plan
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
@@ -166,7 +167,7 @@ def test_a_container_with_a_model_of_its_own_is_served_that_model_even_when_it_i
     from byoc_conformance import hosting as hosting_module
 
     monkeypatch.setattr(hosting_module, "Server", lambda engine, image, endpoint, model, **options: (image, model))
-    hosting = hosting_module.Hosting(None, "me/algo", {}, lambda: None, startup_timeout=1, examples=1, seed=0)
+    hosting = hosting_module.Hosting(None, RunOptions("me/algo"), lambda: None)  # type: ignore[arg-type]
     for image in ("me/algo", "other/next"):
         endpoint = hosting_module.Endpoint("pipeline-2", image=image, model_archive=Path("given.tar.gz"))
         assert hosting.server(endpoint) == (image, Path("given.tar.gz"))
