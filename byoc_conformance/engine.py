@@ -14,10 +14,10 @@ import sys
 import tarfile
 import tempfile
 import threading
-import time
 import urllib.parse
 from collections import Counter
 from collections.abc import Iterable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,6 +30,7 @@ from docker.models.images import Image
 from docker.types import Mount
 
 from .exchange import KIB, MIB
+from .waiting import Poll
 
 RUN_LABEL = "byoc-conformance.run"
 PID_LABEL = "byoc-conformance.pid"  # the harness process, so that a later run can tell a dead run's leftovers
@@ -251,17 +252,28 @@ class Engine:
         return self.client.containers.create(image, command, name=self.new_name(role), labels=self.labels(role),
                                              **options)
 
+    def container(self, image: str, command: list[str], role: str,
+                  **options: Any) -> AbstractContextManager[Container]:
+        """A new labelled container (created at once) for a `with` block, removed when the block ends however
+        it ends."""
+        return self.removing(self.create_container(image, command, role, **options))
+
+    @contextlib.contextmanager
+    def removing(self, container: Container) -> Iterator[Container]:
+        """`container` for a `with` block, removed when the block ends however it ends (an error, Ctrl-C)."""
+        try:
+            yield container
+        finally:
+            self.remove(container)
+
     def filled_volume(self, role: str, image: str, files: dict[str, bytes]) -> str:
         """A new volume holding `files`, written through a container of `image` that is created and removed without
         ever starting: a volume that a container mounts read-only cannot be written through that container."""
         volume = self.volume(role)
         try:
-            loader = self.create_container(image, ["true"], f"{role}-loader", network_mode="none",
-                                           mounts=[self.mount(volume, "/byoc-load")])
-            try:
+            with self.container(image, ["true"], f"{role}-loader", network_mode="none",
+                                mounts=[self.mount(volume, "/byoc-load")]) as loader:
                 loader.put_archive("/byoc-load", tar_of(files))
-            finally:
-                self.remove(loader)
         except BaseException:
             self.remove_volume(volume)
             raise
@@ -282,23 +294,23 @@ class Engine:
         """The files `image` itself has under each of `paths` (read from a container created and never started, so
         nothing is mounted over them); None if the engine would not say."""
         shipped: dict[str, list[str]] = {}
+        # created apart from its `with`: a refused creation means "would not say", an error removing it does not
         try:
             reader = self.create_container(image, ["true"], "shipped-files", network_mode="none")
         except docker.errors.APIError:
             return None
-        try:
-            for path in paths:
-                archive = self.scratch_file("shipped.tar")
-                try:
-                    found = save_archive(reader, path, archive)
-                    shipped[path] = [name for name, size in listing(archive).items() if size is not None] \
-                        if found else []
-                finally:
-                    archive.unlink(missing_ok=True)
-        except (docker.errors.APIError, requests.exceptions.RequestException, tarfile.TarError, OSError):
-            return None
-        finally:
-            self.remove(reader)
+        with self.removing(reader):
+            try:
+                for path in paths:
+                    archive = self.scratch_file("shipped.tar")
+                    try:
+                        found = save_archive(reader, path, archive)
+                        shipped[path] = [name for name, size in listing(archive).items() if size is not None] \
+                            if found else []
+                    finally:
+                        archive.unlink(missing_ok=True)
+            except (docker.errors.APIError, requests.exceptions.RequestException, tarfile.TarError, OSError):
+                return None
         return shipped
 
     def scratch_file(self, name: str) -> Path:
@@ -421,12 +433,19 @@ def pid1_process(container: Container) -> Process | None:
     return Process(row["USER"], row.get("COMMAND", "")) if row and "USER" in row else None
 
 
-def remove_labelled(client: docker.DockerClient, selector: dict[str, Any], patience: float = 15.0) -> int:
+REMOVAL_RETRY = 0.2  # seconds between looks at what was on its way out
+
+
+def remove_labelled(client: docker.DockerClient, selector: dict[str, Any], patience: float = 15.0, *,
+                    looks: Poll | None = None) -> int:
     """Removes the containers, volumes and networks that match a label filter; returns how many. What is still
     in use (a network or volume held by a container that another of the run's threads is removing at this moment)
-    is looked for again until none is left or `patience` seconds have passed."""
-    removed, deadline = 0, time.monotonic() + patience
-    while True:
+    is looked for again until none is left or `patience` seconds have passed (`looks`, given in unit tests)."""
+    removed = 0
+
+    def one_pass() -> tuple[int, int]:
+        """Removes what is listed: how many were listed, and how many of them went."""
+        nonlocal removed
         # a container removed between the listing and its inspection is skipped, not an error
         listed = [(c, {"force": True}) for c in client.containers.list(all=True, filters=selector, ignore_removed=True)]
         listed += [(volume, {"force": True}) for volume in client.volumes.list(filters=selector)]
@@ -440,10 +459,22 @@ def remove_labelled(client: docker.DockerClient, selector: dict[str, Any], patie
             except docker.errors.APIError as error:
                 if error.status_code != 403:  # 403: a network with endpoints still attached, tried again
                     raise
-        if not listed or time.monotonic() > deadline:
-            return removed
-        if removed - before < len(listed):  # something is on its way out: give it a moment
-            time.sleep(0.2)
+        return len(listed), removed - before
+
+    def cleared() -> bool:
+        """One look: passes while each removes all it lists (the next may list what came meanwhile), until one
+        lists nothing (True) or leaves something on its way out (False: given a moment, looked at again)."""
+        while True:
+            listed, gone = one_pass()
+            if not listed:
+                return True
+            if gone < listed:
+                return False
+
+    for _ in (looks or Poll(patience, REMOVAL_RETRY)).looks_judged_after():
+        if cleared():
+            break
+    return removed
 
 
 @contextlib.contextmanager

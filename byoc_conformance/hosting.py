@@ -30,6 +30,7 @@ from .payloads import Payload, Traffic, example_csv, grown, large_csv
 from .plan import Plan, planned, planned_alone
 from .progress import WAITS
 from .verdicts import Request
+from .waiting import Poll
 
 PORT = 8080
 
@@ -185,23 +186,24 @@ class Server:
             return self
         self.started = time.monotonic()
         with WAITS.waiting(f"the {self.label} to answer /ping 200", startup_timeout, lambda: self.last_ping):
-            return self._poll_ping(startup_timeout)
+            return self._poll_ping(Poll(startup_timeout, POLL_INTERVAL))
 
-    def _poll_ping(self, startup_timeout: float) -> Server:
-        while True:
+    def _poll_ping(self, window: Poll) -> Server:
+        """Looks (pings, once the engine gives the address) until /ping answers 200 or the container exits. The
+        window counts from the start, and is judged after each look: one that ends inside it is followed by
+        another."""
+        for _ in window.looks_judged_after(since=self.started):
             if self.address is None:
                 self.address = self.engine.address((self.beside or self).container, self.port)
             if self.address is not None:
                 self.last_ping, response = self.ping()
                 self.pings[NO_CONNECTION if self.last_ping.startswith("no answer (") else self.last_ping] += 1
                 if self.last_ping == "HTTP 200":
-                    self.healthy_after = time.monotonic() - self.started
+                    self.healthy_after = window.clock() - self.started
                     return self
             if self.exited():  # a container that exits at once has no address: its exit code is the outcome
                 return self
-            if time.monotonic() - self.started > startup_timeout:
-                return self
-            time.sleep(POLL_INTERVAL)
+        return self
 
     def died(self) -> bool:
         """Whether the engine said the container died: its address may be another container's by now."""
@@ -318,6 +320,13 @@ class Server:
         self.final_logs = self.logs
         self.engine.remove(self.container, [self.own_volume] if self.own_volume else [])
 
+    def __enter__(self) -> Server:
+        return self
+
+    def __exit__(self, *raised: object) -> None:
+        """The server is removed when its `with` block ends, however it ends (an error, Ctrl-C)."""
+        self.remove()
+
     def require_healthy(self) -> None:
         if self.healthy_after is None:
             raise CouldNotRun(f"the server never became healthy: {self.outcome()}", run=self)
@@ -353,12 +362,9 @@ def fill_model_volume(engine: Engine, image: str, volume: str, model: Path) -> N
     /opt/ml/model: links kept as links, even a relative symlink that climbs out of the model. The engine unpacks
     the tar, streamed from disk with every member under the volume's mount point and put at / (model.rooted):
     put at the mount point, the engine refuses such a link (`invalid symlink`)."""
-    loader = engine.create_container(image, ["serve"], role="model-loader",
-                                     mounts=[engine.mount(volume, f"/{LOADER_MOUNT}")], **engine.limits())
-    try:
+    with engine.container(image, ["serve"], role="model-loader", mounts=[engine.mount(volume, f"/{LOADER_MOUNT}")],
+                          **engine.limits()) as loader:
         loader.put_archive("/", rooted(model, LOADER_MOUNT))
-    finally:
-        engine.remove(loader)
 
 
 class Probing:
@@ -522,27 +528,22 @@ class Hosting(Probing):
     @contextmanager
     def fresh(self, endpoint: Endpoint, window: float | None = None) -> Iterator[Server]:
         """A server of its own for one probe, removed after it."""
-        server = self.start_fresh(endpoint, window)
-        try:
+        with self.start_fresh(endpoint, window) as server:
             yield server
-        finally:
-            server.remove()
 
     def listening_sockets(self, server: Server) -> list[tuple[str, int]] | None:
         """The server's listening TCP sockets as (address, port), read from /proc/net/tcp* by a `cat` run in
         its network namespace; None if the image cannot do that."""
-        reader = self.engine.create_container(
+        with self.engine.container(
             self.image, ["/proc/net/tcp", "/proc/net/tcp6"], role=f"{server.role}-sockets", entrypoint=["cat"],
             network_mode=f"container:{server.container.id}", **self.engine.limits(),
-        )
-        try:
-            reader.start()
-            reader.wait(timeout=30)
-            table = reader.logs(stdout=True, stderr=False, tail=10000).decode("utf-8", "replace")
-        except (docker.errors.APIError, requests.RequestException):
-            return None
-        finally:
-            self.engine.remove(reader)
+        ) as reader:
+            try:
+                reader.start()
+                reader.wait(timeout=30)
+                table = reader.logs(stdout=True, stderr=False, tail=10000).decode("utf-8", "replace")
+            except (docker.errors.APIError, requests.RequestException):
+                return None
         return parse_listening(table) if "local_address" in table else None
 
 

@@ -6,18 +6,20 @@ own, so that the Ctrl-C meant for the harness does not reach it."""
 from __future__ import annotations
 
 import contextlib
+import math
 import shutil
 import socket
 import sys
-import time
 
 import docker
 import docker.errors
 import requests.exceptions
 
 from .engine import HOST_LABEL, PID_LABEL, RUN_LABEL, client_from_env, remove_labelled
+from .waiting import Poll
 
 POLL = 0.5  # seconds between looks at the harness
+WATCH = Poll(math.inf, POLL)  # the harness is watched for as long as it lives
 
 
 def alive(pid: int) -> bool:
@@ -51,8 +53,7 @@ def orphans(client: docker.DockerClient, own_run: str) -> dict[str, bool]:
 
 def main(argv: list[str]) -> int:
     pid, run_id, scratch = int(argv[0]), argv[1], argv[2]
-    while alive(pid):
-        time.sleep(POLL)
+    WATCH.until(lambda: not alive(pid))
     with contextlib.suppress(docker.errors.DockerException, requests.exceptions.RequestException):
         remove_labelled(client_from_env(), {"label": f"{RUN_LABEL}={run_id}"})
     shutil.rmtree(scratch, ignore_errors=True)

@@ -26,6 +26,18 @@ class Poll:
             yield elapsed
             self.pause(self.interval)
 
+    def looks_judged_after(self, since: float | None = None) -> Iterator[float]:
+        """Like looks, but the deadline is judged as each look ends, not before the next: after a look that ends
+        before the deadline, the poll pauses and looks once more even if the pause took it past the deadline (one
+        last look at the deadline). The seconds count from the clock's reading `since` (default: the first look),
+        for a wait that began before its poll."""
+        started = self.clock() if since is None else since
+        while True:
+            yield self.clock() - started
+            if self.clock() - started > self.seconds:
+                return
+            self.pause(self.interval)
+
     def until(self, done: Callable[[], bool]) -> bool:
         """Looks until `done()` is true (True) or the deadline has passed (False)."""
         return any(done() for _ in self.looks())

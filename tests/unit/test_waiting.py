@@ -34,3 +34,23 @@ def test_until_stops_at_the_first_true_look_and_says_whether_it_came() -> None:
     assert Poll(5.0, 1.0, clock, clock.pause).until(lambda: next(answers)) is True
     assert clock.now == 102.0
     assert Poll(2.0, 1.0, clock, clock.pause).until(lambda: False) is False
+
+
+def test_judged_after_each_look_a_look_that_ends_inside_the_window_gets_one_more_after_it():
+    def seen(looks_of) -> list[float]:
+        clock, seen = Clock(), []
+        for elapsed in looks_of(Poll(2.0, 0.5, clock, clock.pause)):
+            seen.append(elapsed)
+            clock.now += 0.25  # each look takes 0.25 s
+        return seen
+
+    # the look at 1.5 ends at 1.75, inside the window: one more follows, at 2.25
+    assert seen(Poll.looks_judged_after) == [0.0, 0.75, 1.5, 2.25]
+    assert seen(Poll.looks) == [0.0, 0.75, 1.5]  # judged before each look: 2.25 is past the window
+
+
+def test_judged_after_each_look_the_window_may_count_from_before_the_poll():
+    clock = Clock()
+    began = clock.now
+    clock.now += 1.5  # the wait began 1.5 s before its first look
+    assert list(Poll(2.0, 0.25, clock, clock.pause).looks_judged_after(since=began)) == [1.5, 1.75, 2.0, 2.25]
