@@ -6,6 +6,7 @@ import pytest
 
 from byoc_conformance import engine as engine_module
 from byoc_conformance.engine import Engine, engine_host
+from byoc_conformance.waiting import Poll
 
 
 @pytest.mark.parametrize(("docker_host", "host"), [
@@ -141,7 +142,10 @@ class RacingEngine:
 
 def test_a_sweep_beside_removals_in_progress_waits_for_them_instead_of_failing():
     engine = RacingEngine()
-    assert engine_module.remove_labelled(engine, {"label": "x"}, patience=5) == 1  # type: ignore[arg-type]
+    paused: list[float] = []  # the sweep's pauses, not slept: the test does not wait in real time
+    looks = Poll(5, engine_module.REMOVAL_RETRY, pause=paused.append)
+    assert engine_module.remove_labelled(engine, {"label": "x"}, looks=looks) == 1  # type: ignore[arg-type]
+    assert paused
     assert engine.removed == ["net"]
 
 
