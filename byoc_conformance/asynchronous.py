@@ -12,7 +12,7 @@ import requests
 from .exchange import MIB
 from .hosting import Endpoint, Hosting, Server
 from .plan import planned_for
-from .verdicts import Request
+from .probing import Sent
 
 ASYNC_TIMEOUT = 900.0  # InvocationTimeoutSeconds' default (1-3600)
 
@@ -20,14 +20,12 @@ ASYNC_TIMEOUT = 900.0  # InvocationTimeoutSeconds' default (1-3600)
 @dataclass
 class LargeRequest:
     """One valid body of --byoc-async-payload-mb MiB sent to a healthy server of its own: its answer, or why there was
-    none, and the seconds it took."""
+    none (the error's type and words; `server_exited`: the engine said the container died, seen when there was no
+    answer, before it was removed), and the seconds it took, the body's included."""
 
     server: Server
-    request: Request
+    sent: Sent
     seconds: float
-    response: requests.Response | None = None
-    error: str | None = None  # no answer: why ("ReadTimeout: ...")
-    died: bool = False  # the engine said the container died, seen when there was no answer (before it was removed)
 
 
 @planned_for
@@ -45,6 +43,6 @@ def large_request(hosting: Hosting) -> LargeRequest:
                                        headers=request.headers)
         except requests.RequestException as error:
             seconds = time.monotonic() - started
-            return LargeRequest(server, request, seconds, error=f"{type(error).__name__}: {error}",
-                                died=server.died())
-        return LargeRequest(server, request, time.monotonic() - started, response)
+            return LargeRequest(server, Sent(request, error=f"{type(error).__name__}: {error}",
+                                             server_exited=server.died()), seconds)
+        return LargeRequest(server, Sent(request, response=response), time.monotonic() - started)

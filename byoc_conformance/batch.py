@@ -97,7 +97,7 @@ def _pieces(body: bytes) -> Iterator[bytes]:
         yield body[start:start + PIECE]
 
 
-def send(server: Server, request: Request) -> requests.Response:
+def send(server: Server, request: Request) -> exchange.Answer:
     """Server.send, except that a chunked request's body goes in chunks of PIECE bytes with no Content-Length (a
     body that requests gets as a generator), and its answer is read up to twice its size beyond the usual cap: a
     payload without a size limit may have an answer over InvokeEndpoint's limit."""
@@ -173,7 +173,7 @@ def execution_parameters(server: Server) -> tuple[int | str, bytes]:
         return f"no complete answer within {PARAMETERS_DEADLINE:g} s", b""
     except requests.RequestException as error:
         return f"no answer ({type(error).__name__})", b""
-    if response.truncated:  # type: ignore[attr-defined]
+    if response.truncated:
         return f"an answer over {exchange.PING_BODY_CAP} bytes (cut there)", b""
     return response.status_code, response.content
 
@@ -205,7 +205,7 @@ def transform(server: Server, job: Job, data: bytes, container: dict[str, Any] |
         except requests.RequestException as error:
             result.failures.append(f"payload {number}: no answer ({error})")
             return b""
-        if not response.ok or response.truncated:  # type: ignore[attr-defined]
+        if not response.ok or response.truncated:
             result.failures.append(f"payload {number}: HTTP {response.status_code} {response.content[:200]!r}"
                                    + cut_note(response))
             return b""

@@ -3,7 +3,8 @@
 requests' timeouts bound each socket read, not the exchange: a server that sends one byte a second holds a
 client for ever, and an endless body fills its memory. Here every exchange has a total deadline over
 connect, headers and body (at the deadline the socket is shut down under the client), and the body is read
-up to a cap; the response says whether it was cut."""
+up to a cap. What came back is an Answer, a plain record read whole (the response is closed): its status, headers
+and body, whether the body was cut, and when each piece of it arrived."""
 
 from __future__ import annotations
 
@@ -16,11 +17,14 @@ import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import requests
 import requests.adapters
+from requests.structures import CaseInsensitiveDict
 from urllib3.connection import HTTPConnection
 from urllib3.connectionpool import HTTPConnectionPool
 
@@ -30,11 +34,50 @@ PING_BODY_CAP = 64 * KIB  # a /ping answer has nothing to say beyond its status
 CHUNK = 64 * KIB
 
 
+Pieces = tuple[tuple[float, int], ...]  # the parts of a body as they arrived: (seconds after the request went, bytes)
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What came back for one request, read whole: the status, the headers (their names case-insensitive), the body
+    up to the exchange's cap (`truncated`: there was more), when each piece of the body arrived, and `elapsed`, the time
+    from sending the request to its headers (as requests measures it). Its reading conveniences are named as
+    requests.Response's are, so that code judging an answer reads the same."""
+
+    status_code: int
+    content: bytes = b""
+    headers: Mapping[str, str] = field(default_factory=CaseInsensitiveDict)
+    truncated: bool = False
+    pieces: Pieces = ()
+    elapsed: timedelta = timedelta(0)
+
+    def __post_init__(self) -> None:
+        # Header names are case-insensitive, whatever mapping the answer was given.
+        object.__setattr__(self, "headers", CaseInsensitiveDict(self.headers))
+        object.__setattr__(self, "pieces", tuple(self.pieces))
+
+    @property
+    def ok(self) -> bool:
+        """As requests has it: no 4xx or 5xx status."""
+        return not 400 <= self.status_code < 600
+
+    @property
+    def text(self) -> str:
+        """The body read as UTF-8, bytes that are not replaced."""
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (ValueError if it is not)."""
+        return json.loads(self.content)
+
+
 class DeadlineExceeded(requests.Timeout):
     """No complete answer (headers and body) within the exchange's deadline; `pieces` are the parts of the body
     that had arrived (see exchange)."""
 
-    pieces: Sequence[tuple[float, int]] = ()
+    def __init__(self, message: str, pieces: Sequence[tuple[float, int]] = ()) -> None:
+        super().__init__(message)
+        self.pieces: Pieces = tuple(pieces)
 
 
 class _Exchange:
@@ -137,13 +180,13 @@ def session(connections: int = 32) -> requests.Session:
 
 
 def exchange(client: requests.Session, method: str, url: str, *, deadline: float, cap: int = BODY_CAP,
-             gate: Gate | None = None, **options: Any) -> requests.Response:
+             gate: Gate | None = None, **options: Any) -> Answer:
     """One request and its whole answer within `deadline` seconds, the body read up to `cap` bytes; a new
-    connection waits at `gate` before the request is sent. The response's `.pieces` says when each piece of the
-    body arrived (seconds after the request went, and its size), as a chunked answer's pieces come.
+    connection waits at `gate` before the request is sent. The answer's `pieces` say when each piece of the body
+    arrived (seconds after the request went, and its size), as a chunked answer's pieces come; its `content` holds
+    at most `cap` bytes, and `truncated` says whether there was more.
 
-    Raises DeadlineExceeded (a requests.Timeout) at the deadline, other requests errors as requests does.
-    The response's `.content` holds at most `cap` bytes; `.truncated` says whether there was more."""
+    Raises DeadlineExceeded (a requests.Timeout) at the deadline, other requests errors as requests does."""
     watch = _Exchange()
     timer = threading.Timer(deadline, watch.expire)
     timer.daemon = True
@@ -168,22 +211,17 @@ def exchange(client: requests.Session, method: str, url: str, *, deadline: float
         # Cut at the deadline after connecting: a slow answer. Before (no socket yet), the error is the
         # connection's own, a ConnectTimeout say: nothing was listening to judge.
         if watch.expired and watch.sockets:
-            cut = DeadlineExceeded(f"no complete answer within {deadline:g} s")
-            cut.pieces = pieces
-            raise cut from None
+            raise DeadlineExceeded(f"no complete answer within {deadline:g} s", pieces) from None
         raise error from None
     finally:
         timer.cancel()
         _current.exchange = _current.gate = None
-    response._content, response._content_consumed = bytes(body), True
-    response.truncated = truncated  # type: ignore[attr-defined]
-    response.pieces = pieces  # type: ignore[attr-defined]
-    return response
+    return Answer(response.status_code, bytes(body), response.headers, truncated, tuple(pieces), response.elapsed)
 
 
-def cut_note(response: requests.Response) -> str:
-    """' (body cut at N bytes)' for a response whose body was longer than its cap, else ''."""
-    return f" (body cut at {len(response.content)} bytes)" if getattr(response, "truncated", False) else ""
+def cut_note(answer: Answer) -> str:
+    """' (body cut at N bytes)' for an answer whose body was longer than its cap, else ''."""
+    return f" (body cut at {len(answer.content)} bytes)" if answer.truncated else ""
 
 
 def connect_times(host: str, port: int, count: int, deadline: float) -> list[float | None]:

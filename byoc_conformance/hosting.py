@@ -210,7 +210,7 @@ class Server:
         return self.container.id in self.engine.died
 
     def exchange(self, method: str, path: str, *, deadline: float, client: requests.Session | None = None,
-                 **options: Any) -> requests.Response:
+                 **options: Any) -> exchange.Answer:
         """One exchange with this server (exchange.exchange), never with a container that took its address: none
         is sent once it died, and an answer that comes after it died is refused (ServerGone)."""
         if self.died():
@@ -220,7 +220,7 @@ class Server:
             raise ServerGone(f"the {self.label} exited before its answer could be taken as its own")
         return response
 
-    def ping(self) -> tuple[str, requests.Response | None]:
+    def ping(self) -> tuple[str, exchange.Answer | None]:
         """GET /ping within SageMaker's 2 s: "HTTP <status>", or why there was no usable answer."""
         try:
             response = self.exchange("GET", "/ping", deadline=PING_TIMEOUT, cap=exchange.PING_BODY_CAP)
@@ -232,7 +232,7 @@ class Server:
             return NO_ANSWER_IN_TIME, None
         except requests.RequestException as error:
             return f"no answer ({type(error).__name__})", None
-        if response.truncated:  # type: ignore[attr-defined]
+        if response.truncated:
             return f"HTTP {response.status_code} with a body over {exchange.PING_BODY_CAP} bytes (cut there)", response
         return f"HTTP {response.status_code}", response
 
@@ -270,7 +270,7 @@ class Server:
         host, port = self.reachable_at
         return f"http://{host}:{port}{path}"
 
-    def send(self, request: Request, **options: Any) -> requests.Response:
+    def send(self, request: Request, **options: Any) -> exchange.Answer:
         """The whole answer to `request` within the invocation deadline, its body read up to exchange.BODY_CAP
         (`options` may change how it goes: its body in pieces, a larger cap). After one request went unanswered in
         time, none is sent: each would wait the whole deadline again."""
@@ -283,13 +283,13 @@ class Server:
             self.unanswered = request, str(error)
             raise
 
-    def send_together(self, request: Request, count: int) -> list[requests.Response | requests.RequestException]:
+    def send_together(self, request: Request, count: int) -> list[exchange.Answer | requests.RequestException]:
         """`count` copies of `request` in flight at once, as SageMaker sends them, each on a new connection. The
         connections are opened one after another before any request goes (exchange.Gate): how a server takes a
         burst of connections is SERVE-03's evidence, not the requests'."""
         gate = exchange.Gate(count, patience=GATE_PATIENCE)
 
-        def send_one(_: int) -> requests.Response | requests.RequestException:
+        def send_one(_: int) -> exchange.Answer | requests.RequestException:
             try:
                 return self.send(request, client=client, gate=gate)
             except requests.RequestException as error:

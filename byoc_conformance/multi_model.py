@@ -25,7 +25,7 @@ from .hosting import MODEL_STORE, MOUNT_POINTS, Endpoint, Hosting, Server
 from .outcome import CouldNotRun, Unclaimed
 from .payloads import Payload
 from .plan import planned_for
-from .probing import hypothesis_settings
+from .probing import Sent, hypothesis_settings
 from .verdicts import Request
 
 LABEL = "com.amazonaws.sagemaker.capabilities.multi-models"
@@ -42,32 +42,28 @@ NAMES = ("x", "y", "z")  # the model names a sequence uses (prefixed per sequenc
 ACTIONS = ("load", "invoke", "load", "unload", "load", "describe", "list")
 
 
-@dataclass
-class Outcome:
-    """One request of the session and what came back: a status and body, or why there was no answer."""
+# Each request of a session or sequence is recorded as a probing.Sent; these read it as the MME checks do.
 
-    request: Request
-    status: int | None = None
-    body: bytes = b""
-    error: str | None = None
 
-    @property
-    def shown(self) -> str:
-        if self.status is None:
-            return f"no answer ({self.error})"
-        text = self.body[:200].decode("utf-8", "replace").strip()
-        return f"HTTP {self.status}" + (f" {text!r}" if text else "")
+def shown(sent: Sent) -> str:
+    """"HTTP <status> '<the body's start>'", or "no answer (<why>)"."""
+    if sent.status is None:
+        return f"no answer ({sent.error})"
+    text = sent.body[:200].decode("utf-8", "replace").strip()
+    return f"HTTP {sent.status}" + (f" {text!r}" if text else "")
 
-    @property
-    def ok(self) -> bool:
-        """A 2xx answer."""
-        return self.status is not None and 200 <= self.status < 300
 
-    def json(self) -> object:
-        try:
-            return json.loads(self.body)
-        except ValueError:
-            return None
+def succeeded(sent: Sent) -> bool:
+    """A 2xx answer."""
+    return sent.status is not None and 200 <= sent.status < 300
+
+
+def parsed(sent: Sent) -> object:
+    """The answer's body as JSON; None without an answer or when it is not JSON."""
+    try:
+        return json.loads(sent.body)
+    except ValueError:
+        return None
 
 
 @dataclass
@@ -76,8 +72,8 @@ class Session:
 
     server: Server
     urls: dict[str, str]  # model name -> the url it was loaded from
-    outcomes: dict[str, Outcome] = field(default_factory=dict)  # by step
-    pages: list[Outcome] = field(default_factory=list)  # GET /models, following nextPageToken
+    outcomes: dict[str, Sent] = field(default_factory=dict)  # by step
+    pages: list[Sent] = field(default_factory=list)  # GET /models, following nextPageToken
     memory: dict[str, int | None] = field(default_factory=dict)  # bytes: "before", "loaded", "unloaded"
     distinct_models: bool = False  # the store holds two models trained on different data
 
@@ -112,12 +108,12 @@ def invoke_request(step: str, model: str, payload: Payload, accept: str = "text/
     return request(step, "POST", f"/models/{quote(model, safe='')}/invoke", payload.body, headers)
 
 
-def send(server: Server, sent: Request) -> Outcome:
+def send(server: Server, request: Request) -> Sent:
+    """`request` sent to `server` and its answer, or the error's type and words."""
     try:
-        response = server.send(sent)
+        return Sent(request, response=server.send(request))
     except requests.RequestException as error:
-        return Outcome(sent, error=f"{type(error).__name__}: {error}")
-    return Outcome(sent, response.status_code, response.content)
+        return Sent(request, error=f"{type(error).__name__}: {error}")
 
 
 @planned_for
@@ -135,11 +131,11 @@ def run_session(hosting: Hosting) -> Session:
         session = Session(server, {"beta": url.get("b", url["a"]), "alpha": url["a"], "gamma": url["a"]},
                           distinct_models="b" in url)
 
-        def step(name: str, sent: Request) -> Outcome:
+        def step(name: str, sent: Request) -> Sent:
             session.outcomes[name] = outcome = send(server, sent)
             return outcome
 
-        def invoke(name: str, model: str) -> Outcome:
+        def invoke(name: str, model: str) -> Sent:
             return step(name, invoke_request(name, model, payload, hosting.traffic.accept))
 
         session.memory["before"] = memory_in_use(server.container)
@@ -175,15 +171,15 @@ def _after_release(server: Server, loaded: int | None) -> int | None:
     return reading
 
 
-def list_all(server: Server) -> list[Outcome]:
+def list_all(server: Server) -> list[Sent]:
     """GET /models, then again with each nextPageToken, until a page has none, a page is not a listing, or
     MAX_PAGES were read."""
-    pages: list[Outcome] = []
+    pages: list[Sent] = []
     path = "/models"
     while len(pages) < MAX_PAGES:
         page = send(server, request(f"list-{len(pages) + 1}", "GET", path))
         pages.append(page)
-        listing = page.json()
+        listing = parsed(page)
         token = listing.get("nextPageToken") if isinstance(listing, dict) and page.status == 200 else None
         if not token:
             break
@@ -239,7 +235,7 @@ def _answer_alone(server: Server, model: str, payload: Payload, accept: str) -> 
     loaded = send(server, load_request("alone", name, model_url(model)))
     answer = send(server, invoke_request("alone", name, payload, accept))
     send(server, request("alone", "DELETE", f"/models/{name}"))
-    return answer.body if loaded.ok and answer.ok else None
+    return answer.body if succeeded(loaded) and succeeded(answer) else None
 
 
 def explore(hosting: Hosting, server: Server) -> Exploration:
@@ -258,23 +254,23 @@ def explore(hosting: Hosting, server: Server) -> Exploration:
         sent: list[Request] = []
         totals["sequences"] += 1
 
-        def step(outcome: Outcome) -> Outcome:
+        def step(outcome: Sent) -> Sent:
             sent.append(outcome.request)
             totals["steps"] += 1
             return outcome
 
-        def diverged(requirement: str, outcome: Outcome, expected: str) -> _Diverged:
-            shown = " -> ".join(f"{r.method} {r.path}" + (f" {r.body.decode('utf-8', 'replace')}" if
+        def diverged(requirement: str, outcome: Sent, expected: str) -> _Diverged:
+            steps = " -> ".join(f"{r.method} {r.path}" + (f" {r.body.decode('utf-8', 'replace')}" if
                                                             r.method == "POST" and r.path == "/models" else "")
                                 for r in sent)
-            return _Diverged(Divergence(requirement, f"after {shown}: {outcome.shown}", expected, list(sent)))
+            return _Diverged(Divergence(requirement, f"after {steps}: {shown(outcome)}", expected, list(sent)))
 
         def compare_listing() -> None:
             pages = list_all(server)
             for page in pages[:2]:  # the evidence: a listing's first two pages show how it pages
                 step(page)
             totals["steps"] += max(0, len(pages) - 2)
-            listings = [page.json() for page in pages]
+            listings = [parsed(page) for page in pages]
             names = sorted(str(m.get("modelName")) for listing in listings if isinstance(listing, dict)
                            for m in listing.get("models") or [] if isinstance(m, dict)
                            and str(m.get("modelName", "")).startswith(prefix))
@@ -287,7 +283,7 @@ def explore(hosting: Hosting, server: Server) -> Exploration:
             if name not in loaded:
                 if outcome.status != 404:
                     raise diverged("MME-06", outcome, "404: it is not loaded")
-            elif not outcome.ok or (routing and outcome.body != answers[loaded[name]]):
+            elif not succeeded(outcome) or (routing and outcome.body != answers[loaded[name]]):
                 raise diverged("MME-06", outcome, f"2xx with model {loaded[name]}'s own answer, "
                                f"{answers[loaded[name]]!r}")
 
@@ -299,18 +295,18 @@ def explore(hosting: Hosting, server: Server) -> Exploration:
                     if name in loaded and outcome.status != 409:
                         raise diverged("MME-02", outcome, f"409: {name} is already loaded")
                     if name not in loaded:
-                        if not outcome.ok:
+                        if not succeeded(outcome):
                             raise diverged("MME-02", outcome, f"2xx: {name} is not loaded yet")
                         loaded[name] = model
                 elif action == "unload":
                     outcome = step(send(server, request("sequence", "DELETE", f"/models/{name}")))
-                    if (name in loaded) != outcome.ok or (name not in loaded and outcome.status != 404):
+                    if (name in loaded) != succeeded(outcome) or (name not in loaded and outcome.status != 404):
                         raise diverged("MME-05", outcome, "2xx: it is loaded" if name in loaded else
                                        "404: it is not loaded")
                     loaded.pop(name, None)
                 elif action == "describe":
                     outcome = step(send(server, request("sequence", "GET", f"/models/{name}")))
-                    described = outcome.json()
+                    described = parsed(outcome)
                     right = (outcome.status == 200 and isinstance(described, dict)
                              and described.get("modelName") == name) if name in loaded else outcome.status == 404
                     if not right:

@@ -21,7 +21,7 @@ from .hosting import Endpoint, Hosting, Server, Stage, invocation  # Stage lives
 from .outcome import Unclaimed
 from .payloads import large_csv, valid_csv
 from .plan import planned_for
-from .probing import generated
+from .probing import Sent, generated
 from .verdicts import Request
 
 FIRST_PORT = 9080  # container N listens on FIRST_PORT + N - 1
@@ -69,19 +69,9 @@ def environment_of(number: int) -> dict[str, str]:
     return {"SAGEMAKER_BIND_TO_PORT": str(port_of(number)), "SAGEMAKER_SAFE_PORT_RANGE": f"{low}-{low + 99}"}
 
 
-@dataclass
-class Hop:
-    """What one container of the pipeline was sent, and what it answered (or why it did not)."""
-
-    number: int  # the container's place in the pipeline, from 1
-    request: Request
-    answer: requests.Response | None
-    error: str | None = None
-
-    @property
-    def passed_on(self) -> bool:
-        """Whether its answer went on to the next container: a 2xx that was read whole."""
-        return self.answer is not None and self.answer.ok and not self.answer.truncated  # type: ignore[attr-defined]
+def passed_on(hop: Sent) -> bool:
+    """Whether a container's answer went on to the next container: a 2xx that was read whole."""
+    return hop.ok and hop.response is not None and not hop.response.truncated
 
 
 @dataclass
@@ -89,7 +79,9 @@ class Passage:
     """One request's way through the pipeline, as far as it went."""
 
     kind: str  # what was sent first
-    hops: list[Hop]
+    # What each container was sent and what it answered (or why it did not), in the pipeline's order: hops[n - 1] is
+    # container n's.
+    hops: list[Sent]
 
 
 @dataclass
@@ -128,16 +120,16 @@ def started(hosting: Hosting, pipeline: tuple[Stage, ...], window: float) -> Ite
 
 def pass_through(servers: list[Server], request: Request, kind: str) -> Passage:
     """`request` sent to the first container, and each 2xx answer on to the next, as SageMaker does."""
-    hops = []
+    hops: list[Sent] = []
     for number, server in enumerate(servers, 1):
         try:
             answer = server.send(request)
         except requests.RequestException as error:
-            hops.append(Hop(number, request, None, f"{type(error).__name__}: {error}"))
+            hops.append(Sent(request, error=f"{type(error).__name__}: {error}"))
             break
-        hop = Hop(number, request, answer)
+        hop = Sent(request, response=answer)
         hops.append(hop)
-        if not hop.passed_on:
+        if not passed_on(hop):
             break
         content_type = answer.headers.get("Content-Type") or "text/csv"
         request = invocation(answer.content, f"pipeline-{number + 1}.payload", content_type)

@@ -13,22 +13,23 @@ import requests
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
 
+from .exchange import Answer
 from .hosting import Hosting, Server
 from .payloads import Payload
 from .verdicts import Request
 
-Response = requests.Response  # an answer as records hold it (checks name the type, they never send)
 # A criterion: what a check looks for in one answer, in words, or None when the answer is not what it looks for.
 Criterion = Callable[["Sent"], "str | None"]
 
 
 @dataclass
 class Sent:
-    """One request to a server and what came of it: its answer, or why there was none."""
+    """One request to a server and what came of it: its answer, or why there was none. Every run that sends
+    requests records each as one of these."""
 
     request: Request
     payload: Payload | None = None
-    response: requests.Response | None = None
+    response: Answer | None = None
     error: str | None = None  # no answer: why
     timed_out: bool = False  # no complete answer within the server's invocation timeout
     # The request that first went unanswered at its deadline: once one has, the server is not asked again, and every
@@ -43,6 +44,16 @@ class Sent:
     @property
     def ok(self) -> bool:
         return self.response is not None and self.response.ok
+
+    @property
+    def status(self) -> int | None:
+        """The answer's status; None without an answer."""
+        return self.response.status_code if self.response is not None else None
+
+    @property
+    def body(self) -> bytes:
+        """The answer's body as read (up to the cap); empty without an answer."""
+        return self.response.content if self.response is not None else b""
 
     @property
     def seconds(self) -> float:

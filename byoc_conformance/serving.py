@@ -7,9 +7,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-import requests
 from hypothesis import strategies as st
 
+from .exchange import Answer
 from .hosting import OWN_MODEL, Endpoint, Hosting, Server
 from .payloads import Payload, invalid_payloads, invalid_samples, valid_csv
 from .plan import planned_for
@@ -74,7 +74,7 @@ class Ping:
     """One GET /ping to the healthy shared server: "HTTP <status>" or why there was no answer, and the answer."""
 
     outcome: str
-    response: requests.Response | None
+    response: Answer | None
 
 
 @planned_for

@@ -6,33 +6,29 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-import requests
-
 from .exchange import DeadlineExceeded
 from .hosting import Hosting, Server, invocation
 from .payloads import example_csv
 from .plan import planned_for
-from .verdicts import Request
+from .probing import Sent
 
 ROWS = 8  # records in the streamed request: a streaming server answers them in several pieces
 
 
 @dataclass
 class Stream:
-    """The streamed request sent to the healthy shared server: its whole answer, or why it did not end, and when each
-    piece of the body arrived."""
+    """The streamed request sent to the healthy shared server: its whole answer, or why it did not end (`sent.error`,
+    timed out: no complete answer within the server's invocation timeout), and when each piece of the body arrived."""
 
     server: Server
-    request: Request
-    response: requests.Response | None = None  # the whole answer; None when it did not end within the deadline
-    cut: str | None = None  # why the answer did not end: no complete answer within the server's invocation timeout
+    sent: Sent
     # The body's pieces as they arrived, (seconds after the request went, bytes) each, all of them or those before the
     # cut.
     pieces: list[tuple[float, int]] = field(default_factory=list)
 
     @property
     def ended(self) -> bool:
-        return self.response is not None
+        return self.sent.answered
 
 
 @planned_for
@@ -44,7 +40,7 @@ def streamed_request(hosting: Hosting) -> Stream:
     payload = example_csv(hosting.csv.feature_ranges, ROWS)
     request = invocation(payload.body, "stream.payload", payload.content_type)
     try:
-        response = server.send(request)
+        answer = server.send(request)
     except DeadlineExceeded as cut:
-        return Stream(server, request, cut=str(cut), pieces=list(cut.pieces))
-    return Stream(server, request, response, pieces=list(getattr(response, "pieces", ())))
+        return Stream(server, Sent(request, error=str(cut), timed_out=True), list(cut.pieces))
+    return Stream(server, Sent(request, response=answer), list(answer.pieces))

@@ -17,9 +17,9 @@ from ..batch import (
     out_file_job,
     single_record_job,
 )
-from ..exchange import cut_note
+from ..exchange import Answer, cut_note
 from ..hosting import Server
-from ..probing import Response, Sent
+from ..probing import Sent
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 from .claims import BATCH, claimed_run
@@ -97,7 +97,7 @@ def accepts_max_payload(ctx: Context) -> str:
                                    f"{sent.limit} MiB")
 
 
-def _excerpt(response: Response) -> str:
+def _excerpt(response: Answer) -> str:
     body = response.content
     return repr(body if len(body) <= 200 else body[:200] + b"...") + cut_note(response)
 
@@ -130,7 +130,7 @@ def _streamed_payload_answered(record: MaxPayload) -> str:
     if response is None:
         raise Failed(f"no answer to {payload.kind} sent chunked: {sent.error}", expected=expected, run=server,
                      request=request)
-    if not response.ok or response.truncated:  # type: ignore[attr-defined]
+    if not response.ok or response.truncated:
         raise Failed(f"HTTP {response.status_code} for {payload.kind} sent chunked; body {_excerpt(response)}",
                      expected=expected, run=server, request=request)
     records = len(assemble([response.content]).splitlines())

@@ -10,11 +10,11 @@ from collections.abc import Callable
 
 from .. import serving
 from ..declaration import CSV, media_type
-from ..exchange import ACCEPT_WITHIN, TIGHT, TRIES, cut_note
+from ..exchange import ACCEPT_WITHIN, TIGHT, TRIES, Answer, cut_note
 from ..hosting import PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
 from ..payloads import Payload, example_csv
 from ..pipeline import BIND_TO_PORT_LABEL, binds_to_port
-from ..probing import Exploration, Response, Sent
+from ..probing import Exploration, Sent
 from ..registry import Context, check, on_hosting
 from ..serving import (
     ACCEPT_BURSTS,
@@ -49,7 +49,7 @@ def _require_csv_in(hosting: Hosting) -> None:
                            "SupportedContentTypes do not list")
 
 
-def _answered(sent: Sent, server: Server, expected: str) -> Response:
+def _answered(sent: Sent, server: Server, expected: str) -> Answer:
     """The answer `sent` got; no answer at all fails the check. A server that left one request unanswered at the
     deadline is not asked again: every later probe fails with that first request as the evidence."""
     if sent.response is not None:
@@ -63,12 +63,12 @@ def _no_answer(sent: Sent, server: Server) -> str:
     return f"no answer: {sent.error}"
 
 
-def _answer(hosting: Hosting, request: Request, expected: str) -> Response:
+def _answer(hosting: Hosting, request: Request, expected: str) -> Answer:
     """The healthy shared server's answer to `request` (serving.answer), or the check fails."""
     return _answered(serving.answer(hosting, request), hosting.healthy(), expected)
 
 
-def _excerpt(response: Response) -> str:
+def _excerpt(response: Answer) -> str:
     body = response.content
     return repr(body if len(body) <= 200 else body[:200] + b"...") + cut_note(response)
 
@@ -198,7 +198,7 @@ def ping_body_empty(ctx: Context) -> str:
 
 
 def _probe_valid_csv(ctx: Context, name: str, expected: str,
-                     judge: Callable[[Payload, Response], str | None], *, judges_errors: bool = False) -> str:
+                     judge: Callable[[Payload, Answer], str | None], *, judges_errors: bool = False) -> str:
     """Judges each answer to generated valid CSV (serving.valid_csv_exploration). Unless `judges_errors`, only 2xx
     answers are judged (a non-2xx answer is SERVE-07's failure), and with none of those there is nothing to pass
     on."""
@@ -233,7 +233,7 @@ def _require_none_found(explored: Exploration, server: Server, expected: str) ->
 
 @check("SERVE-07", "valid-csv-answered-2xx-within-60s", runs=(Hosting.shared,))
 def valid_csv_answered(ctx: Context) -> str:
-    def judge(payload: Payload, response: Response) -> str | None:
+    def judge(payload: Payload, response: Answer) -> str | None:
         if not 200 <= response.status_code < 300:
             return f"HTTP {response.status_code} for {payload.kind} ({payload.rows} rows); body {_excerpt(response)}"
         if len(response.content) > INVOKE_ENDPOINT_LIMIT:
@@ -265,7 +265,7 @@ def response_content_type(ctx: Context) -> str:
                             "judges the answer to its declared sample")
     accept = ctx.hosting.traffic.accept
 
-    def judge(payload: Payload, response: Response) -> str | None:
+    def judge(payload: Payload, response: Answer) -> str | None:
         content_type = response.headers.get("Content-Type", "")
         if media_type(content_type) != media_type(accept):
             return f"Content-Type {content_type!r} in answer to Accept: {accept}"
@@ -280,7 +280,7 @@ def one_record_per_row(ctx: Context) -> str:
     if media_type(ctx.hosting.traffic.accept) != CSV:
         raise NotApplicable(f"the image answers {ctx.hosting.traffic.accept}: records are counted as lines of "
                             "text/csv answers")
-    def judge(payload: Payload, response: Response) -> str | None:
+    def judge(payload: Payload, response: Answer) -> str | None:
         records = len(response.content.decode("utf-8", "replace").splitlines())
         if records != payload.rows:
             return f"{records} output records for {payload.rows} input rows: {_excerpt(response)}"

@@ -19,7 +19,10 @@ from ..multi_model import (
     Session,
     explore_sequences,
     leak,
+    parsed,
     run_session,
+    shown,
+    succeeded,
 )
 from ..outcome import NotRun
 from ..registry import Context, check, on_hosting
@@ -63,13 +66,13 @@ def _fail(ctx: Context, session: Session, observed: str, expected: str, *steps: 
 def _load_models(ctx: Context, session: Session) -> str:
     first, again = session.outcomes["load"], session.outcomes["load-again"]
     for step in ("load", "load-alpha", "load-gamma"):
-        if not session.outcomes[step].ok:
+        if not succeeded(session.outcomes[step]):
             raise _fail(ctx, session, f"loading a model from {session.outcomes[step].request.body.decode()}: "
-                        f"{session.outcomes[step].shown}", "200 for a model directory under /opt/ml/models", step)
+                        f"{shown(session.outcomes[step])}", "200 for a model directory under /opt/ml/models", step)
     if again.status != 409:
-        raise _fail(ctx, session, f"loading alpha a second time: {again.shown}",
+        raise _fail(ctx, session, f"loading alpha a second time: {shown(again)}",
                     "409: the model is already loaded", "load-alpha", "load-again")
-    return f"3 models loaded ({first.shown.split(' ')[1]}), and the same name again answered 409"
+    return f"3 models loaded ({shown(first).split(' ')[1]}), and the same name again answered 409"
 
 
 def _list_models(ctx: Context, session: Session) -> str:
@@ -78,13 +81,13 @@ def _list_models(ctx: Context, session: Session) -> str:
                 "in pages linked by nextPageToken that end")
     names: list[str] = []
     for number, page in enumerate(session.pages, 1):
-        listing = page.json()
+        listing = parsed(page)
         models = listing.get("models") if isinstance(listing, dict) else None
         if page.status != 200 or not isinstance(models, list) or not all(
                 isinstance(m, dict) and "modelName" in m and "modelUrl" in m for m in models):
-            raise _fail(ctx, session, f"GET /models, page {number}: {page.shown}", expected, *steps)
+            raise _fail(ctx, session, f"GET /models, page {number}: {shown(page)}", expected, *steps)
         names += [str(m["modelName"]) for m in models]
-    last = session.pages[-1].json()
+    last = parsed(session.pages[-1])
     if len(session.pages) == MAX_PAGES and isinstance(last, dict) and last.get("nextPageToken"):
         raise _fail(ctx, session, f"{MAX_PAGES} pages followed by nextPageToken for 3 models, and still a next "
                     f"page; the names seen: {', '.join(names[:12])}", expected, *steps)
@@ -96,15 +99,15 @@ def _list_models(ctx: Context, session: Session) -> str:
 
 def _describe_model(ctx: Context, session: Session) -> str:
     described = session.outcomes["describe"]
-    answer = described.json()
+    answer = parsed(described)
     if described.status != 200 or not isinstance(answer, dict) or answer.get("modelName") != "alpha" \
             or "modelUrl" not in answer:
-        raise _fail(ctx, session, f"GET /models/alpha while loaded: {described.shown}",
+        raise _fail(ctx, session, f"GET /models/alpha while loaded: {shown(described)}",
                     '200 {"modelName": "alpha", "modelUrl": ...}', "load-alpha", "describe")
     for step, what in (("describe-unloaded", f"{NEVER_LOADED} (never loaded)"),
                        ("describe-after-unload", "alpha (unloaded)")):
         if session.outcomes[step].status != 404:
-            raise _fail(ctx, session, f"GET /models/{what}: {session.outcomes[step].shown}",
+            raise _fail(ctx, session, f"GET /models/{what}: {shown(session.outcomes[step])}",
                         "404: the model is not loaded", *(("load-alpha", "unload-alpha") if "after" in step else ()),
                         step)
     return "a loaded model described by name; 404 for one never loaded and for one unloaded"
@@ -112,13 +115,13 @@ def _describe_model(ctx: Context, session: Session) -> str:
 
 def _unload_model(ctx: Context, session: Session) -> str:
     for model in ("alpha", "beta", "gamma"):
-        if not session.outcomes[f"unload-{model}"].ok:
-            raise _fail(ctx, session, f"DELETE /models/{model}: {session.outcomes[f'unload-{model}'].shown}",
+        if not succeeded(session.outcomes[f"unload-{model}"]):
+            raise _fail(ctx, session, f"DELETE /models/{model}: {shown(session.outcomes[f'unload-{model}'])}",
                         "200: the model is unloaded", f"load-{model}" if model != "beta" else "load",
                         f"unload-{model}")
     again = session.outcomes["unload-again"]
     if again.status != 404:
-        raise _fail(ctx, session, f"DELETE /models/alpha once unloaded: {again.shown}", "404: not loaded",
+        raise _fail(ctx, session, f"DELETE /models/alpha once unloaded: {shown(again)}", "404: not loaded",
                     "load-alpha", "unload-alpha", "unload-again")
     before, loaded, unloaded = (session.memory.get(k) for k in ("before", "loaded", "unloaded"))
     if before is None or loaded is None or unloaded is None:
@@ -140,13 +143,13 @@ def _unload_model(ctx: Context, session: Session) -> str:
 
 def _invoke_model(ctx: Context, session: Session) -> str:
     for step in ("invoke-alone", "invoke-alpha", "invoke-beta", "invoke-gamma"):
-        if not session.outcomes[step].ok:
-            raise _fail(ctx, session, f"{session.outcomes[step].request.path}: {session.outcomes[step].shown}",
+        if not succeeded(session.outcomes[step]):
+            raise _fail(ctx, session, f"{session.outcomes[step].request.path}: {shown(session.outcomes[step])}",
                         "2xx for a loaded model, with SageMaker's headers", "load", "load-alpha", "load-gamma", step)
     for step in ("invoke-unloaded", "invoke-after-unload"):
         if session.outcomes[step].status != 404:
             raise _fail(ctx, session, f"{session.outcomes[step].request.path} (not loaded): "
-                        f"{session.outcomes[step].shown}", "404: the model is not loaded", step)
+                        f"{shown(session.outcomes[step])}", "404: the model is not loaded", step)
     alone, alpha, beta, gamma = (session.outcomes[s].body for s in
                                  ("invoke-alone", "invoke-alpha", "invoke-beta", "invoke-gamma"))
     expected = "each model's own answer: beta's as when it was the only model loaded, alpha's and gamma's alike"

@@ -5,7 +5,8 @@ and PIPE-04 inconclusive (claims.py). The checks judge the record of one run, pi
 
 from __future__ import annotations
 
-from ..pipeline import BIND_TO_PORT_LABEL, NOT_NAMED, Hop, PipelineRun, binds_to_port, port_of, through_pipeline
+from ..pipeline import BIND_TO_PORT_LABEL, NOT_NAMED, PipelineRun, binds_to_port, passed_on, port_of, through_pipeline
+from ..probing import Sent
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable
 from .claims import PIPELINE, claimed_run, require_started
@@ -44,14 +45,15 @@ def containers_on_their_ports(ctx: Context) -> str:
     return f"{len(run.servers)} containers in one network namespace answered /ping 200 on their ports ({ports})"
 
 
-def _failing_hop(hop: Hop, run: PipelineRun) -> str:
-    given = "the caller's request" if hop.number == 1 else f"container {hop.number - 1}'s answer"
-    if hop.answer is None:
-        return f"{run.name(hop.number)} gave no answer to {given}: {hop.error}"
-    if hop.answer.ok:  # read, but cut at the harness's cap
-        return f"{run.name(hop.number)} answered {given} with more than {len(hop.answer.content)} bytes"
-    return (f"{run.name(hop.number)} answered {given} with HTTP {hop.answer.status_code}: "
-            f"{hop.answer.content[:200]!r}")
+def _failing_hop(hop: Sent, number: int, run: PipelineRun) -> str:
+    """What went wrong at container `number`, whose request and answer `hop` records."""
+    given = "the caller's request" if number == 1 else f"container {number - 1}'s answer"
+    if hop.response is None:
+        return f"{run.name(number)} gave no answer to {given}: {hop.error}"
+    if hop.response.ok:  # read, but cut at the harness's cap
+        return f"{run.name(number)} answered {given} with more than {len(hop.response.content)} bytes"
+    return (f"{run.name(number)} answered {given} with HTTP {hop.response.status_code}: "
+            f"{hop.response.content[:200]!r}")
 
 
 @check("PIPE-01", "pipeline-answers-end-to-end", level="MUST", runs=(on_hosting(through_pipeline),))
@@ -61,11 +63,11 @@ def answers_end_to_end(ctx: Context) -> str:
     expected = (f"a 2xx from each of the {len(run.servers)} containers for valid CSV, each container's answer "
                 "being the next one's request, as SageMaker chains them")
     for passage in generated_passages:
-        last = passage.hops[-1]
-        if len(passage.hops) < len(run.servers) or not last.passed_on:
-            raise Failed(f"{passage.kind}: {_failing_hop(last, run)}", expected=expected,
-                         run=run.servers[last.number - 1], request=last.request)
-    sizes = [len(p.hops[-1].answer.content) for p in generated_passages]  # type: ignore[union-attr]
+        last, number = passage.hops[-1], len(passage.hops)
+        if number < len(run.servers) or not passed_on(last):
+            raise Failed(f"{passage.kind}: {_failing_hop(last, number, run)}", expected=expected,
+                         run=run.servers[number - 1], request=last.request)
+    sizes = [len(p.hops[-1].body) for p in generated_passages]
     if not sizes:
         raise Inconclusive("no payload was sent through the pipeline")
     return (f"{len(sizes)} of {len(sizes)} generated CSV payloads answered 2xx by all {len(run.servers)} containers "
@@ -76,19 +78,19 @@ def answers_end_to_end(ctx: Context) -> str:
 def payload_between_containers(ctx: Context) -> str:
     run = _require_started(ctx, "PIPE-04")
     # Every 2xx of a container before the last: passed on, or cut at the harness's cap (so over the limit).
-    handed = [(passage, hop) for passage in run.passages for hop in passage.hops
-              if hop.number < len(run.servers) and hop.answer is not None and hop.answer.ok]
+    handed = [(passage, number, hop) for passage in run.passages for number, hop in enumerate(passage.hops, 1)
+              if number < len(run.servers) and hop.ok]
     if not handed:
         raise Inconclusive("no container answered 2xx to pass anything on to the next")
-    largest_passage, largest = max(handed, key=lambda item: len(item[1].answer.content))  # type: ignore[union-attr]
-    size = len(largest.answer.content)  # type: ignore[union-attr]
-    if size > PAYLOAD_LIMIT or largest.answer.truncated:  # type: ignore[union-attr]
-        shown = f"more than {size}" if largest.answer.truncated else str(size)  # type: ignore[union-attr]
-        raise Failed(f"{run.name(largest.number)}, sent {len(largest.request.body)} bytes (for a first request of "
-                     f"{largest_passage.kind}), answered {shown} bytes to hand on to container {largest.number + 1}",
+    largest_passage, number, largest = max(handed, key=lambda item: len(item[2].body))
+    size, cut = len(largest.body), largest.response is not None and largest.response.truncated
+    if size > PAYLOAD_LIMIT or cut:
+        shown = f"more than {size}" if cut else str(size)
+        raise Failed(f"{run.name(number)}, sent {len(largest.request.body)} bytes (for a first request of "
+                     f"{largest_passage.kind}), answered {shown} bytes to hand on to container {number + 1}",
                      expected=f"at most {PAYLOAD_LIMIT:,} bytes handed from one container to the next for requests "
                      "within that limit: SageMaker fails the invocation above 5 MB",
-                     run=run.servers[largest.number - 1], request=largest.request)
+                     run=run.servers[number - 1], request=largest.request)
     return (f"{len(handed)} answers handed on between containers, the largest {size} bytes (from "
-            f"{run.name(largest.number)}, sent {len(largest.request.body)} bytes for a first request of "
+            f"{run.name(number)}, sent {len(largest.request.body)} bytes for a first request of "
             f"{largest_passage.kind})")

@@ -29,10 +29,6 @@ def _profile(run: ProfileRun) -> str:
     return f"{run.memory_mb} MB, {run.cpus:g} CPUs, user {run.server.endpoint.user}"
 
 
-def _status(sent: Sent) -> int | None:
-    return sent.response.status_code if sent.response is not None else None
-
-
 def _shown(sent: Sent) -> str:
     if sent.response is None:
         return f"no answer ({sent.error})"
@@ -61,11 +57,10 @@ def serverless_start_and_payloads(ctx: Context) -> str:
     expected = (f"2xx within {INVOCATION_LIMIT:g} s for valid CSV and for a {PAYLOAD_LIMIT // MIB} MiB request, "
                 f"and answers of at most {PAYLOAD_LIMIT // MIB} MiB")
     for kind, sent in run.answers.items():
-        status = _status(sent)
-        if status is None or not 200 <= status < 300:
+        if sent.status is None or not 200 <= sent.status < 300:
             raise Failed(f"{sent.request.summary()[:120]}...: {_shown(sent)}", expected=expected, run=server,
                          request=sent.request)
-        length = len(sent.response.content) if sent.response is not None else 0
+        length = len(sent.body)
         if length > PAYLOAD_LIMIT:
             raise Failed(f"the answer to the {kind} request has {length} bytes", expected=expected,
                          run=server, request=sent.request)

@@ -35,11 +35,11 @@ def _stream(ctx: Context, requirement: str) -> Stream:
 @check("STREAM-01", "answers-in-pieces", level="MUST", runs=(on_hosting(streamed_request),))
 def answers_in_pieces(ctx: Context) -> str:
     stream = _stream(ctx, "STREAM-01")
-    server, request, answer, pieces = stream.server, stream.request, stream.response, stream.pieces
+    server, request, answer, pieces = stream.server, stream.sent.request, stream.sent.response, stream.pieces
     expected = (f"a 2xx answer with Transfer-Encoding: chunked whose pieces leave as they are produced: the first "
                 f"more than {SPREAD * 1000:.0f} ms before the end")
     if answer is None:
-        raise Inconclusive(f"the stream did not end ({stream.cut}; {_times(pieces) or 'no piece'}): STREAM-02 "
+        raise Inconclusive(f"the stream did not end ({stream.sent.error}; {_times(pieces) or 'no piece'}): STREAM-02 "
                            "judges that", run=server, request=request)
     if not answer.ok:
         raise Failed(f"HTTP {answer.status_code}: {answer.content[:200]!r}", expected=expected, run=server,
@@ -68,9 +68,9 @@ def answers_in_pieces(ctx: Context) -> str:
 @check("STREAM-02", "stream-ends-in-time", runs=(on_hosting(streamed_request),))
 def stream_ends_in_time(ctx: Context) -> str:
     stream = _stream(ctx, "STREAM-02")
-    server, request, answer, pieces = stream.server, stream.request, stream.response, stream.pieces
+    server, request, answer, pieces = stream.server, stream.sent.request, stream.sent.response, stream.pieces
     if answer is None:
-        raise Failed(f"{stream.cut}: {_times(pieces) or 'no piece'} arrived, and no end of the stream",
+        raise Failed(f"{stream.sent.error}: {_times(pieces) or 'no piece'} arrived, and no end of the stream",
                      expected=f"the stream ended within {server.invocation_timeout:g} s (--byoc-invocation-timeout)",
                      run=server, request=request, reproduce=REPRODUCE)
     if not answer.ok or not pieces:  # an error, or an empty body: no stream whose end could be timed

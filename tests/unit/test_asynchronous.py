@@ -13,9 +13,11 @@ import requests
 from byoc_conformance import asynchronous as runs
 from byoc_conformance.checks import asynchronous
 from byoc_conformance.declaration import DEFAULT_CSV, DEFAULTS
+from byoc_conformance.exchange import Answer
 from byoc_conformance.hosting import invocation
 from byoc_conformance.payloads import Payload, Traffic
 from byoc_conformance.plan import Plan
+from byoc_conformance.probing import Sent
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
 
 from .fakes import FakeHosting
@@ -38,9 +40,7 @@ class AnsweringServer(StoppedServer):
         self.exchanges.append((method, path, deadline, options))
         if self.error is not None:
             raise self.error
-        response = requests.Response()
-        response.status_code, response._content = self.status, b"0.5\n" if self.status < 300 else b"too large"
-        return response
+        return Answer(self.status, b"0.5\n" if self.status < 300 else b"too large")
 
 
 def context(server, shared=None, claimed=True, traffic=None):
@@ -67,10 +67,9 @@ def recorded(record):
     return SimpleNamespace(hosting=hosting, declaration=dataclasses.replace(DEFAULTS, async_inference=True))
 
 
-def response(status, body, truncated=False):
-    answer = requests.Response()
-    answer.status_code, answer._content, answer.truncated = status, body, truncated
-    return answer
+def answered(status, body, truncated=False):
+    """REQUEST and its answer."""
+    return Sent(REQUEST, response=Answer(status, body, truncated=truncated))
 
 
 REQUEST = invocation(b"1,2,3,4\n" * 131072, "async.payload")  # 1 MiB of CSV
@@ -110,27 +109,27 @@ def test_the_run_posts_the_body_within_the_asynchronous_timeout_and_records_the_
     record = runs.large_request(context(server).hosting)
     (method, path, deadline, options), = server.exchanges
     assert (method, path, deadline) == ("POST", "/invocations", runs.ASYNC_TIMEOUT)
-    assert options["data"] == record.request.body and len(record.request.body) > 1000 * 1000
-    assert record.server is server and record.response.status_code == 200
-    assert (record.error, record.died) == (None, False) and record.seconds >= 0
+    assert options["data"] == record.sent.request.body and len(record.sent.request.body) > 1000 * 1000
+    assert record.server is server and record.sent.status == 200
+    assert (record.sent.error, record.sent.server_exited) == (None, False) and record.seconds >= 0
 
 
 def test_the_run_records_no_answer_as_a_value_and_whether_the_container_died():
-    record = runs.large_request(context(AnsweringServer(error=requests.ConnectionError("reset"), dies=True)).hosting)
-    assert (record.response, record.error, record.died) == (None, "ConnectionError: reset", True)
-    record = runs.large_request(context(AnsweringServer(error=requests.ReadTimeout("900 s"))).hosting)
-    assert (record.error, record.died) == ("ReadTimeout: 900 s", False)
+    sent = runs.large_request(context(AnsweringServer(error=requests.ConnectionError("reset"), dies=True)).hosting).sent
+    assert (sent.response, sent.error, sent.server_exited) == (None, "ConnectionError: reset", True)
+    sent = runs.large_request(context(AnsweringServer(error=requests.ReadTimeout("900 s"))).hosting).sent
+    assert (sent.error, sent.server_exited) == ("ReadTimeout: 900 s", False)
 
 
 def test_no_answer_fails_saying_whether_the_server_died():
     server = StoppedServer("serve-async", healthy=True)
-    died = runs.LargeRequest(server, REQUEST, 3.0, error="ConnectionError: reset", died=True)
+    died = runs.LargeRequest(server, Sent(REQUEST, error="ConnectionError: reset", server_exited=True), 3.0)
     with pytest.raises(Failed, match=r"^the server died on the 1.0 MiB CSV body \(1048576 bytes\): ConnectionError: "
                        "reset$") as failed:
         asynchronous.large_asynchronous_request(recorded(died))
     assert failed.value.run is server and failed.value.request is REQUEST
     assert "within InvocationTimeoutSeconds' default of 900 s" in failed.value.expected
-    alive = dataclasses.replace(died, error="ReadTimeout: 900 s", died=False)
+    alive = dataclasses.replace(died, sent=Sent(REQUEST, error="ReadTimeout: 900 s"))
     with pytest.raises(Failed, match=r"^no answer to the 1.0 MiB CSV body \(1048576 bytes\): ReadTimeout: 900 s$"):
         asynchronous.large_asynchronous_request(recorded(alive))
 
@@ -138,8 +137,8 @@ def test_no_answer_fails_saying_whether_the_server_died():
 def test_an_empty_2xx_is_inconclusive_and_a_cut_answer_says_so():
     server = StoppedServer("serve-async", healthy=True)
     with pytest.raises(Inconclusive, match="HTTP 204 with an empty body for the 1.0 MiB CSV body"):
-        asynchronous.large_asynchronous_request(recorded(runs.LargeRequest(server, REQUEST, 1.0, response(204, b""))))
+        asynchronous.large_asynchronous_request(recorded(runs.LargeRequest(server, answered(204, b""), 1.0)))
     verdict = asynchronous.large_asynchronous_request(
-        recorded(runs.LargeRequest(server, REQUEST, 12.34, response(200, b"0.5\n" * 4, truncated=True))))
+        recorded(runs.LargeRequest(server, answered(200, b"0.5\n" * 4, truncated=True), 12.34)))
     assert verdict == ("HTTP 200 for the 1.0 MiB CSV body (1048576 bytes) in 12.3 s (16 bytes of answer (body cut at "
                        "16 bytes))")

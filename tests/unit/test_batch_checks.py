@@ -6,7 +6,6 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-import requests
 
 from byoc_conformance import batch
 from byoc_conformance.batch import (
@@ -20,6 +19,7 @@ from byoc_conformance.batch import (
     Transform,
 )
 from byoc_conformance.checks import batch as checks
+from byoc_conformance.exchange import Answer
 from byoc_conformance.hosting import invocation
 from byoc_conformance.outcome import CouldNotRun
 from byoc_conformance.payloads import Payload
@@ -42,10 +42,7 @@ GOOD = b'{"MaxConcurrentTransforms": 2, "BatchStrategy": "MULTI_RECORD", "MaxPay
 
 
 def response(status=200, body=b"", truncated=False):
-    answer = requests.Response()
-    answer.status_code, answer._content, answer.truncated = status, body, truncated
-    answer.elapsed = timedelta(milliseconds=250)
-    return answer
+    return Answer(status, body, truncated=truncated, elapsed=timedelta(milliseconds=250))
 
 
 def transform(output=b"0.5\n0.5\n", records_in=2, failures=(), parameters=None):

@@ -10,7 +10,7 @@ import requests
 from byoc_conformance import batch
 from byoc_conformance.batch import CHUNKED, MIB, DefaultJob, Job, Transform, resolve
 from byoc_conformance.declaration import DEFAULT_CSV
-from byoc_conformance.exchange import DeadlineExceeded
+from byoc_conformance.exchange import Answer, DeadlineExceeded
 from byoc_conformance.hosting import Probing
 from byoc_conformance.outcome import CouldNotRun
 from byoc_conformance.payloads import Traffic
@@ -18,10 +18,7 @@ from byoc_conformance.plan import Plan
 
 
 def response(status=200, body=b""):
-    answer = requests.Response()
-    answer.status_code, answer._content, answer.truncated = status, body, False
-    answer.elapsed = timedelta(milliseconds=5)
-    return answer
+    return Answer(status, body, elapsed=timedelta(milliseconds=5))
 
 
 class Server:

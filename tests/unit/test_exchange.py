@@ -1,15 +1,19 @@
 """HTTP exchanges with a total deadline and a body cap, against misbehaving servers on loopback."""
 
 import contextlib
+import dataclasses
 import socket
 import threading
 import time
+from datetime import timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import requests
 
 from byoc_conformance import exchange
+
+RELEASE = threading.Event()  # lets a handler that went silent end once its test is done
 
 
 class Misbehaving(BaseHTTPRequestHandler):
@@ -31,6 +35,20 @@ class Misbehaving(BaseHTTPRequestHandler):
                     self.wfile.write(b"a")
                     self.wfile.flush()
                     time.sleep(0.2)
+            elif self.path == "/one-piece-then-silence":  # a stream that stops after its first piece
+                self.send_response(200)
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                self.wfile.write(b"6\r\nrow 0\n\r\n")
+                self.wfile.flush()
+                RELEASE.wait(10)
+            elif self.path == "/missing":
+                body = b'{"error": "no such thing"}'
+                self.send_response(404)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
             elif self.path == "/endless":
                 self.send_response(200)
                 self.send_header("Transfer-Encoding", "chunked")
@@ -65,6 +83,45 @@ def test_an_endless_body_is_cut_at_the_cap(server):
     response = exchange.exchange(exchange.session(), "GET", server + "/endless", deadline=5, cap=1_000_000)
     assert response.status_code == 200 and len(response.content) == 1_000_000 and response.truncated
     assert exchange.cut_note(response) == " (body cut at 1000000 bytes)"
+    # The pieces are what arrived, the one that went over the cap included.
+    assert sum(size for _, size in response.pieces) > 1_000_000
+
+
+def test_an_answer_is_a_record_read_whole_that_reads_as_a_response_does(server):
+    answer = exchange.exchange(exchange.session(), "GET", server + "/ok", deadline=5)
+    assert isinstance(answer, exchange.Answer) and not isinstance(answer, requests.Response)
+    assert (answer.status_code, answer.ok, answer.content, answer.text, answer.truncated) == (200, True, b"ok", "ok",
+                                                                                               False)
+    assert answer.headers["content-length"] == answer.headers["Content-Length"] == "2"
+    assert [size for _, size in answer.pieces] == [2] and isinstance(answer.elapsed, timedelta)
+    assert exchange.cut_note(answer) == ""
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        answer.truncated = True
+
+
+def test_an_error_answer_keeps_its_status_headers_and_body(server):
+    answer = exchange.exchange(exchange.session(), "GET", server + "/missing", deadline=5)
+    assert (answer.status_code, answer.ok) == (404, False)
+    assert answer.headers.get("content-type") == "application/json"
+    assert answer.json() == {"error": "no such thing"}
+
+
+def test_a_stream_cut_at_the_deadline_carries_the_pieces_that_came(server):
+    try:
+        with pytest.raises(exchange.DeadlineExceeded) as raised:
+            exchange.exchange(exchange.session(), "GET", server + "/one-piece-then-silence", deadline=0.5)
+    finally:
+        RELEASE.set()
+    assert [size for _, size in raised.value.pieces] == [6]
+
+
+def test_an_answer_made_by_hand_reads_as_one_that_came():
+    answer = exchange.Answer(599, b"\xffnot json", {"X-Trace": "1"}, pieces=[(0.1, 10)])
+    assert answer.headers["x-trace"] == "1" and answer.pieces == ((0.1, 10),)
+    assert not answer.ok and exchange.Answer(600).ok and exchange.Answer(399).ok  # as requests' Response.ok
+    assert answer.text == "\ufffdnot json"
+    with pytest.raises(ValueError):
+        answer.json()
 
 
 def test_a_plain_answer_is_whole_and_the_session_goes_on_after_a_cut(server):

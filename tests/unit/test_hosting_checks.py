@@ -7,10 +7,10 @@ from datetime import timedelta
 from types import SimpleNamespace
 
 import pytest
-import requests
 
 from byoc_conformance.checks import hosting
 from byoc_conformance.declaration import DEFAULT_CSV, DEFAULTS, media_type
+from byoc_conformance.exchange import Answer
 from byoc_conformance.hosting import Probing
 from byoc_conformance.payloads import Payload, Traffic, grown
 from byoc_conformance.plan import Plan
@@ -18,12 +18,8 @@ from byoc_conformance.registry import Context
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
 
 
-def response(status: int, body: bytes = b"", content_type: str = "text/csv") -> requests.Response:
-    answer = requests.Response()
-    answer.status_code, answer._content = status, body
-    answer.headers["Content-Type"] = content_type
-    answer.elapsed = timedelta(milliseconds=5)
-    return answer
+def response(status: int, body: bytes = b"", content_type: str = "text/csv") -> Answer:
+    return Answer(status, body, {"Content-Type": content_type}, elapsed=timedelta(milliseconds=5))
 
 
 class FakeServer:

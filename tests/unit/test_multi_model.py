@@ -10,12 +10,12 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
-import requests
 
 from byoc_conformance import multi_model as runs
 from byoc_conformance import registry
 from byoc_conformance.checks import multi_model
 from byoc_conformance.declaration import DEFAULT_CSV
+from byoc_conformance.exchange import Answer
 from byoc_conformance.multi_model import LABEL, MIB, explore_sequences, run_session
 from byoc_conformance.outcome import CouldNotRun, Unclaimed
 from byoc_conformance.plan import Plan
@@ -27,9 +27,7 @@ from .test_claims import StoppedServer, fresh
 
 
 def answer(status, body=b""):
-    response = requests.Response()
-    response.status_code, response._content = status, body if isinstance(body, bytes) else json.dumps(body).encode()
-    return response
+    return Answer(status, body if isinstance(body, bytes) else json.dumps(body).encode())
 
 
 class FakeMultiModelServer:

@@ -4,17 +4,18 @@ container starts and nothing is sent. Every pass, fail and inconclusive branch, 
 
 import contextlib
 import json
-from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
 
 from byoc_conformance import multi_model as runs
 from byoc_conformance import registry
-from byoc_conformance.multi_model import MIB, NEVER_LOADED, Divergence, Exploration, Outcome, Session
+from byoc_conformance.exchange import Answer
+from byoc_conformance.multi_model import MIB, NEVER_LOADED, Divergence, Exploration, Session
 from byoc_conformance.outcome import CouldNotRun, Unclaimed
 from byoc_conformance.payloads import Payload
 from byoc_conformance.plan import Plan
+from byoc_conformance.probing import Sent
 from byoc_conformance.registry import CHECKS
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
 
@@ -32,7 +33,10 @@ AGREED = "; 100 generated sequences of load, list, describe, invoke and unload (
 
 
 def outcome(request, status=200, body=b"", error=None):
-    return Outcome(request, status, body if isinstance(body, bytes) else body.encode(), error)
+    """`request` and its answer (`status`, `body`), or, with status None, the `error` that came instead."""
+    if status is None:
+        return Sent(request, error=error)
+    return Sent(request, response=Answer(status, body if isinstance(body, bytes) else body.encode()))
 
 
 def page(models, token=None, number=1, status=200):
@@ -44,7 +48,7 @@ def page(models, token=None, number=1, status=200):
 
 def session(**changes):
     """The record of a conforming multi-model server's scripted session (run_session's steps, in its order), with
-    `changes` to its steps (name -> Outcome or (status, body)) and fields."""
+    `changes` to its steps (name -> status or (status, body)) and fields."""
     steps = {
         "load": outcome(runs.load_request("load", "beta", URLS["beta"]), 200, '{"status": "loaded"}'),
         "invoke-alone": outcome(runs.invoke_request("invoke-alone", "beta", PAYLOAD), 200, ANSWERS["beta"]),
@@ -70,8 +74,8 @@ def session(**changes):
             fields[name] = change
         else:
             status, body = change if isinstance(change, tuple) else (change, b"")
-            steps[name] = replace(steps[name], status=status, body=body.encode() if isinstance(body, str) else body,
-                                  error="ConnectionError: reset" if status is None else None)
+            steps[name] = outcome(steps[name].request, status, body,
+                                  "ConnectionError: reset" if status is None else None)
     return Session(SESSION_SERVER, dict(URLS), steps, **fields)
 
 

@@ -11,10 +11,12 @@ import requests
 from byoc_conformance import pipeline
 from byoc_conformance.checks import pipeline as checks
 from byoc_conformance.engine import HarnessError
+from byoc_conformance.exchange import Answer
 from byoc_conformance.hosting import invocation
 from byoc_conformance.options import RunOptions
 from byoc_conformance.outcome import CouldNotRun
 from byoc_conformance.plan import Plan
+from byoc_conformance.probing import Sent
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable
 
 from .test_claims import StoppedServer
@@ -23,11 +25,7 @@ LABELLED = {pipeline.BIND_TO_PORT_LABEL: "true"}
 
 
 def answer(status, body, content_type="text/csv", truncated=False):
-    response = requests.Response()
-    response.status_code, response._content = status, body
-    response.headers["Content-Type"] = content_type
-    response.truncated = truncated
-    return response
+    return Answer(status, body, {"Content-Type": content_type}, truncated)
 
 
 class FakeServer:
@@ -51,7 +49,7 @@ def test_each_answer_is_the_next_containers_request_with_its_content_type():
     first = FakeServer(lambda request: answer(200, b"0.5\n", "text/csv; charset=utf-8"))
     second = FakeServer(lambda request: answer(200, b"above\n"))
     passage = pipeline.pass_through([first, second], invocation(b"1,2,3\n", "p"), "valid CSV")
-    assert [hop.number for hop in passage.hops] == [1, 2]
+    assert [hop.request.body for hop in passage.hops] == [b"1,2,3\n", b"0.5\n"]
     assert second.sent[0].body == b"0.5\n"
     assert second.sent[0].headers["Content-Type"] == "text/csv; charset=utf-8"
 
@@ -68,7 +66,7 @@ def test_no_answer_is_a_hop_with_the_reason():
         raise requests.ConnectionError("refused")
 
     passage = pipeline.pass_through([FakeServer(refuse)], invocation(b"1\n", "p"), "v")
-    assert passage.hops[0].answer is None and passage.hops[0].error == "ConnectionError: refused"
+    assert passage.hops[0].response is None and passage.hops[0].error == "ConnectionError: refused"
 
 
 def test_each_container_gets_its_own_port_and_safe_range():
@@ -115,7 +113,7 @@ def context(servers, passages, followers=("good/next",), labels=LABELLED):
 
 
 def passage(*sizes, status=200):
-    hops = [pipeline.Hop(n, invocation(b"1\n", "p"), answer(status if n == len(sizes) else 200, b"x" * size))
+    hops = [Sent(invocation(b"1\n", "p"), response=answer(status if n == len(sizes) else 200, b"x" * size))
             for n, size in enumerate(sizes, 1)]
     return pipeline.Passage("valid CSV", hops)
 
@@ -209,13 +207,13 @@ def test_a_follower_without_the_label_is_named():
 
 def test_a_passage_that_stopped_without_an_answer_or_cut_fails_pipe_01_on_that_container():
     servers = [FakeServer(None), FakeServer(None)]
-    refused = pipeline.Passage("valid CSV", [pipeline.Hop(1, invocation(b"1\n", "p"), None, "ConnectionError: no")])
+    refused = pipeline.Passage("valid CSV", [Sent(invocation(b"1\n", "p"), error="ConnectionError: no")])
     with pytest.raises(Failed, match=r"^valid CSV: container 1 \(me/algo\) gave no answer to the caller's request: "
                        r"ConnectionError: no$") as failed:
         checks.answers_end_to_end(context(servers, [refused, passage(1, 1)]))
     assert failed.value.run is servers[0] and failed.value.request is refused.hops[0].request
-    cut = pipeline.Passage("valid CSV", [passage(3).hops[0], pipeline.Hop(2, invocation(b"x", "p"),
-                                                                          answer(200, b"y" * 9, truncated=True))])
+    cut = pipeline.Passage("valid CSV", [passage(3).hops[0], Sent(invocation(b"x", "p"),
+                                                                  response=answer(200, b"y" * 9, truncated=True))])
     with pytest.raises(Failed, match=r"container 2 \(good/next\) answered container 1's answer with more than 9 "
                        r"bytes") as failed:
         checks.answers_end_to_end(context(servers, [cut, passage(1, 1)]))
@@ -230,8 +228,8 @@ def test_without_generated_passages_pipe_01_is_inconclusive():
 
 def test_an_answer_cut_at_the_harness_s_cap_is_over_the_limit_however_long_it_was():
     servers = [FakeServer(None), FakeServer(None)]
-    cut = pipeline.Passage("8 rows, 4194304 bytes", [pipeline.Hop(1, invocation(b"1" * 30, "p"),
-                                                                  answer(200, b"x" * 20, truncated=True))])
+    cut = pipeline.Passage("8 rows, 4194304 bytes", [Sent(invocation(b"1" * 30, "p"),
+                                                          response=answer(200, b"x" * 20, truncated=True))])
     with pytest.raises(Failed, match=r"^container 1 \(me/algo\), sent 30 bytes \(for a first request of 8 rows, "
                        r"4194304 bytes\), answered more than 20 bytes to hand on to container 2$") as failed:
         checks.payload_between_containers(context(servers, [passage(10, 5), cut]))

@@ -5,10 +5,10 @@ the containers and what it records. It reports, never judges: the verdicts are c
 from pathlib import Path
 
 import pytest
-import requests
 
 from byoc_conformance import pipeline
 from byoc_conformance.declaration import DEFAULT_CSV
+from byoc_conformance.exchange import Answer
 from byoc_conformance.outcome import CouldNotRun, Unclaimed
 from byoc_conformance.plan import Plan
 
@@ -16,11 +16,7 @@ LABELLED = {pipeline.BIND_TO_PORT_LABEL: "true"}
 
 
 def echo(request):
-    response = requests.Response()
-    response.status_code, response._content = 200, request.body[:4]
-    response.headers["Content-Type"] = "text/csv"
-    response.truncated = False
-    return response
+    return Answer(200, request.body[:4], {"Content-Type": "text/csv"})
 
 
 class StartingServer:
@@ -105,7 +101,7 @@ def test_the_generated_payloads_then_the_large_one_go_through_every_container():
     run = pipeline.through_pipeline(hosting)
     *generated, large = run.passages
     assert 1 <= len(generated) <= min(hosting.examples, pipeline.PASSAGES)
-    assert all(len(passage.hops) == 2 and passage.hops[-1].passed_on for passage in run.passages)
+    assert all(len(passage.hops) == 2 and pipeline.passed_on(passage.hops[-1]) for passage in run.passages)
     assert large.kind.endswith("bytes") and len(large.hops[0].request.body) > 4_000_000
     assert large.hops[0].request.name == f"pipeline-1-{len(generated)}.payload"
     assert hosting.servers[1].sent[-1].body == large.hops[0].request.body[:4]  # the first one's answer, handed on

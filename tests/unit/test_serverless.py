@@ -11,6 +11,7 @@ import pytest
 import requests
 
 from byoc_conformance.checks import serverless as checks
+from byoc_conformance.exchange import Answer
 from byoc_conformance.hosting import invocation
 from byoc_conformance.outcome import Unclaimed
 from byoc_conformance.plan import Plan
@@ -72,9 +73,7 @@ def test_without_the_serverless_profile_the_size_limit_does_not_apply():
 
 
 def response(status=200, body=b"0\n"):
-    answer = requests.Response()
-    answer.status_code, answer._content = status, body
-    return answer
+    return Answer(status, body)
 
 
 def answered(kind, status=200, body=b"0\n"):

@@ -20,6 +20,7 @@ import requests
 from byoc_conformance import serving
 from byoc_conformance.checks import hosting as checks
 from byoc_conformance.declaration import DEFAULT_CSV, DEFAULTS, Declaration
+from byoc_conformance.exchange import Answer
 from byoc_conformance.hosting import Probing, Server, Stop, invocation
 from byoc_conformance.outcome import CouldNotRun
 from byoc_conformance.payloads import Payload, Traffic
@@ -33,17 +34,12 @@ from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, Reque
 
 
 def answer(status: int = 200, body: bytes = b"1\n", content_type: str = "text/csv", *, seconds: float = 0.005,
-           truncated: bool = False) -> requests.Response:
+           truncated: bool = False) -> Answer:
     """An answer as a record holds it: its time taken is a number, never measured here."""
-    response = requests.Response()
-    response.status_code, response._content = status, body
-    response.headers["Content-Type"] = content_type
-    response.elapsed = timedelta(seconds=seconds)
-    response.truncated = truncated  # type: ignore[attr-defined]
-    return response
+    return Answer(status, body, {"Content-Type": content_type}, truncated, elapsed=timedelta(seconds=seconds))
 
 
-def one_per_row(request: Request) -> requests.Response:
+def one_per_row(request: Request) -> Answer:
     """A conforming CSV server: one output record per input row."""
     return answer(200, b"".join(b"1\n" for line in request.body.splitlines() if line.strip()))
 
@@ -58,7 +54,7 @@ class Recorded:
     failed_pings = Server.failed_pings
     require_healthy = Server.require_healthy
 
-    def __init__(self, respond: Callable[[Request], requests.Response] = one_per_row, *, role: str = "serve",
+    def __init__(self, respond: Callable[[Request], Answer] = one_per_row, *, role: str = "serve",
                  port: int = 8080, healthy_after: float | None = 0.5, exit_code: int | None = None,
                  start_error: str | None = None, last_ping: str | None = None, pings: dict[str, int] | None = None,
                  logs: str = "") -> None:
@@ -69,7 +65,7 @@ class Recorded:
         self.unanswered: tuple[Request, str] | None = None
         self.sent: list[Request] = []
 
-    def send(self, request: Request) -> requests.Response:
+    def send(self, request: Request) -> Answer:
         self.sent.append(request)
         return self.respond(request)
 
@@ -132,11 +128,11 @@ def verdict(kind: type[Verdict], check: Callable[[Context], str], ctx: Context, 
     return raised.value
 
 
-def refused(request: Request) -> requests.Response:
+def refused(request: Request) -> Answer:
     raise requests.ConnectionError("Connection refused")
 
 
-def timed_out(request: Request) -> requests.Response:
+def timed_out(request: Request) -> Answer:
     raise requests.ReadTimeout("Read timed out. (read timeout=70)")
 
 
@@ -279,7 +275,7 @@ def test_serve_04_pings_of_a_server_that_never_became_healthy_are_inconclusive()
     verdict(Inconclusive, checks.ping_answers_in_time, ctx, "the server never became healthy: no connection")
 
 
-def ping(outcome: str, response: requests.Response | None) -> Context:
+def ping(outcome: str, response: Answer | None) -> Context:
     ctx = context()
     record(ctx, serving.one_ping, serving.Ping(outcome, response))
     return ctx
@@ -674,14 +670,14 @@ JSON_ONLY = Traffic(takes_csv=False, accept="application/json", sample=JSON_SAMP
 
 
 def declared(content_types: list[str], response_types: list[str], samples: dict[str, bytes] | None = None,
-             respond: Callable[[Request], requests.Response] = one_per_row, **server: Any) -> Context:
+             respond: Callable[[Request], Answer] = one_per_row, **server: Any) -> Context:
     declaration = dataclasses.replace(DEFAULTS, inference={"SupportedContentTypes": content_types,
                                                            "SupportedResponseMIMETypes": response_types},
                                       invocation_samples=samples or {})
     return context(Recorded(respond, **server), declaration=declaration)
 
 
-def as_asked(request: Request) -> requests.Response:
+def as_asked(request: Request) -> Answer:
     """A server that answers each request in the type its Accept asks for."""
     accept = request.headers["Accept"]
     return answer(200, b'{"predictions": [1]}' if "json" in accept.lower() else b"1\n", accept)
@@ -760,7 +756,7 @@ def test_serve_07_media_type_spellings_skip_a_type_without_a_sample_and_need_one
 # --- SERVE-11: 415 and 406 ----------------------------------------------------------------------------------------
 
 
-def strict(request: Request) -> requests.Response:
+def strict(request: Request) -> Answer:
     """A server that refuses what it was not declared to take or give."""
     if request.headers["Content-Type"] == checks.UNDECLARED_TYPE:
         return answer(415, b"unsupported")

@@ -11,11 +11,12 @@ import requests
 from byoc_conformance import streaming as runs
 from byoc_conformance.checks import streaming
 from byoc_conformance.declaration import DEFAULTS
-from byoc_conformance.exchange import DeadlineExceeded
+from byoc_conformance.exchange import Answer, DeadlineExceeded
 from byoc_conformance.hosting import Hosting
 from byoc_conformance.outcome import CouldNotRun
 from byoc_conformance.payloads import Traffic
 from byoc_conformance.plan import Plan
+from byoc_conformance.probing import Sent
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, Request
 
 from .fakes import FakeHosting
@@ -25,23 +26,20 @@ REQUEST = Request("stream.payload", "POST", "/invocations", b"1,2,3,4\n", {"Cont
 
 
 def answered(pieces, chunked=True, status=200):
-    response = requests.Response()
-    response.status_code, response._content = status, b"1\n" * len(pieces)
-    response.headers["Transfer-Encoding" if chunked else "Content-Length"] = "chunked" if chunked else "16"
-    response.pieces = pieces
-    return response
+    headers = {"Transfer-Encoding": "chunked"} if chunked else {"Content-Length": "16"}
+    return Answer(status, b"1\n" * len(pieces), headers, pieces=pieces)
 
 
 def streamed(pieces, chunked=True, status=200):
     """The record of a stream that ended, its answer's body in `pieces`."""
-    return runs.Stream(StoppedServer("serve", healthy=True), REQUEST, answered(pieces, chunked, status),
-                       pieces=list(pieces))
+    return runs.Stream(StoppedServer("serve", healthy=True), Sent(REQUEST, response=answered(pieces, chunked, status)),
+                       list(pieces))
 
 
 def cut(pieces):
     """The record of a stream that did not end within the invocation timeout."""
-    return runs.Stream(StoppedServer("serve", healthy=True), REQUEST, cut="no complete answer within 70 s",
-                       pieces=list(pieces))
+    return runs.Stream(StoppedServer("serve", healthy=True),
+                       Sent(REQUEST, error="no complete answer within 70 s", timed_out=True), list(pieces))
 
 
 def context(stream, claimed=True):
@@ -157,19 +155,19 @@ def hosting_with(server, **attributes):
 def test_the_run_sends_8_csv_rows_and_records_the_answer_and_its_pieces():
     server = StreamingServer(answered([(0.01, 2), (0.2, 2)]))
     stream = runs.streamed_request(hosting_with(server))
-    assert stream.ended and stream.server is server and stream.cut is None
+    assert stream.ended and stream.server is server and stream.sent.error is None
     assert stream.pieces == [(0.01, 2), (0.2, 2)]
-    assert stream.request is server.sent[0]
-    assert stream.request.name == "stream.payload" and stream.request.headers["Content-Type"] == "text/csv"
-    assert stream.request.body.count(b"\n") == runs.ROWS
+    request = stream.sent.request
+    assert request is server.sent[0]
+    assert request.name == "stream.payload" and request.headers["Content-Type"] == "text/csv"
+    assert request.body.count(b"\n") == runs.ROWS
 
 
 def test_the_run_records_a_stream_cut_at_its_deadline_with_the_pieces_that_came():
-    deadline = DeadlineExceeded("no complete answer within 70 s")
-    deadline.pieces = [(0.01, 2)]
+    deadline = DeadlineExceeded("no complete answer within 70 s", [(0.01, 2)])
     stream = runs.streamed_request(hosting_with(StreamingServer(deadline)))
-    assert not stream.ended
-    assert (stream.cut, stream.pieces) == ("no complete answer within 70 s", [(0.01, 2)])
+    assert not stream.ended and stream.sent.timed_out
+    assert (stream.sent.error, stream.pieces) == ("no complete answer within 70 s", [(0.01, 2)])
 
 
 def test_the_run_ends_on_any_other_failure_to_exchange_and_the_plan_keeps_it():
