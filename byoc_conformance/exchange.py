@@ -63,7 +63,7 @@ class Answer:
 
     @property
     def text(self) -> str:
-        """The body read as UTF-8, bytes that are not replaced."""
+        """The body read as UTF-8, with any byte that is not UTF-8 replaced."""
         return self.content.decode("utf-8", "replace")
 
     def json(self) -> Any:
