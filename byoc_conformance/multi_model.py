@@ -23,9 +23,9 @@ from .engine import memory_in_use
 from .exchange import MIB
 from .hosting import MODEL_STORE, MOUNT_POINTS, Endpoint, Hosting, Server
 from .outcome import CouldNotRun, Unclaimed
-from .payloads import Payload
+from .payloads import Payload, hypothesis_settings
 from .plan import planned_for
-from .probing import Sent, hypothesis_settings
+from .probing import Sent
 from .verdicts import Request
 
 LABEL = "com.amazonaws.sagemaker.capabilities.multi-models"

@@ -7,6 +7,7 @@ import json
 import math
 from dataclasses import dataclass
 
+from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
 MAX_ROWS = 20
@@ -174,3 +175,10 @@ def invalid_samples(draw: st.DrawFn, sample: Payload) -> Payload:
     if kind == "the sample cut short":
         body = body[: draw(st.integers(1, max(1, len(body) // 2)))]
     return _spoilt(draw, kind, body, sample.content_type)
+
+
+def hypothesis_settings(examples: int, *phases: Phase) -> settings:
+    """How hypothesis draws everything the harness generates (payloads, request sequences, hyperparameter sets):
+    `examples` at most, no deadline or database (the run's seed alone decides)."""
+    return settings(max_examples=examples, deadline=None, database=None, report_multiple_bugs=False,
+                    suppress_health_check=list(HealthCheck), phases=phases)

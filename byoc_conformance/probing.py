@@ -10,12 +10,12 @@ from dataclasses import dataclass, field
 
 import hypothesis
 import requests
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import Phase, given
 from hypothesis import strategies as st
 
 from .exchange import Answer
 from .hosting import Hosting, Server
-from .payloads import Payload
+from .payloads import Payload, hypothesis_settings
 from .verdicts import Request
 
 # A criterion: what a check looks for in one answer, in words, or None when the answer is not what it looks for.
@@ -69,12 +69,6 @@ def send(server: Server, request: Request, payload: Payload | None = None) -> Se
         return Sent(request, payload, error=why, timed_out=True, blamed=blamed)
     except requests.RequestException as error:
         return Sent(request, payload, error=str(error), server_exited=server.exited())
-
-
-def hypothesis_settings(examples: int, *phases: Phase) -> settings:
-    """How every exploration runs: `examples` at most, no deadline or database (the run's seed alone decides)."""
-    return settings(max_examples=examples, deadline=None, database=None, report_multiple_bugs=False,
-                    suppress_health_check=list(HealthCheck), phases=phases)
 
 
 def generated(hosting: Hosting, name: str, strategy: st.SearchStrategy[Payload]) -> list[Payload]:

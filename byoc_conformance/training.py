@@ -22,7 +22,7 @@ import docker.errors
 import hypothesis
 import requests.exceptions
 from docker.models.containers import Container
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import Phase, given
 
 from . import hyperparameters, opt_ml, pipe, script
 from .declaration import Hyperparameter
@@ -39,6 +39,7 @@ from .engine import (
     tar_of,
 )
 from .outcome import CouldNotRun, Unclaimed
+from .payloads import hypothesis_settings
 from .plan import Plan, planned, planned_alone, planned_for
 from .progress import WAITS
 from .script import Command
@@ -897,8 +898,7 @@ class TrainingRuns:
             raise Unclaimed(self.disabled or "the declaration lists no SupportedHyperParameters")
         drawn: list[dict[str, str]] = []
 
-        @settings(max_examples=self.hyperparameter_examples, phases=[Phase.generate], database=None, deadline=None,
-                  suppress_health_check=list(HealthCheck))
+        @hypothesis_settings(self.hyperparameter_examples, Phase.generate)
         @hypothesis.seed(self.seed)
         @given(hyperparameters.valid_sets(specs))
         def draw(values: dict[str, str]) -> None:
