@@ -23,7 +23,7 @@ from .engine import memory_in_use
 from .exchange import MIB
 from .hosting import MODEL_STORE, MOUNT_POINTS, Endpoint, Hosting, Server
 from .outcome import CouldNotRun, Unclaimed
-from .payloads import Payload, hypothesis_settings
+from .payloads import Payload, hypothesis_settings, raised_by
 from .plan import planned_for
 from .probing import Sent
 from .verdicts import Request
@@ -332,15 +332,9 @@ def explore(hosting: Hosting, server: Server) -> Exploration:
     def sequences(actions: list[tuple[str, str, str]]) -> None:
         replay(actions)
 
-    found: Divergence | None = None
-    try:
-        sequences()
-    except _Diverged as diverged:
-        found = diverged.divergence
-    except hypothesis.errors.Flaky as flaky:
-        found = next((e.divergence for e in getattr(flaky, "exceptions", ()) if isinstance(e, _Diverged)), None)
-        if found is None:
-            raise
+    diverged, flaky = raised_by(sequences, _Diverged)
+    found = diverged.divergence if diverged else None
+    if found and flaky:
         found = dataclasses.replace(found, observed=found.observed + " (this did not happen again when hypothesis "
                                     "replayed the sequence)")
     return Exploration(server, totals["sequences"], totals["steps"], routing, found)

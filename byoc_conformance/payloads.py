@@ -5,8 +5,11 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
+import hypothesis.errors
 from hypothesis import HealthCheck, Phase, settings
 from hypothesis import strategies as st
 
@@ -175,6 +178,24 @@ def invalid_samples(draw: st.DrawFn, sample: Payload) -> Payload:
     if kind == "the sample cut short":
         body = body[: draw(st.integers(1, max(1, len(body) // 2)))]
     return _spoilt(draw, kind, body, sample.content_type)
+
+
+E = TypeVar("E", bound=BaseException)
+
+
+def raised_by(test: Callable[[], None], kind: type[E]) -> tuple[E | None, bool]:
+    """Runs a hypothesis test whose examples raise `kind` when they find what it looks for: the exception it ended
+    with (hypothesis's smallest), or None; and whether it did not repeat when hypothesis replayed it (Flaky)."""
+    try:
+        test()
+    except hypothesis.errors.Flaky as flaky:
+        found = next((e for e in getattr(flaky, "exceptions", ()) if isinstance(e, kind)), None)
+        if found is None:
+            raise
+        return found, True
+    except kind as found:
+        return found, False
+    return None, False
 
 
 def hypothesis_settings(examples: int, *phases: Phase) -> settings:

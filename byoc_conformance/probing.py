@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from .exchange import Answer
 from .hosting import Hosting, Server
-from .payloads import Payload, hypothesis_settings
+from .payloads import Payload, hypothesis_settings, raised_by
 from .verdicts import Request
 
 # A criterion: what a check looks for in one answer, in words, or None when the answer is not what it looks for.
@@ -142,17 +142,11 @@ def explore(hosting: Hosting, name: str, strategy: st.SearchStrategy[Payload], a
     def shrink(payload: Payload) -> None:
         probe(payload)
 
-    picked = first
-    try:
-        shrink()
+    smallest, flaky = raised_by(shrink, _PickedOut)
+    picked = smallest or first
+    if smallest is None:
         exploration.unrepeated = " (this failure did not repeat when hypothesis sent the payloads again)"
-    except _PickedOut as smallest:
-        picked = smallest
-    except hypothesis.errors.Flaky as flaky:
-        repeated = [e for e in getattr(flaky, "exceptions", ()) if isinstance(e, _PickedOut)]
-        if not repeated:
-            raise
-        picked = repeated[0]
+    elif flaky:
         exploration.unrepeated = " (this failure did not repeat when hypothesis replayed the payload)"
     exploration.found, exploration.problem = picked.sent, picked.problem
     return exploration

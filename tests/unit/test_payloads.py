@@ -1,6 +1,8 @@
+import hypothesis.errors
+import pytest
 from hypothesis import given
 
-from byoc_conformance.payloads import invalid_payloads, large_csv, valid_csv
+from byoc_conformance.payloads import invalid_payloads, large_csv, raised_by, valid_csv
 
 
 def parsed_rows(body: bytes, features: int) -> list[list[float]] | None:
@@ -30,3 +32,22 @@ def test_the_large_payload_fits_the_invoke_endpoint_limit():
     payload = large_csv((None,) * 4, 6 * 1024 * 1024)
     assert 6 * 1024 * 1024 - 100 < len(payload.body) <= 6 * 1024 * 1024
     assert len(parsed_rows(payload.body, 4)) == payload.rows
+
+
+def test_raised_by_gives_what_a_hypothesis_test_found_and_whether_it_repeated():
+    found = KeyError("found")
+
+    def finds() -> None:
+        raise found
+
+    def flaky() -> None:
+        raise hypothesis.errors.FlakyFailure("did not repeat", [ValueError("other"), found])
+
+    def flaky_elsewhere() -> None:
+        raise hypothesis.errors.FlakyFailure("did not repeat", [ValueError("other")])
+
+    assert raised_by(finds, KeyError) == (found, False)
+    assert raised_by(flaky, KeyError) == (found, True)
+    assert raised_by(lambda: None, KeyError) == (None, False)
+    with pytest.raises(hypothesis.errors.Flaky):
+        raised_by(flaky_elsewhere, KeyError)
