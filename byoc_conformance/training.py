@@ -11,16 +11,15 @@ import re
 import shlex
 import shutil
 import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, ClassVar
 
 import docker.errors
 import hypothesis
-import requests.exceptions
 from docker.models.containers import Container
 from hypothesis import Phase, given
 
@@ -43,6 +42,7 @@ from .payloads import hypothesis_settings
 from .plan import Plan, planned, planned_alone, planned_for
 from .progress import WAITS
 from .script import Command
+from .waiting import Poll
 
 if TYPE_CHECKING:
     from .hosting import Hosting
@@ -220,18 +220,22 @@ class HostEvidence:
 @dataclass
 class HostContainers:
     """What the harness creates for one host of a job: its container, its volumes and, with Pipe channels, the
-    feeder that writes their FIFOs."""
+    feeder that writes their FIFOs. A context manager: all of it is removed on leaving, whatever ends the block."""
 
-    container: Container  # None only while it is being created
-    volumes: list[str]
+    engine: Engine
+    volumes: list[str] = field(default_factory=list)
+    container: Container = None  # type: ignore[assignment]  # None only while it is being created
     feeder: Container | None = None
 
-    def remove(self, engine: Engine) -> None:
+    def __enter__(self) -> HostContainers:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
         for container in (self.feeder, self.container):
             if container is not None:
-                engine.remove(container)
+                self.engine.remove(container)
         for volume in self.volumes:
-            engine.remove_volume(volume)
+            self.engine.remove_volume(volume)
 
 
 SIGNAL_AT = 0.4  # TRAIN-17's SIGTERM is due this far into the good run's duration,
@@ -298,29 +302,145 @@ def pid1_disposition(container: Container) -> Disposition | None:
     return Disposition(row.get("COMMAND", ""), *(bool(mask) for mask in masks), waiting=waiting)
 
 
+EXIT_POLL = 0.25  # seconds between looks at jobs nobody signals: only their ends are waited for, and a look a moment
+# late changes no duration (the engine's clock times a run that ended)
+
+
+class Signalling:
+    """How the training loop signals a job while it runs: this one, not at all."""
+
+    sends: ClassVar[bool] = False  # whether the harness signals the job (see TrainingRunner._run_jobs's twin rule)
+
+    def look(self, job: Job, running: list[Host], clock: Callable[[], float]) -> None:
+        """One look at the job, whose hosts `running` are still running."""
+
+
+@dataclass
+class SpotInterruption(Signalling):
+    """SIGTERM `at` seconds into each host's run, whatever its PID 1 does, as a spot interruption stops a job
+    (TRAIN-19); the SIGKILL that follows is the loop's deadline."""
+
+    at: float
+    sends: ClassVar[bool] = True
+
+    def look(self, job: Job, running: list[Host], clock: Callable[[], float]) -> None:
+        for host in running:
+            if host.run.signal_at is None and host.seconds_in(clock()) >= self.at:
+                with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
+                    host.container.kill("SIGTERM")
+                    host.run.signal_at = host.seconds_in(clock())
+
+
+@dataclass
+class WhenReady(Signalling):
+    """TRAIN-17's SIGTERM to every running host of the job, due `due` seconds into the job (its first host's clock):
+    sent once each one's PID 1 is ready to take it, or from `latest` seconds in once each one's PID 1 may take it (see
+    SIGNAL_LATEST). PID 1 is read and noted (TrainingRun.note_pid1) at every look from `read_from` seconds in; what it
+    showed just before the signal is what it did with it. Each host's signal_at is on its own clock."""
+
+    due: float
+    latest: float
+    read_from: float = 0.0  # 0: from the start, so that a run that ends before its signal is judged on its PID 1 too
+    sends: ClassVar[bool] = True
+
+    def look(self, job: Job, running: list[Host], clock: Callable[[], float]) -> None:
+        if job.run.signal_at is not None or job.seconds_in(clock()) < self.read_from:
+            return
+        seen = {id(host): pid1_disposition(host.container) for host in running}
+        if any(seen[id(host)] is None and _exit_code(host.container) is not None for host in running):
+            return  # unreadable because a host has just exited: the loop collects it before anything is sent
+        now = clock()
+        for host in running:
+            host.run.note_pid1(seen[id(host)], host.seconds_in(now))
+        ready = all(disposition and disposition.ready for disposition in seen.values())
+        late = job.seconds_in(now) >= self.latest and all(map(Disposition.may_take, seen.values()))
+        if job.seconds_in(now) < self.due or not (ready or late):
+            return
+        for host in running:
+            with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
+                host.container.kill("SIGTERM")
+                host.run.signal_at = host.seconds_in(clock())
+            # Read after only when it could not be read before (PID 1 may be gone by then).
+            host.run.disposition = seen[id(host)] or pid1_disposition(host.container)
+        # Its first host had exited: the job's signal time is its hosts' earliest.
+        sent = [host.run.signal_at for host in running if host.run.signal_at is not None]
+        if job.run.signal_at is None and sent:
+            job.run.signal_at = min(sent)
+
+
+@dataclass(eq=False)
+class Job:
+    """A training job as the loop runs it: its hosts' runs (TrainingRun.hosts), how it is signalled and what the
+    hosts are given and leave."""
+
+    run: TrainingRun  # algo-1's; the other hosts are its peers
+    signalling: Signalling = field(default_factory=Signalling)
+    checkpoints: str | None = None  # the caller's volume at /opt/ml/checkpoints
+    read_output: bool = False
+    failed: bool = False  # a host exited non-zero or could not start: SageMaker fails the whole job
+    started: float | None = None  # when its first host started: the job's clock
+
+    def seconds_in(self, now: float) -> float:
+        return now - (self.started if self.started is not None else now)
+
+
+@dataclass(eq=False)
+class Host:
+    """One host of a job in the loop: its run, its containers and when it started (its own clock)."""
+
+    job: Job
+    run: TrainingRun
+    containers: HostContainers
+    started: float | None = None  # None: it could not start
+
+    @property
+    def container(self) -> Container:
+        return self.containers.container
+
+    def seconds_in(self, now: float) -> float:
+        return now - (self.started if self.started is not None else now)
+
+
 class TrainingRunner:
     """Runs one training job of the image: the command it is started with and, in script mode, the user's code
     and the hyperparameters as the SDK writes them."""
 
     def __init__(self, engine: Engine, image: str, *, command: Command | None = None,
                  code: script.Script | None = None, specs: list[Hyperparameter] | None = None,
-                 image_environment: dict[str, str] | None = None) -> None:
+                 image_environment: dict[str, str] | None = None, clock: Callable[[], float] = time.monotonic,
+                 pause: Callable[[float], None] = time.sleep) -> None:
         self.engine = engine
         self.image = image
         self.command = command or Command()
         self.script = code
         self.specs = specs or []  # the declared hyperparameters, for their JSON encoding in script mode
         self.image_environment = image_environment or {}  # the image's ENV, where baked-in code is named
+        self.clock, self.pause = clock, pause  # the training loop's (unit tests give their own)
 
-    def _create(self, run: TrainingRun, network: str | None = None, checkpoints: str | None = None
-                ) -> HostContainers:
-        """One host's container: with no network for a single-host job, else on the job's network, where the
-        other hosts reach it by its host name. FastFile channels are volumes of their own, mounted read-only; Pipe
-        channels come with a feeder container (see pipe.py)."""
-        role = f"train-{run.slug}" if network is None else f"train-{run.slug}-{run.host}"
-        volumes = {target: self.engine.volume(f"{role}{target.replace('/', '-')}") for target in MOUNTED}
-        host = HostContainers(None, list(volumes.values()))  # type: ignore[arg-type]
+    @contextlib.contextmanager
+    def _network(self, job: Job) -> Iterator[str | None]:
+        """A multi-host job's network, removed on leaving; a single-host job has none."""
+        if not job.run.peers:
+            yield None
+            return
+        network = self.engine.job_network(f"train-{job.run.slug}-net")
         try:
+            yield network
+        finally:
+            self.engine.remove_network(network)
+
+    @contextlib.contextmanager
+    def _host(self, run: TrainingRun, network: str | None = None, checkpoints: str | None = None
+              ) -> Iterator[HostContainers]:
+        """One host's container, removed on leaving: with no network for a single-host job, else on the job's
+        network, where the other hosts reach it by its host name. FastFile channels are volumes of their own, mounted
+        read-only; Pipe channels come with a feeder container (see pipe.py)."""
+        role = f"train-{run.slug}" if network is None else f"train-{run.slug}-{run.host}"
+        with HostContainers(self.engine) as host:
+            volumes: dict[str, str] = {}
+            for target in MOUNTED:
+                volumes[target] = self.engine.volume(f"{role}{target.replace('/', '-')}")
+                host.volumes.append(volumes[target])
             mounts = [self.engine.mount(volume, target) for target, volume in volumes.items()]
             if checkpoints is not None:  # the caller's volume: it outlives this container
                 mounts.append(self.engine.mount(checkpoints, opt_ml.CHECKPOINTS))
@@ -360,10 +480,7 @@ class TrainingRunner:
                     **self.engine.limits())
                 host.feeder.put_archive("/", tar_of({f"{pipe.FEED_DIR.lstrip('/')}/{channel}": stream
                                                      for channel, stream in streams.items()}))
-        except BaseException:
-            host.remove(self.engine)
-            raise
-        return host
+            yield host
 
     def _new_run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *,
                  probe: bool = False) -> TrainingRun:
@@ -462,28 +579,13 @@ class TrainingRunner:
         """One job; a single-host one may keep /opt/ml/checkpoints in the caller's volume, and be stopped part-way
         as a spot interruption stops it: SIGTERM `stop_at` seconds in, SIGKILL at the deadline."""
         run = self._new_run(slug, label, training_input, probe=probe)
-        if not run.peers:
-            host = self._create(run, checkpoints=checkpoints)
-            try:
-                if not self._start(run, host):
-                    return run
-                started = time.monotonic()
-                with WAITS.waiting(f"the {run.label} to end", deadline, last_log_line(host.container)):
-                    run.exit_code = _wait_for_exit(host.container, deadline if stop_at is None else stop_at)
-                    if run.exit_code is None and stop_at is not None:
-                        with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
-                            host.container.kill("SIGTERM")
-                            run.signal_at = time.monotonic() - started
-                        run.exit_code = _wait_for_exit(host.container, deadline - stop_at)
-                run.duration = time.monotonic() - started
-                if run.exit_code is None:
-                    run.killed_at_deadline = True
-                    host.container.kill()
-                self._collect(run, host, read_output)
-                return run
-            finally:
-                host.remove(self.engine)
-        return self._run_hosts(run, deadline, read_output)
+        signalling = Signalling() if stop_at is None else SpotInterruption(stop_at)
+        job = Job(run, signalling, checkpoints=checkpoints, read_output=read_output)
+        if run.peers:
+            self._run_jobs([job], deadline, _to_end([job]))
+        else:
+            self._run_jobs([job], deadline, f"the {run.label} to end", watched=run)
+        return run
 
     def interrupted_and_resumed(self, training_input: opt_ml.TrainingInput, *, stop_at: float, grace: float,
                                 deadline: float) -> tuple[TrainingRun, TrainingRun]:
@@ -500,101 +602,18 @@ class TrainingRunner:
             self.engine.remove_volume(volume)
         return interrupted, resumed
 
-    def _run_hosts(self, job: TrainingRun, deadline: float, read_output: bool) -> TrainingRun:
-        self._run_jobs([job], deadline, read_output)
-        return job
-
     def signalled_jobs(self, training_input: opt_ml.TrainingInput, *, signal_at: float, latest: float,
                        deadline: float) -> tuple[TrainingRun, TrainingRun]:
         """Two multi-host jobs of the same input started together: one sent SIGTERM on every host, as SageMaker
-        stops a job, the twin left alone (see _run_jobs)."""
+        stops a job, the twin left alone. The signal is due `signal_at` seconds in and goes out once PID 1 handles
+        it on every host still running (from `latest` seconds in, once every host's PID 1 may take it); PID 1 is
+        read from the due moment on."""
         signalled = self._new_run("sigterm-job", "multi-host job sent SIGTERM", training_input)
         twin = self._new_run("sigterm-job-twin", "unsignalled twin of the multi-host SIGTERM job", training_input)
         signalled.signal_due = signal_at
-        self._run_jobs([signalled, twin], deadline, read_output=False, signalled=signalled, latest=latest)
+        jobs = [Job(signalled, WhenReady(signal_at, latest, read_from=signal_at)), Job(twin)]
+        self._run_jobs(jobs, deadline, _to_end(jobs))
         return signalled, twin
-
-    def _run_jobs(self, jobs: list[TrainingRun], deadline: float, read_output: bool,
-                  signalled: TrainingRun | None = None, latest: float = 0.0) -> None:
-        """Multi-host jobs started together, each on a network of its own. A job ends when every host has exited,
-        or, as SageMaker fails the whole job when one host fails, when one exits non-zero (its other hosts are
-        then stopped), or at the deadline. `signalled`, one of the jobs, is sent SIGTERM on every host from
-        `signal_due` seconds in, once PID 1 handles it on every host still running (from `latest` seconds in,
-        once every host's PID 1 may take it: see SIGNAL_LATEST); once the other jobs have ended, a signalled job
-        still going is stopped: it did not stop sooner."""
-        networks: list[str] = []
-        created: list[tuple[TrainingRun, TrainingRun, HostContainers]] = []  # (job, host's run, its containers)
-        try:
-            for job in jobs:
-                networks.append(self.engine.job_network(f"train-{job.slug}-net"))
-                created += [(job, run, self._create(run, networks[-1])) for run in job.hosts]
-            started = time.monotonic()
-            starts: dict[int, float] = {}  # each host's own clock: they start one after another
-            running: dict[int, tuple[TrainingRun, TrainingRun, Container]] = {}
-            failed: set[int] = set()  # the jobs (by id) that failed as a whole
-            for job, run, host in created:
-                if self._start(run, host):
-                    running[id(run)], starts[id(run)] = (job, run, host.container), time.monotonic()
-                else:
-                    failed.add(id(job))
-            with WAITS.waiting(f"{' and '.join(job.label.partition(':')[0] for job in jobs)} to end", deadline,
-                               lambda: f"{len(running)} host(s) still running"):
-                while running and time.monotonic() - started < deadline:
-                    if signalled is not None and signalled.signal_at is None and \
-                            time.monotonic() - started >= (signalled.signal_due or 0.0):
-                        self._signal_job(signalled, running, time.monotonic() - started >= latest, starts)
-                    for key, (job, run, container) in list(running.items()):
-                        code = _exit_code(container)
-                        if code is not None:
-                            run.exit_code = code
-                            run.duration = _engine_duration(container) or time.monotonic() - starts[key]
-                            del running[key]
-                            if code != 0:
-                                failed.add(id(job))
-                    for key, (job, run, container) in list(running.items()):
-                        if id(job) in failed:  # SageMaker fails the whole job: its other hosts stop
-                            run.stopped_with_job, run.duration = True, time.monotonic() - starts[key]
-                            with contextlib.suppress(docker.errors.APIError):
-                                container.kill()
-                            del running[key]
-                    if signalled is not None and running and all(job is signalled for job, _, _ in running.values()):
-                        break  # the twin has ended: a signalled job still going did not stop sooner
-                    if running:
-                        time.sleep(POLL)
-            for key, (_, run, container) in running.items():
-                run.killed_at_deadline, run.duration = True, time.monotonic() - starts[key]
-                with contextlib.suppress(docker.errors.APIError):
-                    container.kill()
-            for _, run, host in created:
-                self._collect(run, host, read_output)
-        finally:
-            for _, _, host in created:
-                host.remove(self.engine)
-            for network in networks:
-                self.engine.remove_network(network)
-
-    @staticmethod
-    def _signal_job(job: TrainingRun, running: dict[int, tuple[TrainingRun, TrainingRun, Container]], now: bool,
-                    starts: dict[int, float]) -> None:
-        """SIGTERM to every running host of `job`, once each one's PID 1 handles it (or `now`); what PID 1 showed
-        just before is what it did with the signal. Each host's signal_at is on its own clock."""
-        hosts = [(run, container) for owner, run, container in running.values() if owner is job]
-        seen = {id(run): pid1_disposition(container) for run, container in hosts}
-        if any(seen[id(run)] is None and _exit_code(container) is not None for run, container in hosts):
-            return  # unreadable because a host has just exited: the loop collects it before anything is sent
-        for run, _ in hosts:
-            run.note_pid1(seen[id(run)], time.monotonic() - starts[id(run)])
-        ready = all(disposition and disposition.ready for disposition in seen.values())
-        if not hosts or not (ready or (now and all(map(Disposition.may_take, seen.values())))):
-            return
-        for run, container in hosts:
-            with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
-                container.kill("SIGTERM")
-                run.signal_at = time.monotonic() - starts[id(run)]
-            run.disposition = seen[id(run)] or pid1_disposition(container)
-        # Its first host had exited: the job's signal time is its hosts' earliest.
-        if job.signal_at is None and any(run.signal_at is not None for run, _ in hosts):
-            job.signal_at = min(run.signal_at for run, _ in hosts if run.signal_at is not None)
 
     def signalled_with_twin(self, training_input: opt_ml.TrainingInput, *, signal_at: float, latest: float,
                             deadline: float) -> tuple[TrainingRun, TrainingRun]:
@@ -602,68 +621,87 @@ class TrainingRunner:
         SIGTERM, the twin is left alone. The signal is due `signal_at` seconds in; from then it waits until PID 1
         catches or waits for SIGTERM, past `latest` only while PID 1 shows it would drop it: a program installs its
         handler a moment into its start-up, and a signal sent before that is dropped by the kernel, at a moment that
-        depends on the machine's load. The signalled run is stopped once the twin has ended, or both at the deadline."""
+        depends on the machine's load. PID 1 is read at every look, not only once the signal is due: a run that ends
+        first (a short one, or any under load) is still judged on what its PID 1 did with SIGTERM. The signalled run
+        is stopped once the twin has ended, or both at the deadline."""
         signalled = self._new_run("sigterm", "training run sent SIGTERM", training_input)
         signalled.signal_due = signal_at
         twin = self._new_run("sigterm-twin", "unsignalled twin of the SIGTERM run", training_input)
-        created = []
-        try:
-            for run in (signalled, twin):
-                created.append(self._create(run))
-            container, twin_container = (host.container for host in created)
-            starts = {}
-            for run, host in zip((signalled, twin), created):
-                if not self._start(run, host):
-                    return signalled, twin
-                starts[id(run)] = time.monotonic()  # each run's own clock: the twin starts a moment later
-            started = starts[id(signalled)]
-            running = {id(signalled): (signalled, container), id(twin): (twin, twin_container)}
-            with WAITS.waiting("the SIGTERM run and its twin to end", deadline,
-                               last_log_line(container, "the signalled run's")):
-                while running and time.monotonic() - started < deadline:
-                    if signalled.signal_at is None and id(signalled) in running:
-                        # Read at every look, not only when the signal is due: a run that ends first (a short one,
-                        # or any under load) is still judged on what its PID 1 did with SIGTERM.
-                        before = pid1_disposition(container)
-                        signalled.note_pid1(before, time.monotonic() - started)
-                        due = time.monotonic() - started >= signal_at
-                        late = time.monotonic() - started >= latest
-                        # Unreadable because it has just exited: the exit is collected below, nothing is sent.
-                        may_take = Disposition.may_take(before) and (before or _exit_code(container) is None)
-                        if due and ((before and before.ready) or (late and may_take)):
-                            with contextlib.suppress(docker.errors.APIError):  # it may have exited a moment ago
-                                container.kill("SIGTERM")
-                                signalled.signal_at = time.monotonic() - started
-                            # What PID 1 did with the signal is what it showed just before; read after only when
-                            # that could not be read (PID 1 may be gone by then).
-                            signalled.disposition = before or pid1_disposition(container)
-                    for key, (run, each) in list(running.items()):
-                        code = _exit_code(each)
-                        if code is not None:
-                            run.exit_code = code
-                            run.duration = _engine_duration(each) or time.monotonic() - starts[key]
-                            del running[key]
-                    if id(twin) not in running and id(signalled) in running:
-                        break  # the twin has ended: a signalled run still going did not stop sooner
-                    time.sleep(POLL)
-            for key, (run, each) in running.items():
-                run.killed_at_deadline, run.duration = True, time.monotonic() - starts[key]
+        self._run_jobs([Job(signalled, WhenReady(signal_at, latest)), Job(twin)], deadline,
+                       "the SIGTERM run and its twin to end", watched=signalled, whose="the signalled run's")
+        return signalled, twin
+
+    def _run_jobs(self, jobs: list[Job], deadline: float, what: str, *, watched: TrainingRun | None = None,
+                  whose: str = "") -> None:
+        """The training loop: jobs started together (a multi-host one on a network of its own), looked at until
+        each has ended or the deadline, then collected; every container, volume and network is removed on leaving.
+        A job ends when every host has exited, or, as SageMaker fails the whole job when one host fails, when one
+        exits non-zero or cannot start (its other hosts are then stopped). Each job is signalled by its own policy;
+        the twin rule: once the other jobs have ended, a signalled job still going is stopped, since it did not stop
+        sooner. `what` is the wait said while it lasts, with `watched`'s last log line or else the hosts left."""
+        with contextlib.ExitStack() as removal:
+            hosts: list[Host] = []
+            for job in jobs:
+                network = removal.enter_context(self._network(job))
+                hosts += [Host(job, run, removal.enter_context(self._host(run, network, job.checkpoints)))
+                          for run in job.run.hosts]
+            running = [host for host in hosts if self._start_host(host)]
+            observe = next((last_log_line(host.container, whose) for host in hosts if host.run is watched),
+                           lambda: f"{len(running)} host(s) still running")
+            # Signals and stops are timed to the look; a job nobody signals has only its end to wait for.
+            interval = POLL if any(job.signalling.sends or job.run.peers for job in jobs) else EXIT_POLL
+            with WAITS.waiting(what, deadline, observe):
+                for _ in Poll(deadline, interval, self.clock, self.pause).looks():
+                    self._look(jobs, running)
+                    if not running or self._others_ended(jobs, running):
+                        break
+            now = self.clock()
+            for host in running:
+                host.run.killed_at_deadline, host.run.duration = True, host.seconds_in(now)
                 with contextlib.suppress(docker.errors.APIError):
-                    each.kill()
-            for run, host in zip((signalled, twin), created):
-                self._collect(run, host)
-            return signalled, twin
-        finally:
-            for host in created:
-                host.remove(self.engine)
+                    host.container.kill()
+            for host in hosts:
+                # A single host that could not start left nothing to read; a multi-host job's hosts are all read.
+                if host.started is not None or host.job.run.peers:
+                    self._collect(host.run, host.containers, host.job.read_output)
+
+    def _start_host(self, host: Host) -> bool:
+        if not self._start(host.run, host.containers):
+            host.job.failed = True
+            return False
+        host.started = self.clock()  # each host's own clock: they start one after another
+        if host.job.started is None:
+            host.job.started = host.started
+        return True
+
+    def _look(self, jobs: list[Job], running: list[Host]) -> None:
+        """One look: each job's signalling, then the hosts that have exited, then the other hosts of a failed job."""
+        for job in jobs:
+            hosts = [host for host in running if host.job is job]
+            if hosts:
+                job.signalling.look(job, hosts, self.clock)
+        for host in list(running):
+            code = _exit_code(host.container)
+            if code is not None:
+                host.run.exit_code = code
+                host.run.duration = _engine_duration(host.container) or host.seconds_in(self.clock())
+                running.remove(host)
+                host.job.failed |= code != 0
+        for host in [host for host in running if host.job.failed]:  # SageMaker fails the whole job: its hosts stop
+            host.run.stopped_with_job, host.run.duration = True, host.seconds_in(self.clock())
+            with contextlib.suppress(docker.errors.APIError):
+                host.container.kill()
+            running.remove(host)
+
+    @staticmethod
+    def _others_ended(jobs: list[Job], running: list[Host]) -> bool:
+        """The twin rule: the jobs left alone have ended and only signalled ones still run."""
+        return any(not job.signalling.sends for job in jobs) and all(host.job.signalling.sends for host in running)
 
 
-def _wait_for_exit(container: Container, timeout: float) -> int | None:
-    """The exit code, or None if the container is still running after `timeout` seconds."""
-    try:
-        return int(container.wait(timeout=max(timeout, 0.01))["StatusCode"])
-    except (requests.exceptions.ReadTimeout, requests.exceptions.ConnectionError):
-        return None
+def _to_end(jobs: list[Job]) -> str:
+    """The wait said while multi-host jobs run."""
+    return f"{' and '.join(job.run.label.partition(':')[0] for job in jobs)} to end"
 
 
 def _engine_duration(container: Container) -> float | None:

@@ -1,14 +1,15 @@
-"""When TRAIN-17's SIGTERM goes out (TrainingRunner._signal_job): once PID 1 can take it, and never, whatever the
-machine's pace, to a PID 1 that shows the kernel would drop it."""
+"""When TRAIN-17's SIGTERM goes out (training.WhenReady): once PID 1 can take it, and never, whatever the machine's
+pace, to a PID 1 that shows the kernel would drop it."""
 
 import pytest
 
 from byoc_conformance import opt_ml, training
-from byoc_conformance.training import Disposition, TrainingRun, TrainingRunner
+from byoc_conformance.training import Disposition, Host, HostContainers, Job, TrainingRun, WhenReady
 
 CATCHES = Disposition("python3 train", caught=True, blocked=False, ignored=False)
 BLOCKS = Disposition("train", caught=False, blocked=True, ignored=False)
 NO_HANDLER = Disposition("python3 train", caught=False, blocked=False, ignored=False)
+DUE, LATEST = 4.0, 7.0
 
 
 class Container:
@@ -23,15 +24,19 @@ class Container:
         self.signals.append(signal)
 
 
-def _job(monkeypatch, *dispositions, status="running"):
+def _job(monkeypatch, *dispositions, status="running", read_from=0.0):
     runs = [TrainingRun(slug="sigterm-job", label="job", image="algo:1", training_input=opt_ml.good_input(),
                         environment={}, host=f"algo-{n}") for n in range(1, len(dispositions) + 1)]
-    job = runs[0]
-    job.peers = runs[1:]
-    containers = [Container(disposition, status) for disposition in dispositions]
+    job = Job(runs[0], WhenReady(DUE, LATEST, read_from=read_from), started=0.0)
+    job.run.peers = runs[1:]
     monkeypatch.setattr(training, "pid1_disposition", lambda container: container.disposition)
-    running = {id(run): (job, run, container) for run, container in zip(runs, containers, strict=True)}
-    return job, running, containers, {id(run): 0.0 for run in runs}
+    hosts = [Host(job, run, HostContainers(None, container=Container(disposition, status)),  # type: ignore[arg-type]
+                  started=0.0) for run, disposition in zip(runs, dispositions, strict=True)]
+    return job, hosts
+
+
+def _look(job: Job, hosts: list[Host], seconds_in: float) -> None:
+    job.signalling.look(job, hosts, lambda: seconds_in)
 
 
 @pytest.mark.parametrize("dispositions, late, sent", [
@@ -41,18 +46,38 @@ def _job(monkeypatch, *dispositions, status="running"):
     ((CATCHES, None), True, True),  # unreadable: sent at the latest moment
     ((CATCHES, NO_HANDLER), True, False),  # would be dropped: held back for a handler, however late
     ((NO_HANDLER, NO_HANDLER), True, False),
+    ((CATCHES,), False, True),  # a single host alike
+    ((None,), True, True),
+    ((NO_HANDLER,), True, False),
 ])
 def test_the_signal_goes_out_once_every_host_may_take_it(monkeypatch, dispositions, late, sent):
-    job, running, containers, starts = _job(monkeypatch, *dispositions)
-    TrainingRunner._signal_job(job, running, late, starts)
-    assert all(container.signals == (["SIGTERM"] if sent else []) for container in containers)
-    assert (job.signal_at is not None) == sent
+    job, hosts = _job(monkeypatch, *dispositions)
+    _look(job, hosts, LATEST + 1 if late else DUE + 1)
+    assert all(host.container.signals == (["SIGTERM"] if sent else []) for host in hosts)
+    assert (job.run.signal_at is not None) == sent
+    # What PID 1 showed just before the signal is what it did with it.
+    assert [host.run.disposition for host in hosts] == (list(dispositions) if sent else [None] * len(hosts))
     # Every look is a reading of each host, what TRAIN-17 judges a job never signalled on.
-    assert [run.pid1_readings for run in job.hosts] == [int(d is not None) for d in dispositions]
-    assert [run.pid1_ever_receives for run in job.hosts] == [bool(d and d.receives) for d in dispositions]
+    assert [run.pid1_readings for run in job.run.hosts] == [int(d is not None) for d in dispositions]
+    assert [run.pid1_ever_receives for run in job.run.hosts] == [bool(d and d.receives) for d in dispositions]
+
+
+def test_pid1_is_read_and_noted_before_the_signal_is_due_but_nothing_is_sent(monkeypatch):
+    job, hosts = _job(monkeypatch, NO_HANDLER)
+    for seconds_in in (0.5, 1.0, 1.5):
+        _look(job, hosts, seconds_in)
+    assert job.run.pid1_readings == 3 and job.run.pid1_read_until == 1.5 and not hosts[0].container.signals
+
+
+def test_a_job_read_from_its_due_moment_is_not_read_before(monkeypatch):
+    job, hosts = _job(monkeypatch, CATCHES, CATCHES, read_from=DUE)
+    _look(job, hosts, DUE - 1)
+    assert job.run.pid1_readings == 0 and job.run.signal_at is None
+    _look(job, hosts, DUE)
+    assert job.run.pid1_readings == 1 and job.run.signal_at == DUE
 
 
 def test_a_host_unreadable_because_it_has_just_exited_is_not_signalled(monkeypatch):
-    job, running, containers, starts = _job(monkeypatch, None, None, status="exited")
-    TrainingRunner._signal_job(job, running, True, starts)
-    assert all(not container.signals for container in containers) and job.signal_at is None
+    job, hosts = _job(monkeypatch, None, None, status="exited")
+    _look(job, hosts, LATEST + 1)
+    assert all(not host.container.signals for host in hosts) and job.run.signal_at is None
