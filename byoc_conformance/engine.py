@@ -427,6 +427,14 @@ def memory_in_use(container: Container) -> int | None:
     return max(0, usage - int(cache))
 
 
+def exit_code(container: Container) -> int | None:
+    """The exit code of a container that has ended, else None (its state read anew from the engine)."""
+    container.reload()
+    if container.status in ("exited", "dead"):
+        return int(container.attrs["State"]["ExitCode"])
+    return None
+
+
 def pid1_process(container: Container) -> Process | None:
     """The container's PID 1: its user and command. The columns are ones BusyBox's ps has too (docker:dind)."""
     row = pid1_columns(container, "pid,user,args")

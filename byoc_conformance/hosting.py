@@ -22,7 +22,7 @@ import requests
 
 from . import exchange
 from .declaration import CsvLayout
-from .engine import Engine, Process, pid1_process, save_logs
+from .engine import Engine, Process, exit_code, pid1_process, save_logs
 from .model import Model, extract_for_reproduction, pack_store, rooted
 from .options import RunOptions
 from .outcome import CouldNotRun
@@ -242,11 +242,10 @@ class Server:
         return {outcome: n for outcome, n in self.pings.items() if outcome not in ("HTTP 200", NO_CONNECTION)}
 
     def exited(self) -> bool:
-        self.container.reload()
-        if self.container.status in ("exited", "dead"):
-            self.exit_code = int(self.container.attrs["State"]["ExitCode"])
-            return True
-        return False
+        code = exit_code(self.container)
+        if code is not None:
+            self.exit_code = code
+        return code is not None
 
     @property
     def reachable_at(self) -> tuple[str, int]:

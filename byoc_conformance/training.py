@@ -28,6 +28,7 @@ from .declaration import Hyperparameter
 from .engine import (
     Engine,
     content_digest,
+    exit_code,
     file_digests,
     files_in,
     lines_of,
@@ -347,7 +348,7 @@ class WhenReady(Signalling):
         if job.run.signal_at is not None or job.seconds_in(clock()) < self.read_from:
             return
         seen = {id(host): pid1_disposition(host.container) for host in running}
-        if any(seen[id(host)] is None and _exit_code(host.container) is not None for host in running):
+        if any(seen[id(host)] is None and exit_code(host.container) is not None for host in running):
             return  # unreadable because a host has just exited: the loop collects it before anything is sent
         now = clock()
         for host in running:
@@ -681,7 +682,7 @@ class TrainingRunner:
             if hosts:
                 job.signalling.look(job, hosts, self.clock)
         for host in list(running):
-            code = _exit_code(host.container)
+            code = exit_code(host.container)
             if code is not None:
                 host.run.exit_code = code
                 host.run.duration = _engine_duration(host.container) or host.seconds_in(self.clock())
@@ -723,14 +724,6 @@ def last_log_line(container: Container, whose: str = "") -> Callable[[], str]:
         return f"{whose} log line {line[:160]!r}".strip() if line else f"nothing in {whose or 'the'} log yet"
 
     return observe
-
-
-def _exit_code(container: Container) -> int | None:
-    """The exit code of a container that has ended, else None."""
-    container.reload()
-    if container.status in ("exited", "dead"):
-        return int(container.attrs["State"]["ExitCode"])
-    return None
 
 
 @dataclass
