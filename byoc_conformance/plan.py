@@ -273,6 +273,11 @@ class planned_alone(planned):  # noqa: N801
     alone = True
 
 
+# The attribute a function that runs through a plan carries: what a check may call of a runs module
+# (tests/unit/test_layers.py).
+PLANNED = "planned_run"
+
+
 def planned_for(func: Callable[[Any], T]) -> Callable[[Any], T]:
     """A function of one owner with a `plan` (the Hosting, say), run once per plan with failures kept."""
 
@@ -280,4 +285,5 @@ def planned_for(func: Callable[[Any], T]) -> Callable[[Any], T]:
     def once(owner: Any) -> T:
         return owner.plan.once((func.__module__, func.__qualname__), lambda: func(owner))  # type: ignore[no-any-return]
 
+    setattr(once, PLANNED, True)
     return once

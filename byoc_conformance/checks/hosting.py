@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import json
 import re
 import statistics
 from collections.abc import Callable
@@ -11,8 +10,8 @@ from collections.abc import Callable
 from .. import serving
 from ..declaration import CSV, media_type
 from ..exchange import ACCEPT_WITHIN, TIGHT, TRIES, Answer, cut_note
-from ..hosting import PING_TIMEOUT, STOP_GRACE, Hosting, Server, invocation
-from ..payloads import Payload, example_csv
+from ..hosting import PING_TIMEOUT, STOP_GRACE, Hosting, Server
+from ..payloads import Payload
 from ..pipeline import BIND_TO_PORT_LABEL, binds_to_port
 from ..probing import Exploration, Sent
 from ..registry import Context, check, on_hosting
@@ -21,8 +20,11 @@ from ..serving import (
     ACCEPT_DEADLINE,
     ALTERNATE_PORT,
     CONCURRENT_REQUESTS,
+    INVOKE_ENDPOINT_LIMIT,
     REPEATED_PINGS,
     SAFE_PORT_RANGE,
+    SAMPLE_REPEATS,
+    UNDECLARED_TYPE,
     connection_bursts,
     malformed_payloads,
     on_alternate_port,
@@ -33,8 +35,6 @@ from ..serving import (
 )
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 
-SAMPLE_REPEATS = 5  # an image that takes no CSV: its declared sample, sent this many times (SERVE-07)
-INVOKE_ENDPOINT_LIMIT = 6 * 1024 * 1024  # InvokeEndpoint's request body limit, 6 MiB (SERVE-07)
 DOCKER_DNS = "127.0.0.11"  # Docker's resolver listens here in every container on a user-defined network
 # What a program prints when it reaches for the network and finds no route or no name service (SERVE-15).
 NO_NETWORK = re.compile(r"network is unreachable|no route to host|temporary failure in name resolution|"
@@ -63,11 +63,6 @@ def _no_answer(sent: Sent, server: Server) -> str:
     return f"no answer: {sent.error}"
 
 
-def _answer(hosting: Hosting, request: Request, expected: str) -> Answer:
-    """The healthy shared server's answer to `request` (serving.answer), or the check fails."""
-    return _answered(serving.answer(hosting, request), hosting.healthy(), expected)
-
-
 def _excerpt(response: Answer) -> str:
     body = response.content
     return repr(body if len(body) <= 200 else body[:200] + b"...") + cut_note(response)
@@ -91,9 +86,10 @@ def healthy_within_window(ctx: Context) -> str:
 @check("SERVE-02", "listens-on-all-interfaces-port-8080", runs=(Hosting.shared,))
 def listens_on_all_interfaces(ctx: Context) -> str:
     server = ctx.hosting.shared
-    if server.start_error or server.exited():
+    sockets = shared_sockets(ctx.hosting)
+    if not sockets.running:
         raise Inconclusive(f"no running server to look at: {server.outcome()}", run=server)
-    listening = shared_sockets(ctx.hosting)
+    listening = sockets.listening
     if listening is None:
         raise Inconclusive("cannot read the container's socket table (/proc/net/tcp): the image has no `cat`")
     on_port = [address for address, port in listening if port == server.port]
@@ -244,10 +240,8 @@ def valid_csv_answered(ctx: Context) -> str:
         return None
 
     if not ctx.hosting.traffic.takes_csv:  # the declared sample, a few times over
-        payload = ctx.hosting.valid_payload()
-        server = ctx.hosting.healthy()
-        sent = [serving.answer(ctx.hosting, ctx.hosting.request(payload, "serve-07-valid-sample.payload"), payload)
-                for _ in range(SAMPLE_REPEATS)]
+        sent = serving.declared_sample_repeated(ctx.hosting)
+        payload, server = ctx.hosting.valid_payload(), ctx.hosting.healthy()
         for one in sent:
             problem = judge(payload, _answered(one, server, "2xx within 60 s for the declared sample"))
             if problem:
@@ -291,14 +285,11 @@ def one_record_per_row(ctx: Context) -> str:
 
 @check("SERVE-07", "accepts-6-mib-body", runs=(Hosting.shared,))
 def accepts_6_mib(ctx: Context) -> str:
-    return _accepts_body(ctx.hosting, ctx.hosting.healthy(), INVOKE_ENDPOINT_LIMIT, "serve-07-6mib.payload",
-                        f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)")
-
-
-def _accepts_body(hosting: Hosting, server: Server, size: int, name: str, expected: str) -> str:
-    """A valid body of just under `size` bytes must get a 2xx (a payload limit the image has to meet): CSV, or the
-    declared sample grown to that size."""
-    sent = serving.sized_answer(hosting, server, size, name)
+    """A valid body of just under 6 MiB must get a 2xx (a payload limit the image has to meet): CSV, or the declared
+    sample grown to that size (serving.body_at_invoke_limit)."""
+    sent = serving.body_at_invoke_limit(ctx.hosting)
+    server = ctx.hosting.healthy()
+    expected = f"2xx: InvokeEndpoint accepts bodies up to {INVOKE_ENDPOINT_LIMIT} bytes (6 MiB)"
     payload, response = sent.payload, _answered(sent, server, expected)
     if not response.ok:
         raise Failed(f"HTTP {response.status_code} for {payload.kind}; body {_excerpt(response)}",  # type: ignore[union-attr]
@@ -308,20 +299,17 @@ def _accepts_body(hosting: Hosting, server: Server, size: int, name: str, expect
 
 @check("SERVE-08", "unknown-headers-ignored", runs=(Hosting.shared,))
 def unknown_headers_ignored(ctx: Context) -> str:
-    payload = ctx.hosting.valid_payload()
+    sent = serving.extra_headers(ctx.hosting)
     server = ctx.hosting.healthy()
-    extra = {"X-Amzn-SageMaker-Custom-Attributes": "trace=1;tenant=a b", "X-Amzn-SageMaker-Inference-Id": "id-1",
-             "X-Amzn-SageMaker-Target-Variant": "AllTraffic", "X-Unknown-Header": "anything"}
-    request = ctx.hosting.request(payload, "serve-08-headers.payload", extra)
+    extra, request = sent.extra, sent.decorated
     expected = "2xx, with or without extra headers"
     # The control: the plain request twice. Bodies that differ between two identical requests (a request ID, a
     # sampled answer) cannot show what the headers changed, and an error answer says nothing about the headers.
-    plain, again = (_answer(ctx.hosting, ctx.hosting.request(payload, "serve-08-plain.payload"), expected)
-                    for _ in range(2))
+    plain, again = (_answered(one, server, expected) for one in sent.plain)
     if not plain.ok:
         raise Inconclusive(f"the plain request is answered HTTP {plain.status_code} {_excerpt(plain)}: error answers "
                            "are not compared (SERVE-02 judges valid requests)", run=server, request=request)
-    decorated = _answer(ctx.hosting, request, expected)
+    decorated = _answered(sent.with_extra, server, expected)  # type: ignore[arg-type]
     bodies_agree = (plain.status_code, plain.content) == (again.status_code, again.content)
     compared = (decorated.status_code, decorated.content if bodies_agree else None)
     if compared != (plain.status_code, plain.content if bodies_agree else None):
@@ -472,9 +460,9 @@ def works_without_outbound_network(ctx: Context) -> str:
                            run=server)
     served = "/ping answered 200"
     if ctx.hosting.traffic.takes_csv or ctx.hosting.traffic.sample:
-        payload = ctx.hosting.valid_payload(3)
-        request = ctx.hosting.request(payload, "serve-15-isolated.payload")
-        response = _answer(ctx.hosting, request, expected)
+        sent = serving.isolated_answer(ctx.hosting)
+        payload, request = sent.payload, sent.request
+        response = _answered(sent, ctx.hosting.healthy(), expected)
         if not response.ok:
             raise Failed(f"healthy, but HTTP {response.status_code} for {payload.kind} with no route out; body "
                          f"{_excerpt(response)}" + (f"; it reached for the network: {' | '.join(reached[-3:])}"
@@ -509,104 +497,60 @@ def serves_from_read_only_model(ctx: Context) -> str:
 
 # --- declared content types (SERVE-10/11) ----------------------------------------------------------------
 
-UNDECLARED_TYPE = "application/x-byoc-conformance-undeclared"
-
-
-def _sample_body(ctx: Context, content_type: str) -> bytes | None:
-    """A valid request body of this type: the declared sample, or CSV generated from the declared layout."""
-    if content_type in ctx.declaration.invocation_samples:
-        return ctx.declaration.invocation_samples[content_type]
-    if media_type(content_type) == CSV:
-        return example_csv(ctx.hosting.csv.feature_ranges, 3).body
-    return None
-
-
-def _body_problem(content_type: str, body: bytes) -> str | None:
-    """Whether the body is what its Content-Type says, as far as the type tells."""
-    try:
-        if content_type == "application/json" or content_type.endswith("+json"):
-            json.loads(body)
-        elif content_type.startswith("text/"):
-            body.decode("utf-8")
-    except ValueError as error:
-        return f"the body is not {content_type} ({error}): {body[:100]!r}"
-    return None
-
 
 @check("SERVE-10", "declared-content-type-pairs", runs=(Hosting.shared,))
 def declared_content_type_pairs(ctx: Context) -> str:
     if ctx.declaration.inference is None:
         raise NotApplicable("no InferenceSpecification was declared (--byoc-spec)")
+    sent = serving.declared_pairs(ctx.hosting, ctx.declaration)
     server = ctx.hosting.healthy()
-    answered, unprobed = [], []
-    for content_type in ctx.declaration.content_types:
-        body = _sample_body(ctx, content_type)
-        if body is None:
-            unprobed.append(content_type)
-            continue
-        for accept in ctx.declaration.response_types:
-            request = invocation(body, f"serve-10-{len(answered)}.payload", content_type, {"Accept": accept})
-            expected = f"2xx with Content-Type {accept} and a body of that type, for a {content_type} request"
-            response = _answer(ctx.hosting, request, expected)
-            answer_type = media_type(response.headers.get("Content-Type"))
-            problem = (f"HTTP {response.status_code}; body {_excerpt(response)}" if not response.ok
-                       else f"Content-Type {answer_type!r}" if answer_type != media_type(accept)
-                       else _body_problem(answer_type, response.content))
-            if problem:
-                raise Failed(f"{content_type} -> {accept}: {problem}", expected=expected, run=server, request=request)
-            answered.append(f"{content_type} -> {accept}")
-    if unprobed:
-        raise Inconclusive(f"no sample request for {', '.join(unprobed)} (give one in byoc-conformance.invocations); "
-                           f"answered as declared: {', '.join(answered) or 'none'}")
+    answered = []
+    for pair in sent.pairs:
+        content_type, accept = pair.content_type, pair.accept
+        expected = f"2xx with Content-Type {accept} and a body of that type, for a {content_type} request"
+        response = _answered(pair.sent, server, expected)
+        answer_type = media_type(response.headers.get("Content-Type"))
+        problem = (f"HTTP {response.status_code}; body {_excerpt(response)}" if not response.ok
+                   else f"Content-Type {answer_type!r}" if answer_type != media_type(accept)
+                   else pair.body_problem)
+        if problem:
+            raise Failed(f"{content_type} -> {accept}: {problem}", expected=expected, run=server,
+                         request=pair.sent.request)
+        answered.append(f"{content_type} -> {accept}")
+    if sent.unprobed:
+        raise Inconclusive(f"no sample request for {', '.join(sent.unprobed)} (give one in "
+                           f"byoc-conformance.invocations); answered as declared: {', '.join(answered) or 'none'}")
     return f"{len(answered)} declared pair(s) answered as declared: {', '.join(answered)}"
-
-
-def _spellings(kind: str, accept: bool) -> list[str]:
-    """The same media type as clients also write it: with parameters, in other letter cases, and (in Accept)
-    with q-values (RFC 9110: types are case-insensitive and may carry parameters)."""
-    base = media_type(kind)
-    kind_of, _, subtype = base.partition("/")
-    spelled = [f"{base}; charset=utf-8", base.upper() if accept else f"{kind_of.capitalize()}/{subtype.upper()}"]
-    if accept:
-        return [*spelled, f"{base};q=0.9, */*;q=0.1"]
-    return [*spelled, f"{base};header=absent"] if base == CSV else spelled
 
 
 @check("SERVE-07", "media-type-parameters-accepted", level="SHOULD", runs=(Hosting.shared,))
 def media_type_parameters(ctx: Context) -> str:
+    spelled_types = serving.media_type_spellings(ctx.hosting, ctx.declaration)
     server = ctx.hosting.healthy()
-    accept = ctx.declaration.response_types[0]
     compared: list[str] = []
     varies: list[str] = []  # request types whose plain answer changes from one request to the next
-    for content_type in ctx.declaration.content_types:
-        body = _sample_body(ctx, content_type)
-        if body is None:
-            continue
-        plain = invocation(body, "serve-07-media-type.payload", content_type, {"Accept": accept})
-        answer = _answer(ctx.hosting, plain, f"2xx for a declared {content_type} request")
+    for spelled in spelled_types:
+        content_type, accept = spelled.content_type, spelled.accept
+        plain = spelled.plain[0].request
+        answer = _answered(spelled.plain[0], server, f"2xx for a declared {content_type} request")
         if not answer.ok:
             raise Inconclusive(f"the plain {content_type} request got HTTP {answer.status_code} "
                                f"{_excerpt(answer)}, so there is no answer to compare with (see SERVE-07, SERVE-10)",
                                run=server, request=plain)
         # The control: the same plain request again. Bodies that differ between the two are not compared.
-        again = _answer(ctx.hosting, plain, f"2xx for a declared {content_type} request")
-        if (again.status_code, again.content) != (answer.status_code, answer.content):
+        _answered(spelled.plain[1], server, f"2xx for a declared {content_type} request")
+        if spelled.varies:
             varies.append(content_type)
-        variants = [({"Content-Type": spelled, "Accept": accept}) for spelled in _spellings(content_type, False)]
-        variants += [({"Content-Type": content_type, "Accept": spelled}) for spelled in _spellings(accept, True)]
-        for headers in variants:
-            request = invocation(body, f"serve-07-media-type-{len(compared)}.payload", headers["Content-Type"],
-                                 {"Accept": headers["Accept"]})
+        for one in spelled.spellings:
+            request = one.request
             expected = (f"the same answer as to Content-Type: {content_type}, Accept: {accept} (HTTP "
                         f"{answer.status_code}, {len(answer.content)} bytes): media types are case-insensitive and "
                         "may carry parameters, as clients send them")
-            response = _answer(ctx.hosting, request, expected)
-            body_too = content_type not in varies
-            if (response.status_code, response.content if body_too else None) != \
-                    (answer.status_code, answer.content if body_too else None):
+            response = _answered(one, server, expected)
+            if not spelled.alike(response):
                 raise Failed(f"HTTP {response.status_code} {_excerpt(response)}", expected=expected, run=server,
                              request=request)
-            compared.append(f"{headers['Content-Type']} -> {headers['Accept']}")
+            compared.append(f"{request.headers['Content-Type']} -> {request.headers['Accept']}")
     if not compared:
         raise Inconclusive("no sample request for any declared content type (give one in byoc-conformance.invocations)")
     return (f"{len(compared)} spellings answered as the plain types: {'; '.join(compared)}"
@@ -614,17 +558,11 @@ def media_type_parameters(ctx: Context) -> str:
                if varies else ""))
 
 
-def _request_of_declared_type(ctx: Context, name: str, **headers: str) -> Request:
-    samples = ((t, _sample_body(ctx, t)) for t in ctx.declaration.content_types)
-    content_type, body = next(((t, body) for t, body in samples if body is not None), (None, None))
-    if body is None:
+def _expect_status(ctx: Context, sent: Sent | None, status: int, expected: str) -> str:
+    if sent is None:
         raise Inconclusive("no sample request for any declared content type (give one in byoc-conformance.invocations)")
-    return invocation(body, name, content_type, {"Accept": ctx.declaration.response_types[0], **headers})
-
-
-def _expect_status(ctx: Context, request: Request, status: int, expected: str) -> str:
-    server = ctx.hosting.healthy()
-    response = _answer(ctx.hosting, request, expected)
+    server, request = ctx.hosting.healthy(), sent.request
+    response = _answered(sent, server, expected)
     if response.status_code != status:
         raise Failed(f"HTTP {response.status_code}; body {_excerpt(response)}", expected=expected, run=server,
                      request=request)
@@ -633,13 +571,13 @@ def _expect_status(ctx: Context, request: Request, status: int, expected: str) -
 
 @check("SERVE-11", "undeclared-content-type-is-415", runs=(Hosting.shared,))
 def undeclared_content_type(ctx: Context) -> str:
-    request = _request_of_declared_type(ctx, "serve-11-415.payload", **{"Content-Type": UNDECLARED_TYPE})
-    return _expect_status(ctx, request, 415, f"415 Unsupported Media Type: {UNDECLARED_TYPE} is not among the "
-                          f"declared SupportedContentTypes ({', '.join(ctx.declaration.content_types)})")
+    return _expect_status(ctx, serving.undeclared_content_type(ctx.hosting, ctx.declaration), 415,
+                          f"415 Unsupported Media Type: {UNDECLARED_TYPE} is not among the declared "
+                          f"SupportedContentTypes ({', '.join(ctx.declaration.content_types)})")
 
 
 @check("SERVE-11", "unproducible-accept-is-406", runs=(Hosting.shared,))
 def unproducible_accept(ctx: Context) -> str:
-    request = _request_of_declared_type(ctx, "serve-11-406.payload", Accept=UNDECLARED_TYPE)
-    return _expect_status(ctx, request, 406, f"406 Not Acceptable: {UNDECLARED_TYPE} is not among the declared "
+    return _expect_status(ctx, serving.unproducible_accept(ctx.hosting, ctx.declaration), 406,
+                          f"406 Not Acceptable: {UNDECLARED_TYPE} is not among the declared "
                           f"SupportedResponseMIMETypes ({', '.join(ctx.declaration.response_types)})")

@@ -8,6 +8,7 @@ import posixpath
 from ..hosting import Hosting, Server
 from ..outcome import CouldNotRun
 from ..registry import Context, check
+from ..serving import shared_pid1
 from ..training import Shipped, TrainingRun, TrainingRuns, shipped_under_model, shipped_under_mounts
 from ..verdicts import Failed, Inconclusive
 
@@ -167,12 +168,13 @@ def serves_as_root(ctx: Context) -> str:
     """Judged on the running server's PID 1, what SageMaker starts: a server that gives up root for its workers
     (nginx, gunicorn) after starting as root conforms."""
     server = ctx.hosting.shared
-    if server.start_error or server.exited():
+    pid1 = shared_pid1(ctx.hosting)
+    if not pid1.running:
         raise Inconclusive(f"no running server to look at: {server.outcome()}", run=server)
     if ctx.engine.remapped_users:
         raise Inconclusive("the engine remaps user IDs (userns-remap or rootless Docker): its `ps` shows the "
                            "host's user IDs, not the container's")
-    process = server.pid1()
+    process = pid1.process
     if process is None:
         raise Inconclusive("the engine's `ps` did not show the server's PID 1")
     user = ctx.image_config.get("User") or ""

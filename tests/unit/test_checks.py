@@ -16,6 +16,7 @@ from byoc_conformance.engine import Process, tar_of
 from byoc_conformance.hosting import Server
 from byoc_conformance.options import RunOptions
 from byoc_conformance.outcome import Unclaimed
+from byoc_conformance.plan import Plan
 from byoc_conformance.registry import Context
 from byoc_conformance.training import Disposition, TrainingRun
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe, reproduction
@@ -584,6 +585,7 @@ class RunningServe(FakeServe):
 
 def _serving_as(pid1, remapped=False, user=""):
     ctx = served({"User": user}, serve=RunningServe(pid1))
+    ctx.hosting.plan = Plan()  # IMG-04 reads PID 1 through a planned run (serving.shared_pid1)
     ctx.engine = SimpleNamespace(remapped_users=remapped)  # type: ignore[assignment]
     return ctx
 

@@ -36,7 +36,8 @@ class Serving(SimpleNamespace):
     """Hosting as the image checks read it: the shared server, or what reading it raises."""
 
     def __init__(self, shared=None, image="algo:1", **more):
-        super().__init__(shared_or_raise=shared if shared is not None else FakeServe(), image=image, **more)
+        super().__init__(shared_or_raise=shared if shared is not None else FakeServe(), image=image,
+                         **{"plan": Plan(), **more})  # IMG-04 reads PID 1 through a planned run
 
     @property
     def shared(self):

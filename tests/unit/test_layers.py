@@ -4,9 +4,13 @@ judge and runs that only report (README, "Project layout")."""
 from __future__ import annotations
 
 import ast
+import importlib
+import textwrap
 from pathlib import Path
 
 import pytest
+
+from byoc_conformance.plan import PLANNED
 
 PACKAGE = Path(__file__).resolve().parents[2] / "byoc_conformance"
 
@@ -30,7 +34,11 @@ SHARED_CHECKS = {"registry", "checks", "checks.claims"}
 ACTING_MODULES = {"requests", "docker", "hypothesis", "socket", "subprocess", "threading", "time", "concurrent",
                   "urllib3", "http"}
 ACTING_CALLS = {"send", "send_together", "ping", "exchange", "fresh", "start_fresh", "connection_times",
-                "listening_sockets", "shipped_files", "transform", "run_container", "containers"}
+                "listening_sockets", "shipped_files", "transform", "run_container", "containers", "exited", "pid1"}
+# What a check module may call of a runs module besides its planned runs (plan.PLANNED): functions of a record or a
+# constant that run nothing (test_the_readings_checks_may_call_run_nothing holds them to it).
+READINGS = {("batch", "assemble"), ("pipeline", "binds_to_port"), ("pipeline", "port_of"), ("pipeline", "passed_on"),
+            ("multi_model", "leak"), ("multi_model", "succeeded"), ("multi_model", "parsed"), ("multi_model", "shown")}
 VERDICTS = {"Failed", "Inconclusive", "NotApplicable"}
 
 
@@ -145,3 +153,70 @@ def test_runs_and_what_they_stand_on_raise_no_verdict(name):
     imported = {alias.name for node in ast.walk(MODULES[name]) if isinstance(node, ast.ImportFrom)
                 for alias in node.names}
     assert (raised | imported) & VERDICTS == set()
+
+
+def _runs_names(name: str, tree: ast.Module) -> tuple[dict[str, tuple[str, str]], dict[str, str]]:
+    """What `name` imports from runs modules: the functions and classes by local name, (module, name) each, and the
+    runs modules themselves by local name."""
+    package = name.split(".") if name == "checks" else name.split(".")[:-1]
+    imported, modules = {}, {}
+    for node in ast.walk(tree):
+        if not (isinstance(node, ast.ImportFrom) and node.level):
+            continue
+        base = package[:len(package) - (node.level - 1)] if node.level > 1 else package
+        target = ".".join([*base, *([node.module] if node.module else [])]).lstrip(".")
+        for alias in node.names:
+            local = alias.asname or alias.name
+            if node.module is None and _layer(f"{target}.{alias.name}".lstrip(".")) == "runs":
+                modules[local] = f"{target}.{alias.name}".lstrip(".")
+            elif node.module is not None and _layer(target) == "runs":
+                imported[local] = (target, alias.name)
+    return imported, modules
+
+
+def _unplanned_calls(name: str, tree: ast.Module) -> set[str]:
+    """The calls `name` makes to functions (or classes) of runs modules that are neither planned runs nor READINGS:
+    a check reaches a container only through the plan, whose runs return records."""
+    imported, modules = _runs_names(name, tree)
+    called = set()
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Call):
+            continue
+        if isinstance(node.func, ast.Name) and node.func.id in imported:
+            called.add(imported[node.func.id])
+        elif isinstance(node.func, ast.Attribute) and isinstance(node.func.value, ast.Name) and \
+                node.func.value.id in modules:
+            called.add((modules[node.func.value.id], node.func.attr))
+    return {f"calls {module}.{function}, which is not a planned run" for module, function in called - READINGS
+            if not getattr(getattr(importlib.import_module(f"byoc_conformance.{module}"), function), PLANNED, False)}
+
+
+@pytest.mark.parametrize("name", sorted(name for name in MODULES if name.startswith("checks")))
+def test_a_check_module_calls_of_the_runs_modules_only_their_planned_runs(name):
+    _expect_none(name, _unplanned_calls(name, MODULES[name]))
+
+
+def test_a_check_that_sends_a_request_itself_is_caught():
+    module = ast.parse(textwrap.dedent("""
+        from .. import serving
+        from ..hosting import invocation
+        from ..serving import answer, one_ping
+
+        def judged(ctx):
+            one_ping(ctx.hosting)
+            serving.repeated_pings(ctx.hosting)
+            serving.sized_answer(ctx.hosting, None, 1, "x")
+            return answer(ctx.hosting, invocation(b"", "x"))
+    """))
+    assert _unplanned_calls("checks.made_up", module) == {
+        "calls serving.answer, which is not a planned run", "calls serving.sized_answer, which is not a planned run",
+        "calls hosting.invocation, which is not a planned run"}
+
+
+def test_the_readings_checks_may_call_run_nothing():
+    for module, function in sorted(READINGS):
+        found = next(node for node in ast.walk(MODULES[module]) if isinstance(node, ast.FunctionDef)
+                     and node.name == function)
+        calls = {node.func.attr if isinstance(node.func, ast.Attribute) else getattr(node.func, "id", "")
+                 for node in ast.walk(found) if isinstance(node, ast.Call)}
+        assert calls <= {"get", "endswith", "join", "len", "decode", "strip", "loads"}, (module, function, calls)

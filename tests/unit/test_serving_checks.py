@@ -168,7 +168,9 @@ def test_serve_05_is_inconclusive_when_the_container_could_not_start():
 
 def sockets(listening: list[tuple[str, int]] | None, **server: Any) -> Context:
     ctx = context(Recorded(**server))
-    record(ctx, serving.shared_sockets, listening)
+    recorded = ctx.hosting.shared
+    running = not (recorded.start_error or recorded.exited())  # as serving.shared_sockets looks before it reads
+    record(ctx, serving.shared_sockets, serving.Sockets(running, listening if running else None))
     return ctx
 
 
