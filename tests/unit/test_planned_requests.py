@@ -17,6 +17,7 @@ from byoc_conformance.checks import hosting as checks
 from byoc_conformance.checks import image
 from byoc_conformance.declaration import DEFAULTS, Declaration
 from byoc_conformance.engine import Process
+from byoc_conformance.exchange import Answer
 from byoc_conformance.hosting import invocation
 from byoc_conformance.outcome import CouldNotRun
 from byoc_conformance.payloads import Payload
@@ -36,7 +37,7 @@ from .test_serving_checks import (
 )
 
 
-def unsent(request: Request) -> requests.Response:
+def unsent(request: Request) -> Answer:
     raise AssertionError(f"the check sent {request.name} itself")
 
 
@@ -379,7 +380,7 @@ def test_extra_headers_sends_the_plain_request_twice_then_with_the_headers():
 def test_extra_headers_stops_where_the_check_stops(statuses, sent_names):
     answers = iter(statuses)
 
-    def respond(request: Request) -> requests.Response:
+    def respond(request: Request) -> Answer:
         status = next(answers)
         if status is None:
             raise requests.ConnectionError("Connection refused")
