@@ -19,13 +19,14 @@ from .catalogue import Catalogue, coverage_problems, load_catalogue
 from .checks import all_checks
 from .engine import CLEANUP_COMMAND, RUN_LABEL, Engine, HarnessError, remove_labelled
 from .hosting import Hosting
+from .jobs import TrainingRun, TrainingRunner
 from .model import Model
 from .options import RunOptions
 from .plan import Plan
 from .registry import Check, Context, RunName, judge, reader, runs_alone
 from .report import CheckResult, Report, Status
 from .specs import SpecError
-from .training import TrainingRun, TrainingRunner, TrainingRuns
+from .training import TrainingRuns
 from .verdicts import Failed, Verdict, describe, reproduction
 
 

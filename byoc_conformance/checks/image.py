@@ -6,10 +6,11 @@ import json
 import posixpath
 
 from ..hosting import Hosting, Server
+from ..jobs import TrainingRun
 from ..outcome import CouldNotRun
 from ..registry import Context, check
 from ..serving import shared_pid1
-from ..training import Shipped, TrainingRun, TrainingRuns, shipped_under_model, shipped_under_mounts
+from ..training import Shipped, TrainingRuns, shipped_under_model, shipped_under_mounts
 from ..verdicts import Failed, Inconclusive
 
 SHELLS = {"sh", "bash", "dash", "ash", "zsh"}

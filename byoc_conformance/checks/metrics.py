@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from .. import metrics
+from ..jobs import TrainingRun
 from ..registry import Context, check
-from ..training import TrainingRun, TrainingRuns
+from ..training import TrainingRuns
 from ..verdicts import Failed, Inconclusive, NotApplicable
 
 

@@ -7,8 +7,9 @@ import json
 from typing import Any
 
 from .. import opt_ml, script
+from ..jobs import MOUNTED, TrainingRun
 from ..registry import Context, check
-from ..training import MOUNTED, TrainingRun, TrainingRuns
+from ..training import TrainingRuns
 from ..verdicts import Failed, Inconclusive
 
 EXPECTED = ("SM_MODEL_DIR, SM_OUTPUT_DATA_DIR, SM_CHANNELS and SM_CHANNEL_<NAME> per channel, SM_HPS and SM_HP_<NAME> "

@@ -5,9 +5,10 @@ from __future__ import annotations
 import json
 import re
 
+from ..jobs import TrainingRun
 from ..metrics import compile_regex
 from ..registry import Context, check
-from ..training import Effects, TrainingRun, TrainingRuns
+from ..training import Effects, TrainingRuns
 from ..verdicts import Failed, Inconclusive, NotApplicable
 
 FAILURE_REASON_CHARS = 1024  # DescribeTrainingJob.FailureReason keeps this many characters

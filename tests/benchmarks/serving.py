@@ -21,8 +21,9 @@ from byoc_conformance.checks import hosting as hosting_checks
 from byoc_conformance.engine import Engine
 from byoc_conformance.harness import trained_model
 from byoc_conformance.hosting import Hosting
+from byoc_conformance.jobs import TrainingRunner
 from byoc_conformance.options import RunOptions, ServingOptions
-from byoc_conformance.training import TrainingRunner, TrainingRuns
+from byoc_conformance.training import TrainingRuns
 
 
 def main() -> int:

@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 from byoc_conformance import opt_ml
-from byoc_conformance.training import TrainingRun
+from byoc_conformance.jobs import TrainingRun
 
 
 def timed(command: list[str], **options) -> float:

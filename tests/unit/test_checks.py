@@ -14,11 +14,11 @@ from byoc_conformance import opt_ml
 from byoc_conformance.checks import image, training
 from byoc_conformance.engine import Process, tar_of
 from byoc_conformance.hosting import Server
+from byoc_conformance.jobs import Disposition, TrainingRun
 from byoc_conformance.options import RunOptions
 from byoc_conformance.outcome import Unclaimed
 from byoc_conformance.plan import Plan
 from byoc_conformance.registry import Context
-from byoc_conformance.training import Disposition, TrainingRun
 from byoc_conformance.verdicts import Failed, Inconclusive, NotApplicable, describe, reproduction
 
 ARCHIVES = tempfile.TemporaryDirectory(prefix="byoc-test-")  # removed when the tests end

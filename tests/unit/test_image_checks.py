@@ -10,10 +10,11 @@ import pytest
 
 from byoc_conformance import training
 from byoc_conformance.checks import image
+from byoc_conformance.jobs import MOUNTED
 from byoc_conformance.outcome import CouldNotRun, Unclaimed
 from byoc_conformance.plan import Plan
 from byoc_conformance.registry import CHECKS, Context
-from byoc_conformance.training import MOUNTED, Shipped
+from byoc_conformance.training import Shipped
 from byoc_conformance.verdicts import Failed, Inconclusive
 
 from .test_checks import FakeServe, run

@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "byoc_conformance"
 LAYERS = {
     "core": {"engine", "plan", "progress", "specs", "exchange", "reaper", "catalogue", "waiting"},
     "inputs": {"declaration", "payloads", "hyperparameters", "opt_ml", "script", "model", "metrics", "options"},
-    "runs": {"training", "hosting", "serving", "probing", "batch", "pipeline", "multi_model", "serverless",
+    "runs": {"training", "jobs", "hosting", "serving", "probing", "batch", "pipeline", "multi_model", "serverless",
              "streaming", "asynchronous", "pipe"},
     "checks": {"registry", "checks"},  # and every checks.* module
     "session": {"harness", "suite"},

@@ -15,7 +15,8 @@ from byoc_conformance import hyperparameters, opt_ml, script
 from byoc_conformance.checks.script import differences
 from byoc_conformance.declaration import Hyperparameter
 from byoc_conformance.engine import content_digest
-from byoc_conformance.training import Command, TrainingRun
+from byoc_conformance.jobs import TrainingRun
+from byoc_conformance.script import Command
 
 SPECS = [Hyperparameter("max_depth", "Integer", False, "5", "1", "20", tunable=True),
          Hyperparameter("criterion", "Categorical", False, "gini", values=("gini", "entropy"), tunable=True),
@@ -177,7 +178,7 @@ def test_the_model_digest_follows_names_and_contents(tmp_path):
 def test_a_script_mode_run_carries_the_source_and_the_sdk_hyperparameters(source):
     from types import SimpleNamespace
 
-    from byoc_conformance.training import TrainingRunner
+    from byoc_conformance.jobs import TrainingRunner
 
     code = script.Script.from_options("train.py", source / "src")
     runner = TrainingRunner(SimpleNamespace(run_id="r1"), "img", code=code, specs=SPECS)  # type: ignore[arg-type]
@@ -196,8 +197,8 @@ def test_a_script_mode_run_carries_the_source_and_the_sdk_hyperparameters(source
 def test_a_probe_of_baked_in_code_sits_beside_it_and_is_named_in_its_place():
     from types import SimpleNamespace
 
+    from byoc_conformance.jobs import TrainingRunner
     from byoc_conformance.outcome import Unclaimed
-    from byoc_conformance.training import TrainingRunner
 
     runner = TrainingRunner(SimpleNamespace(run_id="r1"), "img",  # type: ignore[arg-type]
                             image_environment={"SAGEMAKER_PROGRAM": "fit.py"})

@@ -10,8 +10,9 @@ import pytest
 from byoc_conformance import opt_ml, script
 from byoc_conformance.checks import script as script_checks
 from byoc_conformance.checks.script import differences
+from byoc_conformance.jobs import TrainingRun
 from byoc_conformance.registry import CHECKS, Context
-from byoc_conformance.training import TrainingRun, TrainingRuns
+from byoc_conformance.training import TrainingRuns
 from byoc_conformance.verdicts import Failed, Inconclusive
 
 HYPERPARAMETERS = {"max_depth": "5", "layers": "[64, 32]", "sagemaker_program": '"byoc_environment_probe.py"'}

@@ -1,10 +1,10 @@
-"""When TRAIN-17's SIGTERM goes out (training.WhenReady): once PID 1 can take it, and never, whatever the machine's
+"""When TRAIN-17's SIGTERM goes out (jobs.WhenReady): once PID 1 can take it, and never, whatever the machine's
 pace, to a PID 1 that shows the kernel would drop it."""
 
 import pytest
 
-from byoc_conformance import opt_ml, training
-from byoc_conformance.training import Disposition, Host, HostContainers, Job, TrainingRun, WhenReady
+from byoc_conformance import jobs, opt_ml
+from byoc_conformance.jobs import Disposition, Host, HostContainers, Job, TrainingRun, WhenReady
 
 CATCHES = Disposition("python3 train", caught=True, blocked=False, ignored=False)
 BLOCKS = Disposition("train", caught=False, blocked=True, ignored=False)
@@ -29,7 +29,7 @@ def _job(monkeypatch, *dispositions, status="running", read_from=0.0):
                         environment={}, host=f"algo-{n}") for n in range(1, len(dispositions) + 1)]
     job = Job(runs[0], WhenReady(DUE, LATEST, read_from=read_from), started=0.0)
     job.run.peers = runs[1:]
-    monkeypatch.setattr(training, "pid1_disposition", lambda container: container.disposition)
+    monkeypatch.setattr(jobs, "pid1_disposition", lambda container: container.disposition)
     hosts = [Host(job, run, HostContainers(None, container=Container(disposition, status)),  # type: ignore[arg-type]
                   started=0.0) for run, disposition in zip(runs, dispositions, strict=True)]
     return job, hosts

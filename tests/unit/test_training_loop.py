@@ -8,8 +8,8 @@ from datetime import UTC, datetime
 import docker.errors
 import pytest
 
-from byoc_conformance import opt_ml, training
-from byoc_conformance.training import Disposition, HostContainers, TrainingRunner
+from byoc_conformance import jobs, opt_ml
+from byoc_conformance.jobs import Disposition, HostContainers, TrainingRunner
 
 CATCHES = Disposition("python3 train", caught=True, blocked=False, ignored=False)
 NO_HANDLER = Disposition("python3 train", caught=False, blocked=False, ignored=False)
@@ -112,7 +112,7 @@ class Runner(TrainingRunner):
 
 @pytest.fixture
 def clock(monkeypatch):
-    monkeypatch.setattr(training, "pid1_disposition",
+    monkeypatch.setattr(jobs, "pid1_disposition",
                         lambda container: container.disposition if container.status == "running" else None)
     return Clock()
 
@@ -135,7 +135,7 @@ def test_a_run_still_going_at_the_deadline_is_killed(clock):
     program = Program(clock, runs_for=100.0)
     run = Runner(clock, {("slow", "algo-1"): program}).run("slow", "slow", opt_ml.good_input(), deadline=30)
     assert run.killed_at_deadline and run.exit_code is None and program.signals == ["SIGKILL"]
-    assert run.duration == pytest.approx(30, abs=training.EXIT_POLL)
+    assert run.duration == pytest.approx(30, abs=jobs.EXIT_POLL)
 
 
 def test_a_host_that_cannot_start_is_not_read_and_is_removed(clock):
@@ -156,7 +156,7 @@ def test_a_host_that_fails_fails_the_whole_job_whose_other_hosts_are_stopped(clo
     assert (failing.exit_code, failing.duration, failing.stopped_with_job) == (1, 2.0, False)
     for stopped in (first, third):
         assert stopped.stopped_with_job and stopped.exit_code is None and not stopped.killed_at_deadline
-        assert stopped.duration == pytest.approx(2.0, abs=training.POLL)
+        assert stopped.duration == pytest.approx(2.0, abs=jobs.POLL)
     assert programs[("distributed", "algo-1")].signals == ["SIGKILL"]
     assert set(runner.networks.values()) == {"train-distributed-net"}
     assert len(runner.collected) == 3
@@ -168,14 +168,14 @@ def test_a_spot_interruption_sends_sigterm_at_its_time_and_sigkill_at_the_deadli
     takes_it = Program(clock, runs_for=20.0, stops_after=2.0)
     run = Runner(clock, {("interrupted", "algo-1"): takes_it}).run(
         "interrupted", "stopped", opt_ml.good_input(), deadline=15, checkpoints="volume", stop_at=5.0)
-    assert run.signal_at == pytest.approx(5.0, abs=training.POLL) and takes_it.signals == ["SIGTERM"]
+    assert run.signal_at == pytest.approx(5.0, abs=jobs.POLL) and takes_it.signals == ["SIGTERM"]
     assert run.exit_code == 0 and run.duration == pytest.approx(run.signal_at + 2.0)
     # Sent whatever PID 1 does with it: one that drops it is killed at the deadline.
     deaf = Program(clock, runs_for=20.0, disposition=NO_HANDLER, stops_after=None)
     run = Runner(clock, {("interrupted", "algo-1"): deaf}).run(
         "interrupted", "stopped", opt_ml.good_input(), deadline=15, stop_at=5.0)
     assert deaf.signals == ["SIGTERM", "SIGKILL"] and run.killed_at_deadline
-    assert run.duration == pytest.approx(15, abs=training.POLL)
+    assert run.duration == pytest.approx(15, abs=jobs.POLL)
 
 
 def test_the_signalled_run_is_read_from_its_start_and_signalled_when_due(clock):
@@ -183,9 +183,9 @@ def test_the_signalled_run_is_read_from_its_start_and_signalled_when_due(clock):
                 ("sigterm-twin", "algo-1"): Program(clock, runs_for=10.0)}
     runner = Runner(clock, programs)
     run, twin = runner.signalled_with_twin(opt_ml.good_input(), signal_at=4.0, latest=7.0, deadline=60)
-    assert run.signal_due == 4.0 and run.signal_at == pytest.approx(4.0, abs=training.POLL)
+    assert run.signal_due == 4.0 and run.signal_at == pytest.approx(4.0, abs=jobs.POLL)
     assert run.disposition == CATCHES and run.pid1_ever_receives
-    assert run.pid1_readings >= 4.0 / training.POLL  # every look until the signal, not only once it was due
+    assert run.pid1_readings >= 4.0 / jobs.POLL  # every look until the signal, not only once it was due
     assert (run.exit_code, twin.exit_code, twin.duration) == (0, 0, 10.0)
     assert run.duration == pytest.approx(run.signal_at + 1.0)
     assert programs[("sigterm-twin", "algo-1")].signals == [] and len(runner.collected) == 2
@@ -197,7 +197,7 @@ def test_a_signalled_run_whose_pid1_would_drop_sigterm_is_never_sent_it_and_is_s
     run, twin = Runner(clock, programs).signalled_with_twin(opt_ml.good_input(), signal_at=4.0, latest=7.0,
                                                             deadline=60)
     assert run.signal_at is None and programs[("sigterm", "algo-1")].signals == ["SIGKILL"]
-    assert run.killed_at_deadline and run.duration == pytest.approx(10.0, abs=training.POLL)
+    assert run.killed_at_deadline and run.duration == pytest.approx(10.0, abs=jobs.POLL)
     assert run.pid1_readings and not run.pid1_ever_receives and run.pid1_read_until >= run.signal_due
 
 
@@ -206,7 +206,7 @@ def test_signalled_jobs_signal_every_host_and_read_pid1_only_from_the_due_moment
                 for slug in ("sigterm-job", "sigterm-job-twin") for host in ("algo-1", "algo-2")}
     runner = Runner(clock, programs)
     job, twin = runner.signalled_jobs(_hosts(2), signal_at=4.0, latest=7.0, deadline=60)
-    assert all(run.signal_at == pytest.approx(4.0, abs=training.POLL) for run in job.hosts)
+    assert all(run.signal_at == pytest.approx(4.0, abs=jobs.POLL) for run in job.hosts)
     assert job.signal_at == min(run.signal_at for run in job.hosts)
     assert all(run.pid1_readings == 1 for run in job.hosts)  # read once due, and sent at once: PID 1 catches it
     assert all(run.exit_code == 0 for run in (*job.hosts, *twin.hosts)) and twin.signal_at is None
