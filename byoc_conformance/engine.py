@@ -427,6 +427,9 @@ def memory_in_use(container: Container) -> int | None:
     return max(0, usage - int(cache))
 
 
+DOCKER_DNS = "127.0.0.11"  # Docker's resolver listens here in every container on a user-defined network
+
+
 def exit_code(container: Container) -> int | None:
     """The exit code of a container that has ended, else None (its state read anew from the engine)."""
     container.reload()

@@ -28,6 +28,9 @@ FIRST_PORT = 9080  # container N listens on FIRST_PORT + N - 1
 FIRST_SAFE_PORT = 9200  # and may take a second port from its own 100, from FIRST_SAFE_PORT + 100 (N - 1)
 MAX_CONTAINERS = 15  # CreateModel's Containers (PIPE-01)
 BIND_TO_PORT_LABEL = "com.amazonaws.sagemaker.capabilities.accept-bind-to-port"
+# The image alone, given another port as a pipeline gives it (PIPE-02, PIPE-03): a second port goes in the range.
+ALTERNATE_PORT = 9090
+SAFE_PORT_RANGE = (9100, 9199)
 PASSAGES = 20  # generated CSV payloads sent through the pipeline
 LARGE_INPUT = 4 * MIB  # within PIPE-04's limit itself: a container whose answer is no larger than its request keeps it
 NOT_NAMED = ("no pipeline was named: --byoc-pipeline IMAGE[=MODEL] names the containers that follow the image under "
@@ -154,3 +157,14 @@ def through_pipeline(hosting: Hosting) -> PipelineRun:
                 request = invocation(payload.body, f"pipeline-1-{number}.payload")
                 run.passages.append(pass_through(servers, request, payload.kind))
     return run
+
+
+@planned_for
+def on_alternate_port(hosting: Hosting) -> tuple[Server, list[tuple[str, int]] | None]:
+    """A fresh server told to serve on another port and where else it may listen, as an inference pipeline tells it
+    (PIPE-02, PIPE-03), and its listening sockets once healthy (None: not read)."""
+    hosting.healthy()  # else a failure on the other port says nothing about the label
+    low, high = SAFE_PORT_RANGE
+    environment = {"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT), "SAGEMAKER_SAFE_PORT_RANGE": f"{low}-{high}"}
+    with hosting.fresh(Endpoint("serve-bind-to-port", environment=environment, port=ALTERNATE_PORT)) as server:
+        return server, hosting.listening_sockets(server) if server.healthy_after is not None else None

@@ -38,8 +38,6 @@ REPEATED_PINGS = 20
 CONCURRENT_REQUESTS = 16
 ACCEPT_BURSTS = 3  # a small backlog may keep up with one burst that arrives spread out, hardly with three
 ACCEPT_DEADLINE = 3.0  # past the first retransmission (1 s) of a connection the backlog had no room for
-ALTERNATE_PORT = 9090
-SAFE_PORT_RANGE = (9100, 9199)  # given with SAGEMAKER_BIND_TO_PORT, as a pipeline gives it: a second port goes there
 SAMPLE_REPEATS = 5  # an image that takes no CSV: its declared sample, sent this many times (SERVE-07)
 INVOKE_ENDPOINT_LIMIT = 6 * MIB  # InvokeEndpoint's request body limit (SERVE-07)
 UNDECLARED_TYPE = "application/x-byoc-conformance-undeclared"  # a media type no image declares (SERVE-11)
@@ -245,17 +243,6 @@ def malformed_payloads(hosting: Hosting) -> Malformed:
             after += f"; the container exited with code {server.exit_code}"
         return Malformed(server, explored.found, explored.unrepeated, crashes[0] if crashes else None, after,
                          len(answered))
-
-
-@planned_for
-def on_alternate_port(hosting: Hosting) -> tuple[Server, list[tuple[str, int]] | None]:
-    """A fresh server told to serve on another port and where else it may listen, as an inference pipeline tells it
-    (PIPE-02, PIPE-03), and its listening sockets once healthy (None: not read)."""
-    hosting.healthy()  # else a failure on the other port says nothing about the label
-    low, high = SAFE_PORT_RANGE
-    environment = {"SAGEMAKER_BIND_TO_PORT": str(ALTERNATE_PORT), "SAGEMAKER_SAFE_PORT_RANGE": f"{low}-{high}"}
-    with hosting.fresh(Endpoint("serve-bind-to-port", environment=environment, port=ALTERNATE_PORT)) as server:
-        return server, hosting.listening_sockets(server) if server.healthy_after is not None else None
 
 
 @planned_for

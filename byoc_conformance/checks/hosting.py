@@ -1,4 +1,4 @@
-"""Real-time hosting requirements (catalogue A.4, and PIPE-02 for the port label), judged against real
+"""Real-time hosting requirements (catalogue A.4), judged against real
 `serve` containers: the startup window, /ping, and /invocations probed with hypothesis-generated CSV."""
 
 from __future__ import annotations
@@ -12,22 +12,18 @@ from ..declaration import CSV, media_type
 from ..exchange import ACCEPT_WITHIN, TIGHT, TRIES, Answer, cut_note
 from ..hosting import PING_TIMEOUT, STOP_GRACE, Hosting, Server
 from ..payloads import Payload
-from ..pipeline import BIND_TO_PORT_LABEL, binds_to_port
 from ..probing import Exploration, Sent
 from ..registry import Context, check, on_hosting
 from ..serving import (
     ACCEPT_BURSTS,
     ACCEPT_DEADLINE,
-    ALTERNATE_PORT,
     CONCURRENT_REQUESTS,
     INVOKE_ENDPOINT_LIMIT,
     REPEATED_PINGS,
-    SAFE_PORT_RANGE,
     SAMPLE_REPEATS,
     UNDECLARED_TYPE,
     connection_bursts,
     malformed_payloads,
-    on_alternate_port,
     one_ping,
     repeated_pings,
     shared_sockets,
@@ -35,7 +31,6 @@ from ..serving import (
 )
 from ..verdicts import Failed, Inconclusive, NotApplicable, Request
 
-DOCKER_DNS = "127.0.0.11"  # Docker's resolver listens here in every container on a user-defined network
 # What a program prints when it reaches for the network and finds no route or no name service (SERVE-15).
 NO_NETWORK = re.compile(r"network is unreachable|no route to host|temporary failure in name resolution|"
                         r"name or service not known|could not resolve host|getaddrinfo failed|"
@@ -386,53 +381,6 @@ def sigterm_exits(ctx: Context) -> str:
             reproduce=f"time docker stop --time {STOP_GRACE:.0f} byoc-repro-{stop.server.role}",
         )
     return f"exited with code {stop.server.exit_code} {stop.seconds:.2f} s after SIGTERM"
-
-
-def _binds_to_port(ctx: Context) -> bool:
-    return binds_to_port(ctx.hosting.image_labels)
-
-
-def _alternate_port_runs(ctx: Context) -> object:
-    return on_alternate_port(ctx.hosting) if _binds_to_port(ctx) else None
-
-
-@check("PIPE-02", "honours-sagemaker-bind-to-port", runs=(_alternate_port_runs,))
-def honours_bind_to_port(ctx: Context) -> str:
-    if not _binds_to_port(ctx):
-        raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true")
-    server, _ = on_alternate_port(ctx.hosting)
-    if server.healthy_after is None:
-        raise Failed(f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}",
-                     expected=f"the image carries {BIND_TO_PORT_LABEL}=true, so it serves on the port "
-                     "SAGEMAKER_BIND_TO_PORT names", run=server)
-    return f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}"
-
-
-@check("PIPE-03", "second-port-in-safe-range", runs=(_alternate_port_runs,))
-def second_port_in_safe_range(ctx: Context) -> str:
-    if not _binds_to_port(ctx):
-        raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true: it is not run in "
-                            "pipelines, where SAGEMAKER_SAFE_PORT_RANGE applies")
-    server, listening = on_alternate_port(ctx.hosting)
-    low, high = SAFE_PORT_RANGE
-    given = f"SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}, SAGEMAKER_SAFE_PORT_RANGE={low}-{high}"
-    if server.healthy_after is None:
-        raise Inconclusive(f"with {given}: {server.outcome()}, so its ports were not read", run=server)
-    if listening is None:
-        raise Inconclusive("the server's socket table could not be read (the image has no `cat` to read "
-                           "/proc/net/tcp with)", run=server)
-    listening = [(address, port) for address, port in listening if address != DOCKER_DNS]
-    others = sorted({port for _, port in listening if port != ALTERNATE_PORT})
-    if not others:
-        raise NotApplicable(f"with {given}, nothing listens but port {ALTERNATE_PORT}: no second port")
-    outside = [port for port in others if not low <= port <= high]
-    if outside:
-        shown = ", ".join(f"{address}:{port}" for address, port in listening if port in outside)
-        raise Failed(f"with {given}, it also listens on {shown}",
-                     expected=f"a second port taken from SAGEMAKER_SAFE_PORT_RANGE ({low}-{high}): the containers of "
-                     "a pipeline share the host's ports", run=server,
-                     reproduce=f"docker exec byoc-repro-{server.role} cat /proc/net/tcp /proc/net/tcp6  # 0A: LISTEN")
-    return f"with {given}, its other port(s) {', '.join(map(str, others))} are in the range"
 
 
 @check("SERVE-15", "works-without-outbound-network", runs=(Hosting.shared,))

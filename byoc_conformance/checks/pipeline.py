@@ -1,11 +1,25 @@
-"""Serial inference pipelines, when --byoc-pipeline names the images that follow the one under test: each container
-on its SAGEMAKER_BIND_TO_PORT in one network namespace (PIPE-02), requests answered end to end (PIPE-01), and what
-one container hands the next within 5 MB (PIPE-04). A container that does not start fails PIPE-02 and leaves PIPE-01
-and PIPE-04 inconclusive (claims.py). The checks judge the record of one run, pipeline.through_pipeline."""
+"""Serial inference pipelines. The image alone, when its label says it takes SAGEMAKER_BIND_TO_PORT: it serves on that
+port (PIPE-02) and takes any second port from SAGEMAKER_SAFE_PORT_RANGE (PIPE-03), judged on pipeline.on_alternate_port.
+And, when --byoc-pipeline names the images that follow the one under test: each container on its
+SAGEMAKER_BIND_TO_PORT in one network namespace (PIPE-02), requests answered end to end (PIPE-01), and what one
+container hands the next within 5 MB (PIPE-04). A container that does not start fails PIPE-02 and leaves PIPE-01 and
+PIPE-04 inconclusive (claims.py). Those checks judge the record of one run, pipeline.through_pipeline."""
 
 from __future__ import annotations
 
-from ..pipeline import BIND_TO_PORT_LABEL, NOT_NAMED, PipelineRun, binds_to_port, passed_on, port_of, through_pipeline
+from ..engine import DOCKER_DNS
+from ..pipeline import (
+    ALTERNATE_PORT,
+    BIND_TO_PORT_LABEL,
+    NOT_NAMED,
+    SAFE_PORT_RANGE,
+    PipelineRun,
+    binds_to_port,
+    on_alternate_port,
+    passed_on,
+    port_of,
+    through_pipeline,
+)
 from ..probing import Sent
 from ..registry import Context, check, on_hosting
 from ..verdicts import Failed, Inconclusive, NotApplicable
@@ -29,6 +43,57 @@ def _require_started(ctx: Context, requirement: str) -> PipelineRun:
                         f"{run.name(number)} on SAGEMAKER_BIND_TO_PORT={port_of(number)}")
     return run
 
+
+# --- the image's own port (PIPE-02, PIPE-03): judged on a server started with SAGEMAKER_BIND_TO_PORT ---------
+
+def _binds_to_port(ctx: Context) -> bool:
+    return binds_to_port(ctx.hosting.image_labels)
+
+
+def _alternate_port_runs(ctx: Context) -> object:
+    return on_alternate_port(ctx.hosting) if _binds_to_port(ctx) else None
+
+
+@check("PIPE-02", "honours-sagemaker-bind-to-port", runs=(_alternate_port_runs,))
+def honours_bind_to_port(ctx: Context) -> str:
+    if not _binds_to_port(ctx):
+        raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true")
+    server, _ = on_alternate_port(ctx.hosting)
+    if server.healthy_after is None:
+        raise Failed(f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}",
+                     expected=f"the image carries {BIND_TO_PORT_LABEL}=true, so it serves on the port "
+                     "SAGEMAKER_BIND_TO_PORT names", run=server)
+    return f"with SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}: {server.outcome()}"
+
+
+@check("PIPE-03", "second-port-in-safe-range", runs=(_alternate_port_runs,))
+def second_port_in_safe_range(ctx: Context) -> str:
+    if not _binds_to_port(ctx):
+        raise NotApplicable(f"the image does not carry the label {BIND_TO_PORT_LABEL}=true: it is not run in "
+                            "pipelines, where SAGEMAKER_SAFE_PORT_RANGE applies")
+    server, listening = on_alternate_port(ctx.hosting)
+    low, high = SAFE_PORT_RANGE
+    given = f"SAGEMAKER_BIND_TO_PORT={ALTERNATE_PORT}, SAGEMAKER_SAFE_PORT_RANGE={low}-{high}"
+    if server.healthy_after is None:
+        raise Inconclusive(f"with {given}: {server.outcome()}, so its ports were not read", run=server)
+    if listening is None:
+        raise Inconclusive("the server's socket table could not be read (the image has no `cat` to read "
+                           "/proc/net/tcp with)", run=server)
+    listening = [(address, port) for address, port in listening if address != DOCKER_DNS]
+    others = sorted({port for _, port in listening if port != ALTERNATE_PORT})
+    if not others:
+        raise NotApplicable(f"with {given}, nothing listens but port {ALTERNATE_PORT}: no second port")
+    outside = [port for port in others if not low <= port <= high]
+    if outside:
+        shown = ", ".join(f"{address}:{port}" for address, port in listening if port in outside)
+        raise Failed(f"with {given}, it also listens on {shown}",
+                     expected=f"a second port taken from SAGEMAKER_SAFE_PORT_RANGE ({low}-{high}): the containers of "
+                     "a pipeline share the host's ports", run=server,
+                     reproduce=f"docker exec byoc-repro-{server.role} cat /proc/net/tcp /proc/net/tcp6  # 0A: LISTEN")
+    return f"with {given}, its other port(s) {', '.join(map(str, others))} are in the range"
+
+
+# --- the pipeline run end to end (PIPE-01, PIPE-02, PIPE-04) --------------------------------------------------
 
 @check("PIPE-02", "pipeline-containers-on-their-ports", runs=(on_hosting(through_pipeline),))
 def containers_on_their_ports(ctx: Context) -> str:

@@ -17,9 +17,11 @@ from typing import Any
 import pytest
 import requests
 
-from byoc_conformance import serving
+from byoc_conformance import pipeline, serving
 from byoc_conformance.checks import hosting as checks
+from byoc_conformance.checks import pipeline as pipeline_checks
 from byoc_conformance.declaration import DEFAULT_CSV, DEFAULTS, Declaration
+from byoc_conformance.engine import DOCKER_DNS
 from byoc_conformance.exchange import Answer
 from byoc_conformance.hosting import Probing, Server, Stop, invocation
 from byoc_conformance.outcome import CouldNotRun
@@ -525,40 +527,40 @@ BINDS = {BIND_TO_PORT_LABEL: "true"}
 
 def alternate(listening: list[tuple[str, int]] | None, labels: dict[str, str] | None = None, **server: Any) -> Context:
     ctx = context(labels=BINDS if labels is None else labels)
-    record(ctx, serving.on_alternate_port,
-           (Recorded(role="serve-bind-to-port", port=serving.ALTERNATE_PORT, **server), listening))
+    record(ctx, pipeline.on_alternate_port,
+           (Recorded(role="serve-bind-to-port", port=pipeline.ALTERNATE_PORT, **server), listening))
     return ctx
 
 
-@pytest.mark.parametrize("check", [checks.honours_bind_to_port, checks.second_port_in_safe_range])
+@pytest.mark.parametrize("check", [pipeline_checks.honours_bind_to_port, pipeline_checks.second_port_in_safe_range])
 def test_pipe_02_and_03_do_not_apply_to_an_image_without_the_label(check):
     ctx = alternate([], labels={BIND_TO_PORT_LABEL: "false"})
     verdict(NotApplicable, check, ctx, f"the image does not carry the label {BIND_TO_PORT_LABEL}=true")
-    assert checks._alternate_port_runs(ctx) is None  # and its server on the other port is not started
+    assert pipeline_checks._alternate_port_runs(ctx) is None  # and its server on the other port is not started
 
 
 def test_pipe_02_passes_a_server_healthy_on_the_port_it_is_given():
     ctx = alternate([("0.0.0.0", 9090)], healthy_after=2.0)
-    assert passes(checks.honours_bind_to_port, ctx) == \
+    assert passes(pipeline_checks.honours_bind_to_port, ctx) == \
         "with SAGEMAKER_BIND_TO_PORT=9090: /ping answered 200 2.00 s after start"
-    assert checks._alternate_port_runs(ctx)[0].port == 9090
+    assert pipeline_checks._alternate_port_runs(ctx)[0].port == 9090
 
 
 def test_pipe_02_fails_a_server_not_healthy_on_the_port_it_is_given():
-    failed = verdict(Failed, checks.honours_bind_to_port, alternate(None, healthy_after=None, last_ping="no answer "
-                                                                     "(ConnectionError)"),
+    not_healthy = alternate(None, healthy_after=None, last_ping="no answer (ConnectionError)")
+    failed = verdict(Failed, pipeline_checks.honours_bind_to_port, not_healthy,
                      "with SAGEMAKER_BIND_TO_PORT=9090: /ping did not answer 200 within the start-up window")
     assert "serves on the port SAGEMAKER_BIND_TO_PORT names" in failed.expected
 
 
 def test_pipe_03_passes_a_second_port_in_the_safe_range_and_ignores_dockers_resolver():
-    ctx = alternate([("0.0.0.0", 9090), ("0.0.0.0", 9150), (checks.DOCKER_DNS, 43211)])
-    assert passes(checks.second_port_in_safe_range, ctx) == \
+    ctx = alternate([("0.0.0.0", 9090), ("0.0.0.0", 9150), (DOCKER_DNS, 43211)])
+    assert passes(pipeline_checks.second_port_in_safe_range, ctx) == \
         "with SAGEMAKER_BIND_TO_PORT=9090, SAGEMAKER_SAFE_PORT_RANGE=9100-9199, its other port(s) 9150 are in the range"
 
 
 def test_pipe_03_fails_a_second_port_outside_the_safe_range():
-    failed = verdict(Failed, checks.second_port_in_safe_range,
+    failed = verdict(Failed, pipeline_checks.second_port_in_safe_range,
                      alternate([("0.0.0.0", 9090), ("127.0.0.1", 8081), ("0.0.0.0", 9101)]),
                      "SAGEMAKER_SAFE_PORT_RANGE=9100-9199, it also listens on 127.0.0.1:8081")
     assert "9101" not in failed.observed
@@ -566,15 +568,15 @@ def test_pipe_03_fails_a_second_port_outside_the_safe_range():
 
 
 def test_pipe_03_does_not_apply_without_a_second_port():
-    verdict(NotApplicable, checks.second_port_in_safe_range,
-            alternate([("0.0.0.0", 9090), (checks.DOCKER_DNS, 43211)]), "nothing listens but port 9090: no second port")
+    verdict(NotApplicable, pipeline_checks.second_port_in_safe_range,
+            alternate([("0.0.0.0", 9090), (DOCKER_DNS, 43211)]), "nothing listens but port 9090: no second port")
 
 
 def test_pipe_03_is_inconclusive_without_a_healthy_server_or_its_socket_table():
-    verdict(Inconclusive, checks.second_port_in_safe_range, alternate(None, **CRASHED),
+    verdict(Inconclusive, pipeline_checks.second_port_in_safe_range, alternate(None, **CRASHED),
             "the container exited with code 1 before /ping answered 200 (last: no answer (ConnectionError)), so its "
             "ports were not read")
-    verdict(Inconclusive, checks.second_port_in_safe_range, alternate(None),
+    verdict(Inconclusive, pipeline_checks.second_port_in_safe_range, alternate(None),
             "the server's socket table could not be read")
 
 
