@@ -12,16 +12,7 @@ from byoc_conformance.hosting import NO_ANSWER_IN_TIME as NO_ANSWER
 from byoc_conformance.hosting import NO_CONNECTION, Endpoint, Server
 from byoc_conformance.waiting import Poll
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def pause(self, seconds: float) -> None:
-        self.now += seconds
+from .fakes import Clock
 
 
 class PingedServer(Server):

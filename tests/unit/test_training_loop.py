@@ -11,19 +11,11 @@ import pytest
 from byoc_conformance import jobs, opt_ml
 from byoc_conformance.jobs import Disposition, HostContainers, TrainingRunner
 
+from .fakes import Clock
+
 CATCHES = Disposition("python3 train", caught=True, blocked=False, ignored=False)
 NO_HANDLER = Disposition("python3 train", caught=False, blocked=False, ignored=False)
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def pause(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def _iso(seconds: float) -> str:
@@ -114,7 +106,7 @@ class Runner(TrainingRunner):
 def clock(monkeypatch):
     monkeypatch.setattr(jobs, "pid1_disposition",
                         lambda container: container.disposition if container.status == "running" else None)
-    return Clock()
+    return Clock(1000.0)
 
 
 def _hosts(count: int) -> opt_ml.TrainingInput:

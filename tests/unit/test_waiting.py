@@ -2,16 +2,7 @@
 
 from byoc_conformance.waiting import Poll
 
-
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def pause(self, seconds: float) -> None:
-        self.now += seconds
+from .fakes import Clock
 
 
 def test_looks_at_once_then_every_interval_until_the_deadline() -> None:
