@@ -130,6 +130,8 @@ class Declaration:
     response_streaming: bool = False
     # Served for asynchronous inference: declared ($.byoc-conformance.async_inference) or asked for (ASYNC-01).
     async_inference: bool = False
+    # The request's ValidationSpecification, as submitted: the profile Marketplace validates the listing with (MKT-02).
+    validation: dict[str, Any] | None = None
 
     @property
     def metric_definitions(self) -> list[dict[str, str]]:
@@ -270,7 +272,8 @@ def load(path: Path | None) -> Declaration:
                    for kind, where in own.get("invocations", {}).items()}
     return Declaration(path, training, document.get("InferenceSpecification"), csv, channels, invocations,
                        _checkpoints(own, path), bool(own.get("network_isolation", False)),
-                       bool(own.get("response_streaming", False)), bool(own.get("async_inference", False)))
+                       bool(own.get("response_streaming", False)), bool(own.get("async_inference", False)),
+                       document.get("ValidationSpecification"))
 
 
 def _checkpoints(own: dict[str, Any], path: Path) -> Checkpoints | None:

@@ -95,7 +95,7 @@ def test_without_a_declaration_only_the_declaration_driven_checks_are_not_applic
     run = run_suite("byoc-samples/reference", tmp_path, WINDOW)
     assert "declaration: none (no --byoc-spec, no byoc-spec.json here)" in run.output
     assert run.ids_with("not applicable") == {"TRAIN-04", "TRAIN-06", "TRAIN-23", "METRIC-01", "METRIC-02",
-                                              "METRIC-03", "METRIC-05", "MKT-03", "SERVE-10", "SCRIPT-01",
+                                              "METRIC-03", "METRIC-05", "MKT-02", "MKT-03", "SERVE-10", "SCRIPT-01",
                                               "TRAIN-07", "TRAIN-08", "TRAIN-09", "TRAIN-10", "TRAIN-13",
                                               "TRAIN-17", "TRAIN-19", "SERVE-15", *CLAIMED_MODES}, run.output
     assert run.ids_with("passed") >= {"TRAIN-05", "SERVE-10", "SERVE-11"}  # these need no declaration
@@ -114,9 +114,13 @@ def _broken(document: dict, requirement: str) -> None:
         training["SupportedTuningJobObjectiveMetrics"][0]["MetricName"] = "validation:rmse"
     elif requirement == "MKT-03":  # a hyperparameter both required and defaulted
         training["SupportedHyperParameters"][0]["IsRequired"] = True
+    elif requirement == "MKT-02":  # a validation profile with an undeclared channel and a value out of its range
+        job = document["ValidationSpecification"]["ValidationProfiles"][0]["TrainingJobDefinition"]
+        job["InputDataConfig"][1]["ChannelName"] = "test"
+        job["HyperParameters"]["epochs"] = "500"
 
 
-@pytest.mark.parametrize("requirement", ["METRIC-01", "METRIC-02", "METRIC-03", "METRIC-05", "MKT-03"])
+@pytest.mark.parametrize("requirement", ["METRIC-01", "METRIC-02", "METRIC-03", "METRIC-05", "MKT-02", "MKT-03"])
 def test_a_broken_declaration_fails_exactly_its_requirement(requirement, sample_images, tmp_path):
     reference = SAMPLES / "reference" / "byoc-spec.json"
     document = json.loads(reference.read_text())
@@ -128,14 +132,21 @@ def test_a_broken_declaration_fails_exactly_its_requirement(requirement, sample_
     run = run_suite("byoc-samples/reference", tmp_path, WINDOW, "-k",
                     # METRIC-01 reads a training run's log; the others judge the declaration alone, where METRIC-01
                     # would fail too (a metric never printed, a capture that is not the number).
-                    "METRIC-01" if requirement == "METRIC-01" else "METRIC-02 or METRIC-03 or METRIC-05 or MKT-03")
+                    "METRIC-01" if requirement == "METRIC-01" else
+                    "METRIC-02 or METRIC-03 or METRIC-05 or MKT-02 or MKT-03")
     assert run.ids_with("failed") == {requirement}, run.output
+    if requirement not in ("METRIC-01", "MKT-02"):  # the reference's validation profile, untouched, passes
+        assert "MKT-02" in run.ids_with("passed"), run.output
     message = run.output[run.output.index(f"{requirement} ("):]
     if requirement == "METRIC-01":  # the reference prints tabs, which its own validation:mse regex reads as #011
         assert "a tab reads #011 there" in message, message
         assert "  reproduce:\n    docker run " in message, message  # the training run whose log it reads
     else:  # the declaration alone decides
         assert "  reproduce:\n    pytest --image byoc-samples/reference --byoc-spec " in message, message
+    if requirement == "MKT-02":  # each broken field, by its path in the request
+        job = "$.ValidationSpecification.ValidationProfiles[0].TrainingJobDefinition"
+        assert f"{job}.InputDataConfig[1].ChannelName: 'test' is not a declared training channel" in message, message
+        assert f"{job}.HyperParameters.epochs: '500' is outside its declaration (Integer 1..50)" in message, message
 
 
 def test_a_failure_shows_logs_and_a_reproduce_command_that_works(sample_images, tmp_path):
