@@ -132,6 +132,7 @@ class Declaration:
     async_inference: bool = False
     # The request's ValidationSpecification, as submitted: the profile Marketplace validates the listing with (MKT-02).
     validation: dict[str, Any] | None = None
+    model_package: bool = False  # the request is CreateModelPackage's: its profile is a transform job alone
 
     @property
     def metric_definitions(self) -> list[dict[str, str]]:
@@ -273,7 +274,8 @@ def load(path: Path | None) -> Declaration:
     return Declaration(path, training, document.get("InferenceSpecification"), csv, channels, invocations,
                        _checkpoints(own, path), bool(own.get("network_isolation", False)),
                        bool(own.get("response_streaming", False)), bool(own.get("async_inference", False)),
-                       document.get("ValidationSpecification"))
+                       document.get("ValidationSpecification"),
+                       any(key.startswith("ModelPackage") for key in document))
 
 
 def _checkpoints(own: dict[str, Any], path: Path) -> Checkpoints | None:

@@ -197,7 +197,17 @@ def validation_profile_problems(declared: Declaration) -> list[str]:
     if not PROFILE_NAME.fullmatch(profile["ProfileName"]):
         problems.append(f"{PROFILE}.ProfileName: {profile['ProfileName']!r}: 1-63 letters, digits and hyphens, "
                         "starting and ending with a letter or digit")
-    problems += _training_job_problems(profile["TrainingJobDefinition"], declared)
+    if declared.model_package:  # ModelPackageValidationProfile: a transform job of the packaged model, nothing else
+        if "TrainingJobDefinition" in profile:
+            problems.append(f"{PROFILE}.TrainingJobDefinition: a model package's profile has no training job")
+        if "TransformJobDefinition" not in profile:
+            problems.append(f"{PROFILE}.TransformJobDefinition: a model package's profile is its transform job; "
+                            "none is given")
+    elif "TrainingJobDefinition" in profile:
+        problems += _training_job_problems(profile["TrainingJobDefinition"], declared)
+    else:
+        problems.append(f"{PROFILE}.TrainingJobDefinition: an algorithm's profile starts with a training job; "
+                        "none is given")
     if "TransformJobDefinition" in profile:
         problems += _transform_job_problems(profile["TransformJobDefinition"], declared)
     return problems
@@ -208,7 +218,8 @@ def validation_profile_within_declaration(ctx: Context) -> str:
     declared = ctx.declaration
     if declared.validation is None:
         raise NotApplicable("the declaration has no ValidationSpecification (the profile a Marketplace listing is "
-                            "validated with: give the whole CreateAlgorithm request with --byoc-spec)")
+                            "validated with): give the whole CreateAlgorithm or CreateModelPackage request with "
+                            "--byoc-spec")
     problems = validation_profile_problems(declared)
     if problems:
         raise Failed("; ".join(problems), expected="exactly one validation profile whose training job uses only the "
@@ -216,10 +227,12 @@ def validation_profile_within_declaration(ctx: Context) -> str:
                      "whose transform job only what the InferenceSpecification supports (else validation fails "
                      "before the image runs)", reproduce=declared.rerun(ctx.image, "MKT-02"))
     profile = declared.validation["ValidationProfiles"][0]
-    job = profile["TrainingJobDefinition"]
-    parts = [f"training job: {len(job['InputDataConfig'])} channel(s) in {job['TrainingInputMode']} mode, "
-             f"{len(job.get('HyperParameters', {}))} hyperparameter(s), "
-             f"{job['ResourceConfig']['InstanceCount']} x {job['ResourceConfig'].get('InstanceType', '?')}"]
+    parts = []
+    if "TrainingJobDefinition" in profile:
+        job = profile["TrainingJobDefinition"]
+        parts.append(f"training job: {len(job['InputDataConfig'])} channel(s) in {job['TrainingInputMode']} mode, "
+                     f"{len(job.get('HyperParameters', {}))} hyperparameter(s), "
+                     f"{job['ResourceConfig']['InstanceCount']} x {job['ResourceConfig'].get('InstanceType', '?')}")
     if "TransformJobDefinition" in profile:
         transform = profile["TransformJobDefinition"]
         parts.append(f"transform job: {transform['TransformInput'].get('ContentType', 'no content type')} -> "

@@ -210,6 +210,23 @@ def test_an_inference_only_image_is_served_the_model_given_with_byoc_model(sampl
     assert statuses["SERVE-05"] == statuses["SERVE-07"] == statuses["IMG-01"] == "passed", run.output
 
 
+@pytest.mark.parametrize("accept, status", [("text/csv", "passed"), ("application/json", "failed")])
+def test_a_model_package_request_has_its_profile_judged(accept, status, sample_images, tmp_path):
+    document = json.loads((SAMPLES.parent / "tests" / "data" / "create-model-package.json").read_text())
+    transform = document["ValidationSpecification"]["ValidationProfiles"][0]["TransformJobDefinition"]
+    transform["TransformOutput"]["Accept"] = accept  # the package lists text/csv answers only
+    (tmp_path / "create-model-package.json").write_text(json.dumps(document))
+    model = tmp_path / "model"
+    model.mkdir()
+    (model / "model.json").write_text(json.dumps({"features": 4, "weights": [1, 2, 3, 4], "bias": 0.5}))
+    run = run_suite("byoc-samples/reference", tmp_path, f"--byoc-model={model}",
+                    f"--byoc-spec={tmp_path / 'create-model-package.json'}", "-k", "MKT-02")
+    assert run.statuses == [("MKT-02", status)], run.output
+    if status == "failed":
+        assert ("TransformJobDefinition.TransformOutput.Accept: 'application/json' is not among the "
+                "SupportedResponseMIMETypes (text/csv)") in run.output
+
+
 def test_a_separate_inference_image_serves_the_model_that_image_trained(sample_images, tmp_path):
     run = run_suite("byoc-samples/reference", tmp_path, WINDOW,
                     "--byoc-inference-image=byoc-samples/serve-wrong-content-type", *area_selection("hosting"))

@@ -125,3 +125,27 @@ def test_a_transform_job_without_an_inference_specification_fails():
 def test_a_profile_with_a_training_job_alone_is_judged_on_it():
     summary = judged(lambda s, p: p.pop("TransformJobDefinition"))
     assert "transform job" not in summary and "training job: 2 channel(s)" in summary
+
+
+def test_an_algorithms_profile_needs_its_training_job():
+    assert failed(lambda s, p: p.pop("TrainingJobDefinition")) == \
+        f"{PROFILE}.TrainingJobDefinition: an algorithm's profile starts with a training job; none is given"
+
+
+MODEL_PACKAGE = dataclasses.replace(REFERENCE, training=None, model_package=True)
+
+
+def test_a_model_packages_profile_is_its_transform_job_alone():
+    summary = judged(lambda s, p: p.pop("TrainingJobDefinition"), MODEL_PACKAGE)
+    assert summary.startswith("profile 'reference-csv' stays within the declaration (transform job: text/csv -> "
+                              "text/csv)")
+    assert failed(None, MODEL_PACKAGE) == \
+        f"{PROFILE}.TrainingJobDefinition: a model package's profile has no training job"
+    assert failed(lambda s, p: p.clear() or p.update(ProfileName="p"), MODEL_PACKAGE) == \
+        f"{PROFILE}.TransformJobDefinition: a model package's profile is its transform job; none is given"
+
+
+def test_a_create_model_package_request_is_read_as_one():
+    declared = declaration.load(SAMPLES.parent / "tests" / "data" / "create-model-package.json")
+    assert declared.model_package and declared.training is None
+    assert declared_checks.validation_profile_problems(declared) == []
