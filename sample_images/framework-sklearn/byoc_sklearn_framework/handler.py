@@ -86,7 +86,10 @@ def _numbers(rows, where):
 
 
 def parse_csv(text):
-    rows = [row for row in csv.reader(io.StringIO(text)) if row and any(f.strip() for f in row)]
+    try:
+        rows = [row for row in csv.reader(io.StringIO(text)) if row and any(f.strip() for f in row)]
+    except csv.Error as e:  # a stray carriage return, say: the request's fault, not the server's
+        raise bad_request("the body is not CSV: %s" % e) from None
     return _numbers(rows, "row")
 
 
