@@ -278,12 +278,21 @@ class planned_alone(planned):  # noqa: N801
 PLANNED = "planned_run"
 
 
-def planned_for(func: Callable[[Any], T]) -> Callable[[Any], T]:
-    """A function of one owner with a `plan` (the Hosting, say), run once per plan with failures kept."""
+def planned_per(key_arguments: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
+    """A function of one owner with a `plan` (the Hosting, say), run once per plan and its first `key_arguments`
+    further arguments (a request's name), with failures kept; any other arguments (the session's declaration, a
+    check's criterion) are the same each time it is read under that key."""
 
-    @functools.wraps(func)
-    def once(owner: Any) -> T:
-        return owner.plan.once((func.__module__, func.__qualname__), lambda: func(owner))  # type: ignore[no-any-return]
+    def decorate(func: Callable[..., T]) -> Callable[..., T]:
+        @functools.wraps(func)
+        def once(owner: Any, *arguments: Any) -> T:
+            key = (func.__module__, func.__qualname__, *arguments[:key_arguments])
+            return owner.plan.once(key, lambda: func(owner, *arguments))  # type: ignore[no-any-return]
 
-    setattr(once, PLANNED, True)
-    return once
+        setattr(once, PLANNED, True)
+        return once
+
+    return decorate
+
+
+planned_for = planned_per(0)  # a run of its owner alone: once per plan

@@ -2,7 +2,7 @@
 connections, pings, malformed payloads against a server of their own, and the servers started with another port or a
 writable model. Each returns what it sent and what came back; checks/hosting.py judges.
 
-Every run goes through the plan once: a `planned_for` function of the Hosting, or (`_planned_per`) one that is also
+Every run goes through the plan once: a `planned_for` function of the Hosting, or (`planned_per`) one that is also
 given what the session fixes, the declaration the requests are built from. A request sequence stops where its check
 stops judging (the first request left unanswered, or answered so that the check has its verdict), so that the server
 sees the requests it saw when the check sent them itself.
@@ -14,12 +14,10 @@ runs once per plan and request name: one check's probe."""
 
 from __future__ import annotations
 
-import functools
 import json
 import time
-from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from hypothesis import strategies as st
 
@@ -28,7 +26,7 @@ from .engine import Process
 from .exchange import MIB, Answer
 from .hosting import OWN_MODEL, Endpoint, Hosting, Server, invocation
 from .payloads import Payload, example_csv, invalid_payloads, invalid_samples, valid_csv
-from .plan import PLANNED, planned_for
+from .plan import planned_for, planned_per
 from .probing import Criterion, Exploration, Sent, explore, send
 from .verdicts import Request
 
@@ -64,23 +62,7 @@ def sized_answer(hosting: Hosting, server: Server, size: int, name: str) -> Sent
     return send(server, hosting.request(payload, name), payload)
 
 
-def _planned_per(key_arguments: int) -> Callable[[Callable[..., T]], Callable[..., T]]:
-    """A run of the Hosting given more arguments, run once per plan and its first `key_arguments` arguments (a
-    request's name); the others (the session's declaration, a check's criterion) are the same each time it is read
-    under that key. It carries plan.PLANNED, as planned_for's runs do: a check may call it."""
-    def decorate(func: Callable[..., T]) -> Callable[..., T]:
-        @functools.wraps(func)
-        def once(hosting: Hosting, *arguments: Any) -> T:
-            key = (func.__module__, func.__qualname__, *arguments[:key_arguments])
-            return hosting.plan.once(key, lambda: func(hosting, *arguments))
-
-        setattr(once, PLANNED, True)
-        return once
-
-    return decorate
-
-
-@_planned_per(1)
+@planned_per(1)
 def valid_csv_exploration(hosting: Hosting, name: str, criterion: Criterion) -> Exploration:
     """Generated valid CSV sent to the healthy shared server, each request saved as `name`; the payload `criterion`
     picks out shrunk to the smallest that still is (probing.explore)."""
@@ -345,7 +327,7 @@ class DeclaredPairs:
     unprobed: list[str] = field(default_factory=list)  # declared request types with no sample to send
 
 
-@_planned_per(0)
+@planned_per(0)
 def declared_pairs(hosting: Hosting, declaration: Declaration) -> DeclaredPairs:
     hosting.healthy()
     sent = DeclaredPairs()
@@ -406,7 +388,7 @@ class Spelled:
             (plain.status_code, plain.content if body_too else None)  # type: ignore[union-attr]
 
 
-@_planned_per(0)
+@planned_per(0)
 def media_type_spellings(hosting: Hosting, declaration: Declaration) -> list[Spelled]:
     hosting.healthy()
     accept = declaration.response_types[0]
@@ -445,14 +427,14 @@ def _declared_request(hosting: Hosting, declaration: Declaration, name: str, **h
     return invocation(body, name, content_type, {"Accept": declaration.response_types[0], **headers})  # type: ignore[arg-type]
 
 
-@_planned_per(0)
+@planned_per(0)
 def undeclared_content_type(hosting: Hosting, declaration: Declaration) -> Sent | None:
     """A declared sample sent to the healthy shared server with Content-Type UNDECLARED_TYPE; None: no sample."""
     request = _declared_request(hosting, declaration, "serve-11-415.payload", **{"Content-Type": UNDECLARED_TYPE})
     return None if request is None else answer(hosting, request)
 
 
-@_planned_per(0)
+@planned_per(0)
 def unproducible_accept(hosting: Hosting, declaration: Declaration) -> Sent | None:
     """A declared sample sent to the healthy shared server asking for UNDECLARED_TYPE; None: no sample."""
     request = _declared_request(hosting, declaration, "serve-11-406.payload", Accept=UNDECLARED_TYPE)
