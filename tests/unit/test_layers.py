@@ -18,9 +18,10 @@ PACKAGE = Path(__file__).resolve().parents[2] / "byoc_conformance"
 # and which import only the core and each other.
 LAYERS = {
     "core": {"engine", "plan", "progress", "specs", "exchange", "reaper", "catalogue", "waiting"},
-    "inputs": {"declaration", "payloads", "hyperparameters", "opt_ml", "script", "model", "metrics", "options"},
+    "inputs": {"declaration", "payloads", "hyperparameters", "opt_ml", "script", "model", "metrics", "options",
+               "recordio", "s3"},
     "runs": {"training", "jobs", "hosting", "serving", "probing", "batch", "pipeline", "multi_model", "serverless",
-             "streaming", "asynchronous", "pipe"},
+             "streaming", "asynchronous", "pipe", "validation"},
     "checks": {"registry", "checks"},  # and every checks.* module
     "session": {"harness", "suite"},
     "plugin": {"plugin"},
