@@ -167,10 +167,10 @@ class TrainingRun:
         if self.training_input.checkpoints:  # shared by the interrupted run and the one that resumes from it
             (where.parent / "checkpoints").mkdir(parents=True, exist_ok=True)
             added.append(f"-v {shlex.quote(f'{where.parent}/checkpoints:{opt_ml.CHECKPOINTS}')}")
-        streams = self.training_input.pipe_streams(run.host)
-        for channel, stream in streams.items():
+        pipe_channels = self.training_input.in_mode("Pipe")  # the feeder is told the channels, not its files
+        for feed_file, content in self.training_input.pipe_feed(run.host).items():
             (where / "feed").mkdir(exist_ok=True)
-            (where / "feed" / channel).write_bytes(stream)
+            (where / "feed" / feed_file).write_bytes(content)
         if network:
             name = f"{network}-{run.host}"
             start = (f"docker run -d --name {name} --network {network} --network-alias {run.host}"
@@ -188,12 +188,12 @@ class TrainingRun:
             ], self.image),
         ]
         command = " \\\n    ".join(lines)
-        if streams:  # the feeder first, as the harness starts it (pipe.py); it runs until it is stopped
+        if pipe_channels:  # the feeder first, as the harness starts it (pipe.py); it runs until it is stopped
             feeder = " \\\n    ".join([
                 f"docker run -d --rm --name {name}-feeder --network none",
                 f"-v {shlex.quote(f'{where}/input:/opt/ml/input')}",
                 f"-v {shlex.quote(f'{where}/feed:{pipe.FEED_DIR}:ro')}",
-                f"--entrypoint {pipe.ENTRYPOINT[0]} {shlex.join([self.image, *pipe.ENTRYPOINT[1:], *streams])}"])
+                f"--entrypoint {pipe.ENTRYPOINT[0]} {shlex.join([self.image, *pipe.ENTRYPOINT[1:], *pipe_channels])}"])
             command = f"{feeder}\n{command}\ndocker kill {name}-feeder"
         if self.signal_at is None or network:
             return command
@@ -458,14 +458,15 @@ class TrainingRunner:
             if run.image_files:
                 host.container.put_archive("/", tar_of({path.lstrip("/"): content
                                                          for path, content in run.image_files.items()}))
-            streams = run.training_input.pipe_streams(run.host)
-            if streams:
+            pipe_channels = run.training_input.in_mode("Pipe")  # the feeder is told the channels, not its files
+            if pipe_channels:
                 host.feeder = self.engine.create_container(
-                    self.image, list(streams), entrypoint=pipe.ENTRYPOINT, role=f"{role}-feeder",
+                    self.image, list(pipe_channels), entrypoint=pipe.ENTRYPOINT, role=f"{role}-feeder",
                     mounts=[self.engine.mount(volumes["/opt/ml/input"], "/opt/ml/input")], network_mode="none",
                     **self.engine.limits())
-                host.feeder.put_archive("/", tar_of({f"{pipe.FEED_DIR.lstrip('/')}/{channel}": stream
-                                                     for channel, stream in streams.items()}))
+                feed = run.training_input.pipe_feed(run.host)
+                host.feeder.put_archive("/", tar_of({f"{pipe.FEED_DIR.lstrip('/')}/{feed_file}": content
+                                                     for feed_file, content in feed.items()}))
             yield host
 
     def _new_run(self, slug: str, label: str, training_input: opt_ml.TrainingInput, *,

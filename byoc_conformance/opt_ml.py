@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import dataclasses
+import gzip
 import json
 import random
 from dataclasses import dataclass, field
 
-from . import specs
+from . import recordio, specs
 from .declaration import DEFAULT_CSV, DEFAULTS, CsvLayout, Declaration
 
 CURRENT_HOST = "algo-1"
 CHECKPOINTS = "/opt/ml/checkpoints"  # CheckpointConfig.LocalPath's default (TRAIN-19)
 DATA_DIR = "/opt/ml/input/data"  # a channel's directory (File, FastFile) or FIFOs (Pipe) are below it
 CODE_FILE = "code/sourcedir.tar.gz"  # script mode's source archive, below /opt/ml/input
+# A shuffled Pipe channel is shuffled anew each epoch. The feed is prepared before the job starts and the job may
+# read any number of epochs, so the harness prepares this many orders and epoch e carries order e % SHUFFLED_EPOCHS.
+SHUFFLED_EPOCHS = 4
 
 
 def host_names(count: int) -> tuple[str, ...]:
@@ -24,11 +28,14 @@ def host_names(count: int) -> tuple[str, ...]:
 
 @dataclass(frozen=True)
 class ChannelConfig:
-    """How a channel is delivered (inputdataconfig.json): its input mode, S3 distribution and record wrapping."""
+    """How a channel is delivered: its input mode, S3 distribution and record wrapping (inputdataconfig.json), and
+    its compression and ShuffleConfig.Seed, which SageMaker honours in delivery but does not write to the container."""
 
     mode: str = "File"  # File | Pipe | FastFile
     distribution: str = "FullyReplicated"  # FullyReplicated | ShardedByS3Key
     record_wrapper: str = "None"  # None | RecordIO
+    compression: str = "None"  # None | Gzip: Pipe mode decompresses, File and FastFile deliver the objects as they are
+    shuffle_seed: int | None = None  # ShuffleConfig.Seed; None: the objects come in key order
 
     def entry(self) -> dict[str, str]:
         return {"TrainingInputMode": self.mode, "S3DistributionType": self.distribution,
@@ -47,6 +54,7 @@ class TrainingInput:
     hosts: tuple[str, ...] = (CURRENT_HOST,)
     delivery: dict[str, ChannelConfig] = field(default_factory=dict)  # a channel not named: File, replicated
     checkpoints: bool = False  # the job has a CheckpointConfig: checkpointconfig.json, and CHECKPOINTS kept
+    instance_type: str = "local"  # ResourceConfig.InstanceType, as resourceconfig.json names it
 
     def config(self, channel: str) -> ChannelConfig:
         return self.delivery.get(channel, ChannelConfig())
@@ -55,15 +63,36 @@ class TrainingInput:
         """The channels delivered in this input mode."""
         return tuple(channel for channel in self.channels if self.config(channel).mode == mode)
 
-    def objects(self, channel: str, host: str = CURRENT_HOST) -> dict[str, bytes]:
-        """The channel's objects (S3 key below the channel's prefix -> content) that `host` gets: all of them, or
-        with ShardedByS3Key every n-th in key order, so that each of n hosts gets about 1/n, disjoint from the
-        others' (TRAIN-07)."""
+    def order(self, channel: str, epoch: int = 0) -> tuple[str, ...]:
+        """The channel's S3 keys in the order SageMaker takes them in `epoch`: key order, or with a ShuffleConfig an
+        order shuffled with its seed, another one each epoch (epoch 0 is the order File and FastFile mode deal
+        from). Of SHUFFLED_EPOCHS orders, all differ when the keys allow it (three or more keys)."""
+        keys = sorted(self.channels[channel])
+        seed = self.config(channel).shuffle_seed
+        if seed is None:
+            return tuple(keys)
+        shuffles = random.Random(seed)
+        orders: list[tuple[str, ...]] = []
+        while len(orders) <= epoch % SHUFFLED_EPOCHS:
+            order = tuple(shuffles.sample(keys, len(keys)))
+            if order not in orders or len(keys) < 3:  # fewer than 3 keys have fewer orders than epochs to fill
+                orders.append(order)
+        return orders[-1]
+
+    def objects(self, channel: str, host: str = CURRENT_HOST, epoch: int = 0) -> dict[str, bytes]:
+        """The channel's objects (S3 key below the channel's prefix -> content) that `host` gets in `epoch`: all of
+        them, or with ShardedByS3Key every n-th in the epoch's order (key order unless shuffled), so that each of n
+        hosts gets about 1/n, disjoint from the others' (TRAIN-07). Shuffled, they come in the epoch's order, and a
+        sharded channel is dealt anew each epoch (an object may go to another host in the next one)."""
         objects = self.channels[channel]
-        if self.config(channel).distribution != "ShardedByS3Key":
+        config = self.config(channel)
+        if config.distribution != "ShardedByS3Key" and config.shuffle_seed is None:
             return objects
+        order = self.order(channel, epoch)
+        if config.distribution != "ShardedByS3Key":
+            return {key: objects[key] for key in order}
         rank, count = self.hosts.index(host), len(self.hosts)
-        return {key: objects[key] for number, key in enumerate(sorted(objects)) if number % count == rank}
+        return {key: objects[key] for number, key in enumerate(order) if number % count == rank}
 
     def config_files(self, host: str = CURRENT_HOST) -> dict[str, dict]:
         inputdataconfig = {
@@ -78,10 +107,9 @@ class TrainingInput:
             "hosts": list(self.hosts),
             "network_interface_name": "eth0",
             "current_group_name": "homogeneousCluster",
-            "current_instance_type": "local",
-            "instance_groups": [
-                {"instance_group_name": "homogeneousCluster", "instance_type": "local", "hosts": list(self.hosts)}
-            ],
+            "current_instance_type": self.instance_type,
+            "instance_groups": [{"instance_group_name": "homogeneousCluster", "instance_type": self.instance_type,
+                                 "hosts": list(self.hosts)}],
         }
         files = {
             "hyperparameters.json": self.hyperparameters,
@@ -117,10 +145,36 @@ class TrainingInput:
         return {channel: self.objects(channel, host) for channel in self.in_mode("FastFile")}
 
     def pipe_streams(self, host: str = CURRENT_HOST) -> dict[str, bytes]:
-        """Pipe channels: what each epoch's FIFO carries, the channel's objects one after another in key order
-        (TRAIN-09). Gzip objects arrive decompressed: SageMaker decompresses them as it streams."""
-        return {channel: b"".join(content for _, content in sorted(self.objects(channel, host).items()))
-                for channel in self.in_mode("Pipe")}
+        """Pipe channels: what the FIFO of epoch 0 carries, the channel's objects one after another in key order
+        (TRAIN-09) or, shuffled, in the epoch's order (see stream)."""
+        return {channel: self.stream(channel, host) for channel in self.in_mode("Pipe")}
+
+    def stream(self, channel: str, host: str = CURRENT_HOST, epoch: int = 0) -> bytes:
+        """What a Pipe channel's FIFO carries in `epoch`: its objects in the epoch's order, each decompressed if the
+        channel is Gzip (SageMaker decompresses as it streams; gzip.decompress reads every member of an object) and
+        then, with RecordWrapperType RecordIO, wrapped in a RecordIO record of its own."""
+        config = self.config(channel)
+        objects = self.objects(channel, host, epoch)
+        keys = sorted(objects) if config.shuffle_seed is None else objects
+        parts = (objects[key] for key in keys)
+        if config.compression == "Gzip":
+            parts = (gzip.decompress(part) for part in parts)
+        if config.record_wrapper == "RecordIO":
+            parts = (recordio.wrap(part) for part in parts)
+        return b"".join(parts)
+
+    def pipe_feed(self, host: str = CURRENT_HOST) -> dict[str, bytes]:
+        """The feeder's files (pipe.py): per Pipe channel one file named after it, which every epoch carries, or
+        for a shuffled channel one per prepared order, "<channel>@<n>" for epochs n, n + SHUFFLED_EPOCHS, ...
+        ("@" cannot occur in a channel name, so no channel's file is taken for another's)."""
+        feed = {}
+        for channel in self.in_mode("Pipe"):
+            if self.config(channel).shuffle_seed is None:
+                feed[channel] = self.stream(channel, host)
+            else:
+                feed.update({f"{channel}@{epoch}": self.stream(channel, host, epoch)
+                             for epoch in range(SHUFFLED_EPOCHS)})
+        return feed
 
 
 # Prefixes of a nested S3 key tree, as partitioned data sets are often laid out (TRAIN-07).

@@ -5,14 +5,20 @@ The feeder is the image under test started with /bin/sh (no registry to pull a t
 sh and mkfifo cannot be fed, and its Pipe check is inconclusive). Per channel it makes the FIFO of epoch 0, waits
 for the program to open it, unlinks it at once (so a second open of the same epoch finds nothing, rather than a
 FIFO no one will ever write again), writes the channel's stream, closes it, and only then makes the next epoch's.
-It reports each step on its stdout, which the harness reads back."""
+It reports each step on its stdout, which the harness reads back.
+
+The streams are files in FEED_DIR (opt_ml.TrainingInput.pipe_feed): "<channel>", which every epoch carries, or for
+a shuffled channel "<channel>@<n>", carried by the epochs e with e % SHUFFLED_EPOCHS == n (each epoch is shuffled
+anew, and the feed is prepared before the job starts)."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
 
-FEED_DIR = "/byoc-feed"  # in the feeder's own filesystem: one file per channel, what each epoch carries
+from .opt_ml import SHUFFLED_EPOCHS
+
+FEED_DIR = "/byoc-feed"  # in the feeder's own filesystem: what the epochs carry, per channel
 MARK = "byoc-feed"
 
 SCRIPT = f"""
@@ -24,7 +30,9 @@ feed() {{
     exec 3>"$fifo"
     rm -f "$fifo"
     echo "{MARK} $1 $epoch opened"
-    if cat "{FEED_DIR}/$1" >&3; then echo "{MARK} $1 $epoch delivered"; else echo "{MARK} $1 $epoch cut-short"; fi
+    stream="{FEED_DIR}/$1@$((epoch % {SHUFFLED_EPOCHS}))"
+    [ -e "$stream" ] || stream="{FEED_DIR}/$1"
+    if cat "$stream" >&3; then echo "{MARK} $1 $epoch delivered"; else echo "{MARK} $1 $epoch cut-short"; fi
     exec 3>&-
     epoch=$((epoch + 1))
   done
