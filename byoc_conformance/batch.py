@@ -1,7 +1,9 @@
 """Batch transform as SageMaker runs it (BATCH-01..08): the same image with `serve` and the batch
 environment, GET /execution-parameters, an input file split by line into payloads, sent with the resolved
 concurrency, and the answers assembled in input order into the `.out` file. Under MaxPayloadInMB 0 (no limit),
-payloads are sent as SageMaker sends them then: with chunked transfer encoding, no Content-Length.
+payloads are sent as SageMaker sends them then: with chunked transfer encoding, no Content-Length. A Job may also
+set what a TransformJobDefinition sets (a validation profile's transform): SplitType None, Line or RecordIO,
+CompressionType Gzip, the payloads' ContentType and Accept, and AssembleWith None or Line.
 
 The runs the BATCH checks read are here too (the planned functions at the end): each returns a record of what it
 sent and what came back (DefaultJob, SingleRecordJob, ConcurrentJob, MaxPayload, OutFile, BadRecord);
@@ -10,9 +12,11 @@ checks/batch.py judges them."""
 from __future__ import annotations
 
 import contextlib
+import gzip
 import json
 import re
 import time
+import zlib
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +24,7 @@ from typing import Any
 
 import requests
 
-from . import exchange, opt_ml
+from . import exchange, opt_ml, recordio
 from .exchange import MIB, cut_note  # batch "MB" is read as MiB, as SageMaker's local mode does
 from .hosting import Endpoint, Hosting, Server, ServerGone, invocation
 from .payloads import Payload, large_csv
@@ -32,6 +36,16 @@ from .verdicts import Request
 DEFAULTS = {"MaxConcurrentTransforms": 1, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
 ENVIRONMENT = {"MaxConcurrentTransforms": "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS",
                "BatchStrategy": "SAGEMAKER_BATCH_STRATEGY", "MaxPayloadInMB": "SAGEMAKER_MAX_PAYLOAD_IN_MB"}
+# A TransformJobDefinition's BatchStrategy is spelt otherwise than the container's environment (and settings) spell it.
+STRATEGY_SETTINGS = {"MultiRecord": "MULTI_RECORD", "SingleRecord": "SINGLE_RECORD"}
+SPLIT_TYPES, COMPRESSION_TYPES, ASSEMBLE_WITH = ("None", "Line", "RecordIO"), ("None", "Gzip"), ("None", "Line")
+
+
+def strategy_setting(api_value: str) -> str:
+    """The setting (SAGEMAKER_BATCH_STRATEGY's value) for a TransformJobDefinition's BatchStrategy."""
+    if api_value not in STRATEGY_SETTINGS:
+        raise ValueError(f"unknown BatchStrategy {api_value!r} (one of {', '.join(STRATEGY_SETTINGS)})")
+    return STRATEGY_SETTINGS[api_value]
 
 
 @dataclass(frozen=True)
@@ -42,6 +56,18 @@ class Job:
     input_filter: str = "$"
     join_source: bool = False  # JoinSource=Input: each output record follows its whole input record
     output_filter: str = "$"
+    split_type: str = "Line"  # TransformInput.SplitType: None (the object is one record), Line or RecordIO
+    compression: str = "None"  # TransformInput.CompressionType: Gzip input is decompressed before it is split
+    content_type: str = "text/csv"  # TransformInput.ContentType: every payload's Content-Type
+    accept: str | None = None  # TransformOutput.Accept: every payload's Accept (None: invocation's own)
+    assemble_with: str = "Line"  # TransformOutput.AssembleWith: Line, or None (the answers as they came)
+
+    def __post_init__(self) -> None:
+        for name, value, known in (("SplitType", self.split_type, SPLIT_TYPES),
+                                   ("CompressionType", self.compression, COMPRESSION_TYPES),
+                                   ("AssembleWith", self.assemble_with, ASSEMBLE_WITH)):
+            if value not in known:
+                raise ValueError(f"unknown {name} {value!r} (one of {', '.join(known)})")
 
     def environment(self) -> dict[str, str]:
         # SAGEMAKER_BATCH is always set; the others only when the job sets them.
@@ -64,17 +90,25 @@ def usable(name: str, value: Any) -> bool:
     return type(value) is int and low <= value <= 100
 
 
+class InputError(ValueError):
+    """An input SageMaker cannot transform: not Gzip or RecordIO as the job says, or a record over MaxPayloadInMB."""
+
+
 def split(records: list[bytes], strategy: str, max_payload_mb: int) -> list[list[bytes]]:
-    """Line-split records grouped into payloads: one record each under SINGLE_RECORD, as many whole records
-    as fit in MaxPayloadInMB under MULTI_RECORD (0: no limit, the whole input streamed as one payload)."""
+    """Records grouped into payloads: one record each under SINGLE_RECORD, as many whole records as fit in
+    MaxPayloadInMB under MULTI_RECORD (0: no limit, the whole input streamed as one payload). A record over
+    MaxPayloadInMB fits in no payload, whatever the strategy: InputError."""
+    limit = max_payload_mb * MIB
+    for number, record in enumerate(records, 1):
+        if limit and len(record) > limit:
+            raise InputError(f"record {number} is {len(record)} bytes, over MaxPayloadInMB={max_payload_mb}")
     if strategy == "SINGLE_RECORD":
         return [[record] for record in records]
     if max_payload_mb == 0:
         return [records] if records else []
-    limit, payloads, size = max_payload_mb * MIB, [[]], 0
-    for number, record in enumerate(records, 1):
-        if len(record) > limit:
-            raise ValueError(f"record {number} is {len(record)} bytes, over MaxPayloadInMB={max_payload_mb}")
+    payloads: list[list[bytes]] = [[]]
+    size = 0
+    for record in records:
         if size + len(record) > limit:
             payloads.append([])
             size = 0
@@ -189,19 +223,47 @@ def container_answer(status: int | str, body: bytes) -> dict[str, Any] | None:
     return answer if isinstance(answer, dict) else None
 
 
+def input_records(job: Job, data: bytes) -> list[bytes]:
+    """The records an input object is split into, as SageMaker splits it under the job's CompressionType and
+    SplitType: the non-blank lines (each with its line end), the whole object (none if it is empty), or whole
+    RecordIO records (each with its framing). InputError for input that cannot be so read."""
+    if job.compression == "Gzip":
+        try:
+            data = gzip.decompress(data)
+        except (OSError, EOFError, zlib.error) as error:  # not gzip, truncated, or corrupt
+            raise InputError(f"the input is not Gzip data ({error})") from None
+    if job.split_type == "None":
+        return [data] if data else []
+    if job.split_type == "RecordIO":
+        try:
+            return recordio.split(data)
+        except recordio.RecordIOError as error:
+            raise InputError(f"the input is not whole RecordIO records ({error})") from None
+    return [r for r in data.splitlines(keepends=True) if r.strip()]
+
+
 def transform(server: Server, job: Job, data: bytes, container: dict[str, Any] | None) -> Transform:
     parameters = resolve(job, container)
-    originals = [r for r in data.splitlines(keepends=True) if r.strip()]
-    records = [filter_record(r, job.input_filter) for r in originals]
-    payloads = split(records, parameters["BatchStrategy"], parameters["MaxPayloadInMB"])
-    result = Transform(parameters, len(payloads), len(records))
+    result = Transform(parameters)
+    # The DataProcessing filters and the join read CSV lines: they apply only to a job split by line.
+    by_line = job.split_type == "Line"
+    try:
+        originals = input_records(job, data)
+        records = [filter_record(r, job.input_filter) for r in originals] if by_line else originals
+        payloads = split(records, parameters["BatchStrategy"], parameters["MaxPayloadInMB"])
+    except InputError as error:  # the job fails: none of its payloads is sent
+        result.failures.append(f"{error}: SageMaker fails the transform")
+        return result
+    result.payloads, result.records_in = len(payloads), len(records)
 
-    streamed = CHUNKED if parameters["MaxPayloadInMB"] == 0 else None  # no size limit: sent chunked
+    headers = {**(CHUNKED if parameters["MaxPayloadInMB"] == 0 else {}),  # no size limit: sent chunked
+               **({"Accept": job.accept} if job.accept is not None else {})}
 
     def send_one(numbered: tuple[int, list[bytes]]) -> bytes:
         number, payload = numbered
+        request = invocation(b"".join(payload), f"batch-payload-{number}", job.content_type, headers)
         try:
-            response = send(server, invocation(b"".join(payload), f"batch-payload-{number}", extra_headers=streamed))
+            response = send(server, request)
         except requests.RequestException as error:
             result.failures.append(f"payload {number}: no answer ({error})")
             return b""
@@ -215,8 +277,8 @@ def transform(server: Server, job: Job, data: bytes, container: dict[str, Any] |
     with ThreadPoolExecutor(max(1, int(parameters["MaxConcurrentTransforms"]))) as pool:
         answers = list(pool.map(send_one, enumerate(payloads, 1)))  # map keeps input order
     result.seconds = time.monotonic() - started
-    result.output = assemble(answers)
-    if job.join_source and not result.failures:
+    result.output = assemble(answers) if job.assemble_with == "Line" else b"".join(answers)
+    if job.join_source and by_line and not result.failures:
         outputs = result.output.splitlines(keepends=True)
         if len(outputs) == len(originals):  # else the count check reports it; there is nothing to join
             result.output = b"".join(join(originals, outputs, job.output_filter))
