@@ -36,16 +36,7 @@ from .verdicts import Request
 DEFAULTS = {"MaxConcurrentTransforms": 1, "BatchStrategy": "MULTI_RECORD", "MaxPayloadInMB": 6}
 ENVIRONMENT = {"MaxConcurrentTransforms": "SAGEMAKER_MAX_CONCURRENT_TRANSFORMS",
                "BatchStrategy": "SAGEMAKER_BATCH_STRATEGY", "MaxPayloadInMB": "SAGEMAKER_MAX_PAYLOAD_IN_MB"}
-# A TransformJobDefinition's BatchStrategy is spelt otherwise than the container's environment (and settings) spell it.
-STRATEGY_SETTINGS = {"MultiRecord": "MULTI_RECORD", "SingleRecord": "SINGLE_RECORD"}
 SPLIT_TYPES, COMPRESSION_TYPES, ASSEMBLE_WITH = ("None", "Line", "RecordIO"), ("None", "Gzip"), ("None", "Line")
-
-
-def strategy_setting(api_value: str) -> str:
-    """The setting (SAGEMAKER_BATCH_STRATEGY's value) for a TransformJobDefinition's BatchStrategy."""
-    if api_value not in STRATEGY_SETTINGS:
-        raise ValueError(f"unknown BatchStrategy {api_value!r} (one of {', '.join(STRATEGY_SETTINGS)})")
-    return STRATEGY_SETTINGS[api_value]
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,12 @@ def duplicate_names(what: str, names: list[str]) -> list[str]:
             if names.count(name) > 1]
 
 
+def count_problems(what: str, items: list, limits: tuple[int, int]) -> list[str]:
+    """Why `items` is not a count the API allows (inclusive limits), or nothing."""
+    low, high = limits
+    return [] if low <= len(items) <= high else [f"{len(items)} {what}; {low}-{high} are allowed"]
+
+
 def lists_csv(types: list[str] | tuple[str, ...]) -> bool:
     return any(media_type(kind) == CSV for kind in types)
 

@@ -27,6 +27,7 @@ from .registry import Check, Context, RunName, judge, reader, runs_alone
 from .report import CheckResult, Report, Status
 from .specs import SpecError
 from .training import TrainingRuns
+from .validation import Validation
 from .verdicts import Failed, Verdict, describe, reproduction
 
 
@@ -79,10 +80,15 @@ def start(config: pytest.Config) -> Harness:
         plan=plan,
     )
     image_platform = f"{attrs.get('Os', '')}/{attrs.get('Architecture', '')}"
-    context = Context(engine, options.image, attrs.get("Config") or {}, training, hosting, declared,
-                      image_platform=image_platform)
-    notices = [notice for notice in (clear_leftovers(engine), platform_notice(engine, image_platform)) if notice]
     repro_dir = options.report.repro_dir or Path("byoc-repro") / engine.run_id
+    # The profile's outputs go to the report bundle, where the seller attaches them (or beside the reproductions).
+    validation = Validation(
+        training.runner, hosting, profile=options.profile, buckets=options.s3,
+        requested=declared.validation is not None, training_timeout=options.training.timeout,
+        outputs=(options.report.directory or repro_dir) / "validation", plan=plan)
+    context = Context(engine, options.image, attrs.get("Config") or {}, training, hosting, declared,
+                      image_platform=image_platform, validation=validation)
+    notices = [notice for notice in (clear_leftovers(engine), platform_notice(engine, image_platform)) if notice]
     return Harness(engine, options, attrs, catalogue, repro_dir, context, notices=notices, plan=plan)
 
 
@@ -198,6 +204,7 @@ class Harness:
             declaration={"source": str(declared.source) if declared.source else None,
                          "summary": declared.summary()},
             metrics=self.metric_series(),
+            validation=self.validation_record(),
         )
         if asked.directory:
             self.bundle = writers.write_bundle(self.final_report, asked.directory)
@@ -210,6 +217,31 @@ class Harness:
         if run is None or not definitions:
             return []
         return [series.as_record() for series in metrics.extract(definitions, run.log_lines()).values()]
+
+    def validation_record(self) -> report.ValidationProfile | None:
+        """The validation profile's steps, if it ran: what each did, how long it took and what it wrote."""
+        run = self.plan.result(Validation.run.key)
+        if run is None:
+            return None
+        steps: list[report.ProfileStep] = []
+        if run.training is not None:
+            training = run.training
+            outcome = training.run.outcome() + (" (sent SIGTERM at MaxRuntimeInSeconds)" if training.stopped_at_limit
+                                                else "")
+            steps.append({"step": "training", "job": training.job.name, "outcome": outcome,
+                          "seconds": round(training.run.duration, 3),
+                          "outputs": [str(training.model)] if training.model else []})
+        if run.transform is not None:
+            transform = run.transform
+            failures = [f"{done.key}: {failure}" for done in transform.objects for failure in done.transform.failures]
+            outcome = (transform.server.outcome() if transform.server.healthy_after is None else
+                       f"{len(transform.objects)} of {len(transform.job.objects)} input object(s) transformed"
+                       + (f"; {'; '.join(failures[:3])}" if failures else ""))
+            steps.append({"step": "transform", "job": transform.job.name, "outcome": outcome,
+                          "seconds": round(transform.seconds, 3),
+                          "outputs": [str(done.output) for done in transform.objects if done.output]})
+        return {"profile": run.profile.name, "data": dict(run.profile.data), "steps": steps,
+                "not_observable": list(run.profile.no_local_effect)}
 
     def level(self, entry: Check) -> str:
         return entry.level or self.catalogue[entry.requirement_id].level

@@ -33,6 +33,21 @@ def bounds(spec: Hyperparameter) -> tuple[float, float] | None:
     return low, high
 
 
+def within_declaration(spec: Hyperparameter, value: str) -> bool:
+    """Whether `value` is one the declaration allows: a listed category, free text, or a finite number of the type
+    within the declared range."""
+    if spec.type == "Categorical":
+        return not spec.values or value in spec.values
+    if spec.type == "FreeText":
+        return True
+    try:
+        number = int(value) if spec.type == "Integer" else float(value)
+    except ValueError:
+        return False
+    numeric = bounds(spec)
+    return math.isfinite(number) and (numeric is None or numeric[0] <= number <= numeric[1])
+
+
 def fixed_value(spec: Hyperparameter) -> str:
     """The value a required hyperparameter gets in the ordinary runs: its default, or the simplest valid value."""
     if spec.default is not None:

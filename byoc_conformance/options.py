@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import declaration, script
+from . import declaration, profile, script
 from .declaration import DEFAULTS, Declaration
 from .engine import HarnessError, Limits
+from .profile import Profile
+from .s3 import Buckets
 from .script import Command, Script
 
 MAX_BATCH_INPUT_MB = 1024.0
@@ -65,6 +67,8 @@ class RunOptions:
     host_address: str | None = None
     jobs: int | None = None  # runs at once; None: the engine's CPU count
     report: ReportOptions = ReportOptions()
+    s3: Buckets = Buckets()  # --byoc-s3: where the validation profile's S3 data is
+    profile: Profile | None = None  # the validation profile's jobs, when the request has one and its data is mapped
     given: Mapping[str, Any] = field(default_factory=dict)  # the options as given, seed included, for the report
 
     @property
@@ -85,9 +89,11 @@ class RunOptions:
                                f"{MAX_BATCH_INPUT_MB:g} (the input file is generated in memory)")
         code, command = _script_options(values)
         seed = values["byoc_seed"] if values["byoc_seed"] is not None else random.randrange(2**32)
+        declared = _with_claimed_modes(declaration.load(declaration.locate(values["byoc_spec"], cwd)), values)
+        buckets = Buckets.parse(values["byoc_s3"], cwd)
         return cls(
             image=image,
-            declaration=_with_claimed_modes(declaration.load(declaration.locate(values["byoc_spec"], cwd)), values),
+            declaration=declared,
             seed=seed,
             inference_image=values["byoc_inference_image"] or "",
             training=TrainingOptions(values["byoc_train_timeout"], values["byoc_hyperparameter_examples"],
@@ -105,6 +111,8 @@ class RunOptions:
             jobs=values["byoc_jobs"],
             report=ReportOptions(values["byoc_report"], values["byoc_repro_dir"], values["byoc_fail_on"],
                                  values["byoc_vendor"], values["byoc_product"], values["byoc_product_version"]),
+            s3=buckets,
+            profile=profile.build(declared, buckets, values["byoc_model"]),
             given={name: _plain(seed if name == "byoc_seed" else value) for name, value in values.items()
                    if name == "image" or name.startswith("byoc_")},
         )

@@ -151,6 +151,12 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "PIPE-01, PIPE-02 and PIPE-04 on the pipeline run end to end",
     )
     group.addoption(
+        "--byoc-s3", action="append", default=[], metavar="s3://BUCKET/PREFIX=PATH",
+        help="S3 without S3: the objects below an s3:// prefix are the files of a local directory (or the one object "
+        "named exactly is a local file); repeat for each prefix. With a CreateAlgorithm or CreateModelPackage request "
+        "as --byoc-spec, its validation profile's jobs run on this data as SageMaker runs them (MKT-02)",
+    )
+    group.addoption(
         "--byoc-report", type=Path, default=None, metavar="DIR",
         help="write the certification bundle (report.json, report.html, summary.md, junit.xml) to DIR",
     )

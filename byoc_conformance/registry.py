@@ -12,6 +12,7 @@ from .hosting import Hosting
 from .outcome import CouldNotRun, Unclaimed
 from .plan import planned
 from .training import TrainingRuns
+from .validation import Validation
 from .verdicts import Inconclusive, NotApplicable
 
 
@@ -26,6 +27,7 @@ class Context:
     hosting: Hosting
     declaration: Declaration = DEFAULTS  # the vendor's CreateAlgorithm declaration, or the defaults
     image_platform: str = "linux/amd64"  # as the image's configuration says, os/architecture
+    validation: Validation | None = None  # the request's validation profile (MKT-02)
 
 
 # A check returns a one-line summary of its evidence when the requirement is met; otherwise it raises
@@ -73,8 +75,9 @@ def reader(name: RunName, context: Context) -> Callable[[], object]:
 
 
 def _owner(run: planned, context: Context) -> object:
-    """The context's training runs or hosting, whichever `run` is a planned attribute of."""
-    return next(owner for owner in (context.training, context.hosting) if isinstance(owner, run.owner))
+    """The context's training runs, hosting or validation profile, whichever `run` is a planned attribute of."""
+    return next(owner for owner in (context.training, context.hosting, context.validation)
+                if isinstance(owner, run.owner))
 
 
 def runs_alone(name: RunName, context: Context) -> bool:

@@ -169,6 +169,23 @@ class MetricSeries(TypedDict):
     values: list[float]
 
 
+class ProfileStep(TypedDict):
+    step: str  # training | transform
+    job: str
+    outcome: str
+    seconds: float
+    outputs: list[str]  # local paths of what the step wrote (model.tar.gz, the .out objects)
+
+
+class ValidationProfile(TypedDict):
+    """The validation profile's run, for the seller to attach to the listing (MKT-02)."""
+
+    profile: str
+    data: dict[str, str]  # each data source's S3 URI -> what it resolved to
+    steps: list[ProfileStep]
+    not_observable: list[str]  # fields set that have no effect a container can see offline
+
+
 @dataclass(frozen=True)
 class Report:
     """One run's report. Built by `build`, which decides everything in it; rendered by the writers."""
@@ -185,6 +202,7 @@ class Report:
     gate: Gate
     declaration: Declaration | None = None
     metrics: list[MetricSeries] | None = None
+    validation: ValidationProfile | None = None
     # Every check's result, in the order the checks were planned (the catalogue's): the terminal lists them so.
     results: tuple[CheckResult, ...] = field(default=(), compare=False)
 
@@ -210,6 +228,8 @@ class Report:
             document["declaration"] = self.declaration
         if self.metrics is not None:
             document["metrics"] = self.metrics
+        if self.validation is not None:
+            document["validation_profile"] = self.validation
         document["requirements"] = [record.document() for record in self.requirements]
         document["gate"] = self.gate.value
         return document
@@ -287,7 +307,7 @@ def gate(decided: Verdict, fail_on: FailOn, warned: Iterable[str]) -> Gate:
 
 def build(catalogue: Catalogue, planned: Mapping[str, str], results: Iterable[CheckResult], *, fail_on: str,
           product: Product, image: Image, harness: HarnessFacts, run: Run, declaration: Declaration | None = None,
-          metrics: list[MetricSeries] | None = None) -> Report:
+          metrics: list[MetricSeries] | None = None, validation: ValidationProfile | None = None) -> Report:
     """The report of a run: `planned` maps every registered check to its level, in the order the checks are listed
     (the catalogue's); `results` are those of the checks that ran."""
     results = list(results)
@@ -300,6 +320,6 @@ def build(catalogue: Catalogue, planned: Mapping[str, str], results: Iterable[Ch
     return Report(
         verdict=decided, fail_on=threshold, warnings=tuple(warned), counts=counts, product=product, image=image,
         harness=harness, run=run, requirements=tuple(records), gate=gate(decided, threshold, warned),
-        declaration=declaration, metrics=metrics,
+        declaration=declaration, metrics=metrics, validation=validation,
         results=tuple(sorted(results, key=lambda result: order.get(result.check, len(order)))),
     )

@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     serverless,
     streaming,
     training,
+    validation,
 )
 
 

@@ -73,6 +73,16 @@ def render(report: Report, digest: str) -> str:
     ]
     if report.warnings:
         parts += ["<h2>Warnings (SHOULD)</h2><ul>", *(f"<li>{e(w)}</li>" for w in report.warnings), "</ul>"]
+    if report.validation:
+        profile = report.validation
+        parts += [f"<h2>Validation profile <code>{e(profile['profile'])}</code></h2>",
+                  "<p>Data: " + e(", ".join(f"{uri} ({found})" for uri, found in profile["data"].items())) + "</p>",
+                  "<table><tr><th>Step</th><th>Job</th><th>Outcome</th><th>Seconds</th><th>Outputs</th></tr>",
+                  *(f"<tr><td>{e(step['step'])}</td><td>{e(step['job'])}</td><td>{e(step['outcome'])}</td>"
+                    f"<td>{step['seconds']:.1f}</td><td>{e(', '.join(step['outputs']) or 'none')}</td></tr>"
+                    for step in profile["steps"]), "</table>"]
+        if profile["not_observable"]:
+            parts.append(f"<p>Set, and not observable offline: {e(', '.join(profile['not_observable']))}</p>")
     checked = [r for r in report.requirements if r.checks]
     for area, title in AREA_TITLES.items():
         rows = [r for r in checked if r.area == area]

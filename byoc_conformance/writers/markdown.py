@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ..report import MetricSeries, Report, RequirementRecord, Status, Verdict
+from ..report import MetricSeries, Report, RequirementRecord, Status, ValidationProfile, Verdict
 
 VERDICT_MARKS = {Verdict.CONFORMANT: "✅", Verdict.NOT_CONFORMANT: "❌", Verdict.INCONCLUSIVE: "⚠️"}
 LISTED = (("Failed (MUST)", Status.FAILED), ("Harness errors (not a verdict on the image)", Status.ERROR),
@@ -36,8 +36,23 @@ def render(report: Report, digest: str) -> str:
         lines += ["", "**Warnings (SHOULD):**", *(f"- {warning}" for warning in report.warnings)]
     if report.metrics:
         lines += ["", f"**Training metrics (declared, as emitted):** {metrics_line(report.metrics)}"]
+    if report.validation:
+        lines += ["", *profile_lines(report.validation)]
     lines += ["", f"report.json SHA-256: `{digest}`", ""]
     return "\n".join(lines)
+
+
+def profile_lines(profile: ValidationProfile) -> list[str]:
+    """The validation profile's run: each step, its outcome, its duration and the files it wrote."""
+    lines = [f"## Validation profile `{profile['profile']}`", "",
+             "Data: " + ", ".join(f"`{uri}` ({found})" for uri, found in profile["data"].items()), "",
+             "| step | job | outcome | seconds | outputs |", "|---|---|---|---:|---|"]
+    lines += [f"| {step['step']} | `{step['job']}` | {step['outcome'].replace('|', '/')} | {step['seconds']:.1f} | "
+              + (", ".join(f"`{output}`" for output in step["outputs"]) or "none") + " |" for step in profile["steps"]]
+    if profile["not_observable"]:
+        noted = ", ".join(f"`{name}`" for name in profile["not_observable"])
+        lines += ["", f"Set, and not observable offline: {noted}"]
+    return lines
 
 
 def metrics_line(series: list[MetricSeries]) -> str:

@@ -8,7 +8,7 @@ from datetime import timedelta
 import pytest
 
 from byoc_conformance import recordio
-from byoc_conformance.batch import CHUNKED, MIB, Job, strategy_setting, transform
+from byoc_conformance.batch import CHUNKED, MIB, Job, transform
 from byoc_conformance.exchange import Answer
 
 CSV = b"1,2\r\n3,4\n\n5,6"  # a CRLF line, a blank line and a last line without its newline
@@ -183,12 +183,6 @@ def test_a_record_over_max_payload_fails_the_transform_and_nothing_is_sent(job, 
 def test_a_record_of_any_size_goes_under_max_payload_0():
     result, server = run(Job({"MaxPayloadInMB": 0}, split_type="None"), b"9" * (MIB + 1))
     assert server.bodies == [b"9" * (MIB + 1)] and result.failures == []
-
-
-def test_the_api_strategy_names_map_to_the_settings():
-    assert strategy_setting("MultiRecord") == "MULTI_RECORD" and strategy_setting("SingleRecord") == "SINGLE_RECORD"
-    with pytest.raises(ValueError, match="unknown BatchStrategy 'MULTI_RECORD'"):
-        strategy_setting("MULTI_RECORD")
 
 
 @pytest.mark.parametrize("field, value", [

@@ -124,3 +124,29 @@ def test_the_report_knows_why_it_stopped():
     built, _ = sample("not-conformant")
     assert built.interrupted == "the run was interrupted (Ctrl-C or SIGTERM) after 13 checks"
     assert sample("conformant")[0].interrupted is None and sample("inconclusive")[0].interrupted is None
+
+
+PROFILE_RUN: report.ValidationProfile = {
+    "profile": "reference-csv",
+    "data": {"s3://byoc-samples/validation/training/": "1 object(s)"},
+    "steps": [{"step": "training", "job": "reference-csv-training", "outcome": "`train` exited with code 0 after 1.2 s",
+               "seconds": 1.2, "outputs": ["/r/validation/model.tar.gz"]},
+              {"step": "transform", "job": "reference-csv-transform", "outcome": "1 of 1 input object(s) transformed",
+               "seconds": 0.4, "outputs": ["/r/validation/batch.csv.out"]}],
+    "not_observable": ["ResourceConfig.VolumeSizeInGB"],
+}
+
+
+def test_the_validation_profile_is_a_section_of_every_bundle_format(tmp_path):
+    built, _ = sample(SAMPLES[0])
+    with_profile = Report(**{**{f: getattr(built, f) for f in built.__dataclass_fields__}, "validation": PROFILE_RUN})
+    writers.write_bundle(with_profile, tmp_path)  # report.json is checked against its schema first
+    assert json.loads((tmp_path / "report.json").read_text())["validation_profile"] == PROFILE_RUN
+    summary = (tmp_path / "summary.md").read_text()
+    assert "## Validation profile `reference-csv`" in summary
+    assert "| training | `reference-csv-training` | `train` exited with code 0 after 1.2 s | 1.2 | " \
+           "`/r/validation/model.tar.gz` |" in summary
+    assert "Set, and not observable offline: `ResourceConfig.VolumeSizeInGB`" in summary
+    page = (tmp_path / "report.html").read_text()
+    assert "<h2>Validation profile <code>reference-csv</code></h2>" in page
+    assert "<td>reference-csv-transform</td><td>1 of 1 input object(s) transformed</td><td>0.4</td>" in page
