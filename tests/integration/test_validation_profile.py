@@ -71,10 +71,12 @@ def test_a_pipe_mode_profile_streams_its_channel(sample_images, tmp_path):
     assert checks[PROFILE_CHECK] == "passed", run.output
 
 
-def test_a_model_package_profile_transforms_its_model(sample_images, tmp_path):
+@pytest.mark.parametrize("features, status", [(4, "passed"), (2, "failed")])
+def test_a_model_package_profile_transforms_its_model(features, status, sample_images, tmp_path):
+    # A model of 2 features cannot score the 4-feature rows of the profile's data: every payload is refused.
     model = tmp_path / "model.tar.gz"
     weights = tmp_path / "model.json"
-    weights.write_text(json.dumps({"features": 4, "weights": [1, 2, 3, 4], "bias": 0.5}))
+    weights.write_text(json.dumps({"features": features, "weights": [1, 2, 3, 4][:features], "bias": 0.5}))
     with tarfile.open(model, "w:gz") as archive:
         archive.add(weights, arcname="model.json")
     package = SAMPLES.parent / "tests" / "data" / "create-model-package.json"
@@ -82,8 +84,10 @@ def test_a_model_package_profile_transforms_its_model(sample_images, tmp_path):
         tmp_path, "byoc-samples/reference", f"--byoc-spec={package}", f"--byoc-model={model}",
         f"--byoc-s3=s3://byoc-samples/model-package/input={DATA / 'transform'}",
         f"--byoc-s3=s3://byoc-samples/model-package/model.tar.gz={model}")
-    assert checks == {"validation-profile-within-declaration": "passed", PROFILE_CHECK: "passed"}, run.output
+    assert checks == {"validation-profile-within-declaration": "passed", PROFILE_CHECK: status}, run.output
     assert [step["step"] for step in document["validation_profile"]["steps"]] == ["transform"]
+    if status == "failed":
+        assert "transform job: input object 'batch.csv': payload 1: HTTP 4" in run.output, run.output
 
 
 def past_max_runtime(document, profile):
