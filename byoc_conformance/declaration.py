@@ -11,8 +11,10 @@ from pathlib import Path
 from typing import Any
 
 from . import specs
+from .engine import HarnessError
 from .payloads import Payload, Traffic
 from .specs import SpecError
+from .waivers import Waiver, from_section
 
 CONVENTIONAL_NAME = "byoc-spec.json"  # picked up from the current directory when --byoc-spec is not given
 OWN_SECTION = "byoc-conformance"
@@ -139,6 +141,7 @@ class Declaration:
     # The request's ValidationSpecification, as submitted: the profile Marketplace validates the listing with (MKT-02).
     validation: dict[str, Any] | None = None
     model_package: bool = False  # the request is CreateModelPackage's: its profile is a transform job alone
+    waivers: tuple[Waiver, ...] = ()  # $.byoc-conformance.waivers: known failures the gate passes over
 
     @property
     def metric_definitions(self) -> list[dict[str, str]]:
@@ -281,7 +284,15 @@ def load(path: Path | None) -> Declaration:
                        _checkpoints(own, path), bool(own.get("network_isolation", False)),
                        bool(own.get("response_streaming", False)), bool(own.get("async_inference", False)),
                        document.get("ValidationSpecification"),
-                       any(key.startswith("ModelPackage") for key in document))
+                       any(key.startswith("ModelPackage") for key in document),
+                       _waivers(own, path))
+
+
+def _waivers(own: dict[str, Any], path: Path) -> tuple[Waiver, ...]:
+    try:
+        return from_section(own.get("waivers", []), f"the declaration {path} at $.{OWN_SECTION}.waivers")
+    except HarnessError as error:
+        raise SpecError(str(error)) from None
 
 
 def _checkpoints(own: dict[str, Any], path: Path) -> Checkpoints | None:

@@ -29,6 +29,7 @@ from .specs import SpecError
 from .training import TrainingRuns
 from .validation import Validation
 from .verdicts import Failed, Verdict, describe, reproduction
+from .waivers import Waiver, check_targets
 
 
 def start(config: pytest.Config) -> Harness:
@@ -40,6 +41,7 @@ def start(config: pytest.Config) -> Harness:
         problems = coverage_problems(catalogue, (entry.requirement_id for entry in all_checks()))
         if problems:
             raise HarnessError("the catalogue and the checks do not trace to each other:\n  " + "\n  ".join(problems))
+        check_targets(options.report.waivers, {entry.test_id for entry in all_checks()})
         engine = Engine.connect(run_id=uuid.uuid4().hex[:8], network=options.network, limits=options.limits,
                                 host_address=options.host_address)
         engine.start_reaper()
@@ -205,6 +207,10 @@ class Harness:
                          "summary": declared.summary()},
             metrics=self.metric_series(),
             validation=self.validation_record(),
+            waivers=self.waiver_records(),
+            baseline=report.compare(str(asked.baseline), asked.baseline_report, self.results)
+            if asked.baseline_report is not None else None,
+            gate_on=asked.gate_on, strict_waivers=asked.strict_waivers,
         )
         if asked.directory:
             self.bundle = writers.write_bundle(self.final_report, asked.directory)
@@ -287,5 +293,34 @@ class Harness:
         if isinstance(verdict, Failed):
             if requirement.usual_fix:  # what users most often change to meet it (the catalogue's usual_fix)
                 result.details = text = f"{text}\n  usual fix: {requirement.usual_fix}"
+            waiver = self.waiver_for(entry.test_id)
+            if waiver is not None and not waiver.expired(self.options.report.today):
+                # Still reported whole, as waived with its reason: a skip with that reason in pytest and JUnit.
+                result.status, result.waiver = Status.WAIVED, waiver.describe()
+                result.details = text = f"waived: {waiver.describe()} [{waiver.source}]\n{text}"
+                pytest.skip(text)
+            if waiver is not None:
+                result.waiver = waiver.describe()
+                result.details = text = f"{text}\n  waiver past its date: {waiver.describe()} [{waiver.source}]"
             pytest.fail(text, pytrace=False)
         pytest.skip(f"{verdict.status}: {text}")
+
+    def waiver_for(self, check: str) -> Waiver | None:
+        """The first waiver given for `check`, if any (the declaration's come before --byoc-waive's)."""
+        return next((waiver for waiver in self.options.report.waivers if waiver.covers(check)), None)
+
+    def waiver_records(self) -> list[report.WaiverRecord]:
+        """What came of each waiver: the failures it waived (or, past its date, let fail), or why it waived none."""
+        records: list[report.WaiverRecord] = []
+        for waiver in self.options.report.waivers:
+            covered = [r for r in self.results if waiver.covers(r.check)]
+            mine = [r.check for r in covered if r.status in (Status.WAIVED, Status.FAILED) and r.waiver is not None
+                    and self.waiver_for(r.check) is waiver]
+            if mine:
+                state = "expired" if waiver.expired(self.options.report.today) else "applied"
+            else:
+                state = "stale" if covered else "not run"
+            records.append({"id": waiver.target, "reason": waiver.reason,
+                            "until": waiver.until.isoformat() if waiver.until else None, "source": waiver.source,
+                            "state": state, "checks": mine})
+        return records

@@ -5,10 +5,12 @@ validated once, from the command line's values, before anything starts; the harn
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import random
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +20,7 @@ from .engine import HarnessError, Limits
 from .profile import Profile
 from .s3 import Buckets
 from .script import Command, Script
+from .waivers import Waiver, from_option
 
 MAX_BATCH_INPUT_MB = 1024.0
 
@@ -48,6 +51,12 @@ class ReportOptions:
     vendor: str | None = None
     product: str | None = None
     product_version: str | None = None
+    waivers: tuple[Waiver, ...] = ()  # the declaration's, then --byoc-waive's
+    strict_waivers: bool = False  # --byoc-strict-waivers: a stale waiver fails the gate
+    baseline: Path | None = None  # --byoc-baseline: an earlier report.json
+    baseline_report: Mapping[str, Any] | None = None  # its document
+    gate_on: str = "verdict"  # --byoc-gate: verdict | new-failures
+    today: date = field(default_factory=date.today)  # what a waiver's end date is compared with
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,10 @@ class RunOptions:
             host_address=values["byoc_host_address"],
             jobs=values["byoc_jobs"],
             report=ReportOptions(values["byoc_report"], values["byoc_repro_dir"], values["byoc_fail_on"],
-                                 values["byoc_vendor"], values["byoc_product"], values["byoc_product_version"]),
+                                 values["byoc_vendor"], values["byoc_product"], values["byoc_product_version"],
+                                 (*declared.waivers, *map(from_option, values["byoc_waive"])),
+                                 values["byoc_strict_waivers"], values["byoc_baseline"],
+                                 _baseline(values["byoc_baseline"], values["byoc_gate"]), values["byoc_gate"]),
             s3=buckets,
             profile=profile.build(declared, buckets, values["byoc_model"]),
             given={name: _plain(seed if name == "byoc_seed" else value) for name, value in values.items()
@@ -142,6 +154,28 @@ def _script_options(values: Mapping[str, Any]) -> tuple[Script | None, Command]:
     except script.ScriptError as error:
         raise HarnessError(str(error)) from None
     return code, command
+
+
+def _baseline(path: Path | None, gate_on: str) -> Mapping[str, Any] | None:
+    """--byoc-baseline's report.json, read whole (a report is a few hundred KiB)."""
+    if path is None:
+        if gate_on == "new-failures":
+            raise HarnessError("--byoc-gate new-failures needs --byoc-baseline, an earlier report.json")
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+    except OSError as error:
+        raise HarnessError(f"--byoc-baseline {path}: cannot read it: {error.strerror}") from None
+    except (ValueError, UnicodeDecodeError):
+        raise HarnessError(f"--byoc-baseline {path}: not JSON: give a report.json the harness wrote") from None
+    requirements = document.get("requirements") if isinstance(document, dict) else None
+    if not isinstance(requirements, list) or not all(
+            isinstance(record, dict) and isinstance(record.get("checks"), list) and all(
+                isinstance(check, dict) and isinstance(check.get("check"), str) and isinstance(check.get("status"), str)
+                for check in record["checks"]) for record in requirements):
+        raise HarnessError(f"--byoc-baseline {path}: not a report.json of byoc-conformance (no requirements with "
+                           "their checks' statuses)")
+    return document
 
 
 def _check_output_directory(option: str, path: Path | None) -> None:

@@ -151,6 +151,24 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "PIPE-01, PIPE-02 and PIPE-04 on the pipeline run end to end",
     )
     group.addoption(
+        "--byoc-waive", action="append", default=[], metavar="ID[:check][@YYYY-MM-DD]=REASON",
+        help="a known failure the gate passes over, still reported as waived with its reason (repeatable; also "
+        "$.byoc-conformance.waivers in the declaration); past its date it fails the gate again",
+    )
+    group.addoption(
+        "--byoc-strict-waivers", action="store_true", default=False,
+        help="a waiver that covers no failure of the checks that ran (stale) fails the gate",
+    )
+    group.addoption(
+        "--byoc-baseline", type=Path, default=None, metavar="REPORT_JSON",
+        help="an earlier report.json: the report lists new failures, fixed ones and every status change against it",
+    )
+    group.addoption(
+        "--byoc-gate", choices=("verdict", "new-failures"), default="verdict",
+        help="what the exit status follows: the verdict (default), or new-failures: no check that passed in "
+        "--byoc-baseline fails now (a ratchet)",
+    )
+    group.addoption(
         "--byoc-s3", action="append", default=[], metavar="s3://BUCKET/PREFIX=PATH",
         help="S3 without S3: the objects below an s3:// prefix are the files of a local directory (or the one object "
         "named exactly is a local file); repeat for each prefix. With a CreateAlgorithm or CreateModelPackage request "
@@ -363,6 +381,9 @@ def pytest_terminal_summary(terminalreporter: Any, config: pytest.Config) -> Non
     from .writers import terminal
 
     terminal.write(terminalreporter, harness.final_report, harness.bundle)
+    if os.environ.get("GITHUB_ACTIONS") == "true":  # the failures that decide the gate, on the workflow's page
+        for line in terminal.annotations(harness.final_report):
+            terminalreporter.write_line(line)
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -25,7 +25,7 @@ else:  # pragma: no cover - Python 3.10: what enum.StrEnum is from 3.11 on
             return str.__format__(str(self), spec)
 
 
-SCHEMA_VERSION = 2  # 2: the status "error" and its count
+SCHEMA_VERSION = 3  # 2: the status "error" and its count; 3: "waived", waivers, the baseline comparison
 NOT_RUN = "its checks did not run in this session (deselected or interrupted)"
 INFORMATIONAL = "informational: a fact the harness relies on, not a check"
 RANK = {"INFO": 0, "MAY": 1, "SHOULD": 2, "MUST": 3}
@@ -37,6 +37,7 @@ class Status(StrEnum):
 
     PASSED = "passed"
     FAILED = "failed"
+    WAIVED = "waived"  # failed, and a waiver covers it: reported with its reason, and the gate passes over it
     ERROR = "error"  # the harness itself broke: not a verdict on the image
     INCONCLUSIVE = "inconclusive"
     NOT_APPLICABLE = "not applicable"
@@ -58,6 +59,13 @@ class Gate(StrEnum):
     FAILED = "failed"
 
 
+class GateOn(StrEnum):
+    """--byoc-gate: what the gate is decided on."""
+
+    VERDICT = "verdict"  # the verdict (and --byoc-fail-on)
+    NEW_FAILURES = "new-failures"  # against --byoc-baseline: no check that passed there fails now
+
+
 class FailOn(StrEnum):
     """--byoc-fail-on: what fails the gate besides a verdict other than CONFORMANT."""
 
@@ -77,6 +85,7 @@ class CheckResult:
     duration: float
     details: str | None = None  # the full message of a check that did not pass
     reproduce: str | None = None  # commands that repeat it
+    waiver: str | None = None  # a waived failure: the waiver's reason (and end date); an expired one's, on a failure
 
     def __post_init__(self) -> None:
         self.status = Status(self.status)  # a status given as its word is the same status
@@ -85,7 +94,16 @@ class CheckResult:
         """As report.json holds it: the duration to the millisecond."""
         return {"check": self.check, "requirement": self.requirement, "level": self.level,
                 "status": self.status.value, "summary": self.summary, "duration": round(self.duration, 3),
-                "details": self.details, "reproduce": self.reproduce}
+                "details": self.details, "reproduce": self.reproduce, "waiver": self.waiver}
+
+    def headline(self) -> str:
+        """One line: the check, its level, what was observed and the first step of its reproduction."""
+        lines = (self.reproduce or "").strip().splitlines()
+        first = lines[0].removesuffix("\\").strip() if lines else ""  # the first command, cut where it goes on
+        cut = len(lines) > 1 or len(first) > 100
+        step = f" (reproduce: {first[:100]}{' ...' if cut else ''})" if first else ""
+        observed = self.summary.splitlines()[0] if self.summary else ""
+        return f"{self.check} ({self.level}): {observed[:300]}{'...' if len(observed) > 300 else ''}{step}"
 
 
 @dataclass(frozen=True)
@@ -169,6 +187,35 @@ class MetricSeries(TypedDict):
     values: list[float]
 
 
+class WaiverRecord(TypedDict):
+    """A waiver and what came of it: applied (it waived failures), expired (past its date: they failed), stale (the
+    checks it covers ran and none failed), or not run (none of them ran)."""
+
+    id: str
+    reason: str
+    until: str | None
+    source: str
+    state: str
+    checks: list[str]  # the failures it waived (applied) or would have (expired)
+
+
+class StatusChange(TypedDict):
+    check: str
+    before: str | None  # None: the check is new in this harness version
+    after: str | None  # None: it did not run in this run
+
+
+class Baseline(TypedDict):
+    """This run against an earlier report (--byoc-baseline)."""
+
+    source: str
+    image: str  # the earlier report's image reference and ID
+    new_failures: list[str]  # passed there, failed here: what --byoc-gate new-failures fails on
+    fixed: list[str]  # failed there, not here
+    changed: list[StatusChange]  # every check whose status is not the same (new checks included)
+    new_checks: list[str]  # not in the earlier report
+
+
 class ProfileStep(TypedDict):
     step: str  # training | transform
     job: str
@@ -203,6 +250,10 @@ class Report:
     declaration: Declaration | None = None
     metrics: list[MetricSeries] | None = None
     validation: ValidationProfile | None = None
+    waivers: list[WaiverRecord] = field(default_factory=list)
+    baseline: Baseline | None = None
+    gate_on: GateOn = GateOn.VERDICT
+    strict_waivers: bool = False
     # Every check's result, in the order the checks were planned (the catalogue's): the terminal lists them so.
     results: tuple[CheckResult, ...] = field(default=(), compare=False)
 
@@ -230,9 +281,38 @@ class Report:
             document["metrics"] = self.metrics
         if self.validation is not None:
             document["validation_profile"] = self.validation
+        document["waivers"] = self.waivers
+        if self.baseline is not None:
+            document["baseline"] = self.baseline
         document["requirements"] = [record.document() for record in self.requirements]
         document["gate"] = self.gate.value
+        document["gate_on"] = self.gate_on.value
         return document
+
+    @property
+    def deciding(self) -> list[CheckResult]:
+        """The failures that decide the gate, in the planned order: under --byoc-gate new-failures the new ones;
+        else every failed MUST check (and SHOULD under --byoc-fail-on should) and every harness error."""
+        if self.gate_on is GateOn.NEW_FAILURES:
+            new = set(self.baseline["new_failures"] if self.baseline else ())
+            return [r for r in self.results if r.check in new]
+        levels = {"MUST", "SHOULD"} if self.fail_on is FailOn.SHOULD else {"MUST"}
+        return [r for r in self.results
+                if (r.status is Status.FAILED and r.level in levels) or r.status is Status.ERROR]
+
+    @property
+    def listed_warnings(self) -> tuple[str, ...]:
+        """The warnings to list on their own: none where they are among the failures that decide the gate."""
+        return () if self.fail_on is FailOn.SHOULD and self.gate_on is GateOn.VERDICT else self.warnings
+
+    @property
+    def unobserved(self) -> list[CheckResult]:
+        """The inconclusive MUST checks: each keeps the run from CONFORMANT."""
+        return [r for r in self.results if r.status is Status.INCONCLUSIVE and r.level == "MUST"]
+
+    @property
+    def stale_waivers(self) -> list[WaiverRecord]:
+        return [w for w in self.waivers if w["state"] == "stale"]
 
 
 def requirement_records(catalogue: Catalogue, planned: Mapping[str, str], results: Iterable[CheckResult],
@@ -258,6 +338,8 @@ def requirement_records(catalogue: Catalogue, planned: Mapping[str, str], result
             status = Status.ERROR
         elif Status.INCONCLUSIVE in statuses:
             status = Status.INCONCLUSIVE
+        elif Status.WAIVED in statuses:
+            status = Status.WAIVED
         elif len(own) < len(expected_here):
             status, reason = Status.NOT_CHECKED, NOT_RUN
         elif statuses == {Status.NOT_APPLICABLE}:
@@ -299,15 +381,41 @@ def warnings(records: Iterable[RequirementRecord]) -> list[str]:
     return found
 
 
-def gate(decided: Verdict, fail_on: FailOn, warned: Iterable[str]) -> Gate:
-    """The CI gate: the verdict is CONFORMANT, and under --byoc-fail-on should there are no warnings."""
-    passes = decided is Verdict.CONFORMANT and (fail_on is FailOn.MUST or not list(warned))
-    return Gate.PASSED if passes else Gate.FAILED
+def gate(decided: Verdict, fail_on: FailOn, warned: Iterable[str], *, gate_on: GateOn = GateOn.VERDICT,
+         baseline: Baseline | None = None, stale_waivers: int = 0) -> Gate:
+    """The CI gate: the verdict is CONFORMANT, and under --byoc-fail-on should there are no warnings; under
+    --byoc-gate new-failures, no check that passed in the baseline fails now. Under --byoc-strict-waivers a stale
+    waiver fails it either way."""
+    if gate_on is GateOn.NEW_FAILURES:
+        passes = baseline is not None and not baseline["new_failures"]
+    else:
+        passes = decided is Verdict.CONFORMANT and (fail_on is FailOn.MUST or not list(warned))
+    return Gate.PASSED if passes and not stale_waivers else Gate.FAILED
+
+
+def compare(source: str, earlier: Mapping[str, Any], results: Iterable[CheckResult]) -> Baseline:
+    """This run's check statuses against those of an earlier report.json's document."""
+    before = {check["check"]: check["status"] for record in earlier.get("requirements", [])
+              for check in record.get("checks", [])}
+    now = {result.check: result.status.value for result in results}
+    image = earlier.get("image", {})
+    changed: list[StatusChange] = [{"check": check, "before": before.get(check), "after": now.get(check)}
+                                   for check in [*now, *(c for c in before if c not in now)]
+                                   if before.get(check) != now.get(check)]
+    return {
+        "source": source, "image": f"{image.get('reference', '?')} ({str(image.get('id', '?'))[:19]})",
+        "new_failures": [c for c, s in now.items() if s == Status.FAILED and before.get(c) == Status.PASSED],
+        "fixed": [c for c, s in before.items()
+                  if s == Status.FAILED and now.get(c) not in (None, Status.FAILED, Status.WAIVED)],
+        "changed": changed, "new_checks": [c for c in now if c not in before],
+    }
 
 
 def build(catalogue: Catalogue, planned: Mapping[str, str], results: Iterable[CheckResult], *, fail_on: str,
           product: Product, image: Image, harness: HarnessFacts, run: Run, declaration: Declaration | None = None,
-          metrics: list[MetricSeries] | None = None, validation: ValidationProfile | None = None) -> Report:
+          metrics: list[MetricSeries] | None = None, validation: ValidationProfile | None = None,
+          waivers: list[WaiverRecord] | None = None, baseline: Baseline | None = None,
+          gate_on: str = "verdict", strict_waivers: bool = False) -> Report:
     """The report of a run: `planned` maps every registered check to its level, in the order the checks are listed
     (the catalogue's); `results` are those of the checks that ran."""
     results = list(results)
@@ -317,9 +425,13 @@ def build(catalogue: Catalogue, planned: Mapping[str, str], results: Iterable[Ch
         counts[record.status] += 1
     decided, warned, threshold = verdict(results, planned), warnings(records), FailOn(fail_on)
     order = {check: n for n, check in enumerate(planned)}
+    waivers = waivers or []
+    stale = sum(1 for w in waivers if w["state"] == "stale") if strict_waivers else 0
+    decided_gate = gate(decided, threshold, warned, gate_on=GateOn(gate_on), baseline=baseline, stale_waivers=stale)
     return Report(
         verdict=decided, fail_on=threshold, warnings=tuple(warned), counts=counts, product=product, image=image,
-        harness=harness, run=run, requirements=tuple(records), gate=gate(decided, threshold, warned),
-        declaration=declaration, metrics=metrics, validation=validation,
+        harness=harness, run=run, requirements=tuple(records), gate=decided_gate,
+        declaration=declaration, metrics=metrics, validation=validation, waivers=waivers, baseline=baseline,
+        gate_on=GateOn(gate_on), strict_waivers=strict_waivers,
         results=tuple(sorted(results, key=lambda result: order.get(result.check, len(order)))),
     )

@@ -6,8 +6,9 @@ import html
 import json
 from collections.abc import Iterable
 
-from ..report import Report, RequirementRecord
+from ..report import GateOn, Report, RequirementRecord
 from .markdown import metrics_line
+from .terminal import baseline_line, waiver_lines
 
 AREA_TITLES = {
     "image": "Image", "training": "Training", "metrics": "Training metrics", "hosting": "Real-time hosting",
@@ -34,6 +35,9 @@ td:first-child { width: 46%; } td:last-child { width: 36%; }
 .not-applicable, .not-checked { color: #6b7785; }
 details summary { cursor: pointer; color: #2f5f8f; }
 pre { background: #f6f8fa; padding: .7rem; overflow-x: auto; font-size: .8rem; white-space: pre-wrap; }
+.opening { text-align: left; max-width: 900px; margin: 1rem auto; } .opening h2 { font-size: 1rem; margin: .4rem 0; }
+.opening ul { margin: 0; padding-left: 1.2rem; font-size: .9rem; } .opening ul.failed li { color: #b42318; }
+.opening ul.inconclusive li { color: #b54708; } .waived { color: #6b7785; }
 footer { margin-top: 2rem; font-size: .8rem; color: #52606d; border-top: 1px solid #e3e8ed; padding-top: 1rem; }
 code { font-size: .85em; }
 """
@@ -67,12 +71,13 @@ def render(report: Report, digest: str) -> str:
         f"<style>{STYLE}</style></head><body><main>",
         "<header><h1>SageMaker bring-your-own-container conformance</h1>",
         f"<div class='verdict {_css(report.verdict)}'>{e(report.verdict)}</div>",
+        *_opening(report),
         f"<div>{e(counts)}</div><dl class='facts'>",
         *(f"<dt>{e(k)}</dt><dd>{e(v)}</dd>" for k, v in facts),
         "</dl></header>",
     ]
-    if report.warnings:
-        parts += ["<h2>Warnings (SHOULD)</h2><ul>", *(f"<li>{e(w)}</li>" for w in report.warnings), "</ul>"]
+    if report.listed_warnings:
+        parts += ["<h2>Warnings (SHOULD)</h2><ul>", *(f"<li>{e(w)}</li>" for w in report.listed_warnings), "</ul>"]
     if report.validation:
         profile = report.validation
         parts += [f"<h2>Validation profile <code>{e(profile['profile'])}</code></h2>",
@@ -94,6 +99,25 @@ def render(report: Report, digest: str) -> str:
     parts += [f"<footer>SHA-256 of report.json: <code>{digest}</code><br>Options: <code>"
               f"{e(json.dumps(run['options']))}</code></footer></main></body></html>"]
     return "\n".join(parts)
+
+
+def _opening(report: Report) -> list[str]:
+    """What decides the gate, right under the verdict: each failure in one line, the inconclusive MUSTs, the
+    waivers and the comparison with a baseline."""
+    e = html.escape
+    title = "New failures (passed in the baseline)" if report.gate_on is GateOn.NEW_FAILURES else "Decides the gate"
+    parts = []
+    for heading, results, css in ((title, report.deciding, "failed"),
+                                  ("Keeps it from CONFORMANT (inconclusive MUST)", report.unobserved, "inconclusive")):
+        if results:
+            parts += [f"<section class='opening'><h2>{e(heading)}</h2><ul class='{css}'>",
+                      *(f"<li>{e(result.headline())}</li>" for result in results), "</ul></section>"]
+    if report.waivers:
+        parts += [f"<section class='opening'><h2>Waivers ({len(report.waivers)})</h2><ul>",
+                  *(f"<li>{e(line)}</li>" for line in waiver_lines(report)), "</ul></section>"]
+    if report.baseline is not None:
+        parts.append(f"<section class='opening'><h2>Baseline</h2><p>{e(baseline_line(report.baseline))}</p></section>")
+    return parts
 
 
 def _css(word: str) -> str:

@@ -25,9 +25,11 @@ def render(report: Report) -> bytes:
         "time": f"{sum(c.duration for _, c in cases if c):.3f}", "timestamp": report.run["started"],
     })
     properties = ElementTree.SubElement(suite, "properties")
-    run_properties = {"verdict": report.verdict.value, "gate": report.gate.value,
+    run_properties = {"verdict": report.verdict.value, "gate": report.gate.value, "waivers": str(len(report.waivers)),
                       "image": report.image["reference"], "image_id": report.image["id"],
                       "catalogue_version": report.harness["catalogue_version"]}
+    if report.baseline is not None:
+        run_properties["new_failures"] = str(len(report.baseline["new_failures"]))
     for name, value in run_properties.items():
         ElementTree.SubElement(properties, "property", {"name": name, "value": value})
     for record, check in cases:
@@ -55,4 +57,6 @@ def _case(suite: ElementTree.Element, record: RequirementRecord, check: CheckRes
         failure.text = check.details
     elif status is not Status.PASSED:
         reason = check.summary if check else record.reason
+        if check and status is Status.WAIVED:  # skipped with the waiver's reason, never a pass
+            reason = f"{check.waiver}: {reason}"
         ElementTree.SubElement(case, "skipped", {"message": f"{status}: {reason}"})

@@ -1,39 +1,50 @@
-"""summary.md: the verdict, the gate, the counts and what did not pass, for a CI job's summary page."""
+"""summary.md, for a CI job's summary page: the verdict and the gate, then the failures that decide the gate, the
+inconclusive MUSTs, the waivers, the baseline comparison and the warnings, then the counts."""
 
 from __future__ import annotations
 
-from ..report import MetricSeries, Report, RequirementRecord, Status, ValidationProfile, Verdict
+from ..report import GateOn, MetricSeries, Report, Status, ValidationProfile, Verdict
+from .terminal import baseline_line, waiver_lines
 
 VERDICT_MARKS = {Verdict.CONFORMANT: "✅", Verdict.NOT_CONFORMANT: "❌", Verdict.INCONCLUSIVE: "⚠️"}
-LISTED = (("Failed (MUST)", Status.FAILED), ("Harness errors (not a verdict on the image)", Status.ERROR),
-          ("Inconclusive", Status.INCONCLUSIVE))
 
 
 def render(report: Report, digest: str) -> str:
-    """summary.md, which names report.json by its SHA-256 (`digest`)."""
+    """summary.md, which names report.json by its SHA-256 (`digest`): the verdict, then what decides the gate."""
     image, counts = report.image, report.counts
+    gate = "`--byoc-gate new-failures`" if report.gate_on is GateOn.NEW_FAILURES else \
+        f"`--byoc-fail-on {report.fail_on}`"
+    waived = f", {len(report.waivers)} waiver(s)" if report.waivers else ""
     lines = [
         f"## SageMaker BYOC conformance: {report.verdict} {VERDICT_MARKS[report.verdict]}",
         "",
         f"Image `{image['reference']}` (`{image['id'][:19]}`), byoc-conformance {report.harness['version']}, "
-        f"catalogue {report.harness['catalogue_version']}. Gate (`--byoc-fail-on {report.fail_on}`): "
-        f"**{report.gate}**.",
+        f"catalogue {report.harness['catalogue_version']}. Gate ({gate}): **{report.gate}**{waived}.",
         *(["", f"**Interrupted:** {report.interrupted}; what it did not reach is not checked."]
           if report.interrupted else []),
+    ]
+    title = "New failures (passed in the baseline)" if report.gate_on is GateOn.NEW_FAILURES else \
+        "Decides the gate"
+    if report.deciding:
+        lines += ["", f"**{title}:**", *(f"- {result.headline()}" for result in report.deciding)]
+    if report.unobserved:
+        lines += ["", "**Keeps it from CONFORMANT (inconclusive MUST):**",
+                  *(f"- {result.headline()}" for result in report.unobserved)]
+    if report.waivers:
+        lines += ["", f"**Waivers ({len(report.waivers)}):**", *(f"- {line}" for line in waiver_lines(report))]
+    if report.baseline is not None:
+        lines += ["", f"**Baseline:** {baseline_line(report.baseline)}"]
+    if report.listed_warnings:
+        lines += ["", "**Warnings (SHOULD):**", *(f"- {warning}" for warning in report.listed_warnings)]
+    lines += [
         "",
         "| " + " | ".join(Status) + " |",
         "|" + "---:|" * len(Status),
         "| " + " | ".join(str(counts[status]) for status in Status) + " |",
     ]
-    for title, status in LISTED:
-        # A failed SHOULD is listed once, under the warnings.
-        listed = [r for r in report.requirements if r.status is status and (
-            status is not Status.FAILED or r.level == "MUST")]
-        if listed:
-            lines += ["", f"**{title}:**"]
-            lines += [f"- {r.id} ({r.level}): {_first_summary(r, status)}" for r in listed]
-    if report.warnings:
-        lines += ["", "**Warnings (SHOULD):**", *(f"- {warning}" for warning in report.warnings)]
+    waived = [r for r in report.results if r.status is Status.WAIVED]
+    if waived:
+        lines += ["", "**Waived:**", *(f"- {r.headline()} [waived: {r.waiver}]" for r in waived)]
     if report.metrics:
         lines += ["", f"**Training metrics (declared, as emitted):** {metrics_line(report.metrics)}"]
     if report.validation:
@@ -59,7 +70,3 @@ def metrics_line(series: list[MetricSeries]) -> str:
     """The declared metrics as the good training run emitted them, on one line (summary.md, report.html)."""
     return ", ".join(f"{m['name']} {m['count']} values" + (f", last {m['values'][-1]:g}" if m["values"] else "")
                      for m in series)
-
-
-def _first_summary(record: RequirementRecord, status: Status) -> str:
-    return next((c.summary for c in record.checks if c.status is status), record.reason or "")

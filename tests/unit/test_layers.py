@@ -19,7 +19,7 @@ PACKAGE = Path(__file__).resolve().parents[2] / "byoc_conformance"
 LAYERS = {
     "core": {"engine", "plan", "progress", "specs", "exchange", "reaper", "catalogue", "waiting"},
     "inputs": {"declaration", "payloads", "hyperparameters", "opt_ml", "script", "model", "metrics", "options",
-               "recordio", "s3", "profile"},
+               "recordio", "s3", "profile", "waivers"},
     "runs": {"training", "jobs", "hosting", "serving", "probing", "batch", "pipeline", "multi_model", "serverless",
              "streaming", "asynchronous", "pipe", "validation"},
     "checks": {"registry", "checks"},  # and every checks.* module

@@ -141,5 +141,7 @@ def test_a_harness_error_is_its_own_status_and_never_conformant(tmp_path):
     writers.write_bundle(only, tmp_path)
     junit = (tmp_path / "junit.xml").read_text()
     assert 'errors="1"' in junit and "<error message=\"harness error: KeyError: 'x'\"" in junit
-    assert "**Harness errors (not a verdict on the image):**" in (tmp_path / "summary.md").read_text()
+    # A harness error decides the gate, first thing after the verdict.
+    assert "**Decides the gate:**\n- TRAIN-15:good-input-exits-0 (MUST): harness error: KeyError: 'x'" in \
+        (tmp_path / "summary.md").read_text()
     assert "class='status error'" in (tmp_path / "report.html").read_text()

@@ -1,7 +1,7 @@
-"""The writers render a Report and only that, exactly as the report used to be written: each sample in
-tests/unit/expected/*/ holds a run's catalogue, planned checks, results and facts (input.json) and what the code
-before the typed report wrote from them (report.json, report.html, summary.md, junit.xml and the terminal summary,
-markup included). Every byte must stay the same."""
+"""The writers render a Report and only that: each sample in tests/unit/expected/*/ holds a run's catalogue, planned
+checks, results and facts (input.json) and what the writers write from them (report.json, report.html, summary.md,
+junit.xml and the terminal summary, markup included). Every byte must stay the same; a change of format rewrites
+them on purpose (issue 27: the verdict and what decides the gate first, the status "waived")."""
 
 from __future__ import annotations
 
@@ -85,8 +85,10 @@ def test_the_terminal_lists_every_check_in_the_planned_order_not_as_judged():
     judged = [r["check"] for r in data["results"]]
     planned = [check for check, _ in data["planned"] if check in judged]
     assert judged != planned and [r.check for r in built.results] == planned
-    listed = terminal.lines(built)[:len(planned)]
+    opening = 1 + len(terminal.opening(built))  # the verdict and what decides it come first
+    listed = terminal.lines(built)[opening:opening + len(planned)]
     assert [f" {check} (" in line for (line, _), check in zip(listed, planned)] == [True] * len(planned)
+    assert terminal.lines(built)[0] == terminal.lines(built)[-1]  # the verdict opens and closes it
     assert terminal.lines(built)[-1][1] == {"red": True, "bold": True}
 
 
@@ -100,7 +102,7 @@ def test_a_document_that_does_not_match_the_schema_writes_nothing(tmp_path):
 
 def test_a_status_is_its_word():
     assert [str(status) for status in Status] == [
-        "passed", "failed", "error", "inconclusive", "not applicable", "not checked"]
+        "passed", "failed", "waived", "error", "inconclusive", "not applicable", "not checked"]
     assert Status("not applicable") is Status.NOT_APPLICABLE and Status.FAILED == "failed"
     assert f"{Status.ERROR:<8}|" == "error   |" and json.dumps([Status.INCONCLUSIVE]) == '["inconclusive"]'
     assert (str(Verdict.NOT_CONFORMANT), str(Gate.PASSED), str(FailOn.SHOULD)) == ("NOT CONFORMANT", "passed", "should")
