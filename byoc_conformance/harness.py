@@ -275,8 +275,12 @@ class Harness:
         finally:
             self.judging = False
         status = Status.ERROR if error else verdict.status if verdict else Status.PASSED
-        result = CheckResult(entry.test_id, entry.requirement_id, self.level(entry), status, summary,
-                             time.monotonic() - started)
+        # A failure a waiver covers is waived, unless the waiver is past its date.
+        waiver = self.waiver_for(entry.test_id) if isinstance(verdict, Failed) else None
+        waived = waiver is not None and not waiver.expired(self.options.report.today)
+        result = CheckResult(entry.test_id, entry.requirement_id, self.level(entry),
+                             Status.WAIVED if waived else status, summary, time.monotonic() - started,
+                             waiver=waiver.describe() if waiver else None)
         self.results.append(result)
         # JUnit XML properties; record_property would warn under pytest's default xunit2 family.
         item.user_properties += [("status", result.status), ("evidence", summary)]
@@ -293,14 +297,11 @@ class Harness:
         if isinstance(verdict, Failed):
             if requirement.usual_fix:  # what users most often change to meet it (the catalogue's usual_fix)
                 result.details = text = f"{text}\n  usual fix: {requirement.usual_fix}"
-            waiver = self.waiver_for(entry.test_id)
-            if waiver is not None and not waiver.expired(self.options.report.today):
+            if waiver is not None and waived:
                 # Still reported whole, as waived with its reason: a skip with that reason in pytest and JUnit.
-                result.status, result.waiver = Status.WAIVED, waiver.describe()
                 result.details = text = f"waived: {waiver.describe()} [{waiver.source}]\n{text}"
                 pytest.skip(text)
             if waiver is not None:
-                result.waiver = waiver.describe()
                 result.details = text = f"{text}\n  waiver past its date: {waiver.describe()} [{waiver.source}]"
             pytest.fail(text, pytrace=False)
         pytest.skip(f"{verdict.status}: {text}")

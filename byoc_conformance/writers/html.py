@@ -59,7 +59,10 @@ def render(report: Report, digest: str) -> str:
                 + (f"; INTERRUPTED: {report.interrupted}" if report.interrupted else "")),
         ("Limits", "each container: {memory_mb} MiB memory, {pids} processes; servers' network: {network}"
                    .format(**run["limits"]) if run.get("limits") else "not recorded"),
-        ("Gate", f"--byoc-fail-on {report.fail_on}: {report.gate}"),
+        ("Gate", (f"--byoc-gate new-failures: {report.gate}" if report.gate_on is GateOn.NEW_FAILURES else
+                  f"--byoc-fail-on {report.fail_on}: {report.gate}")
+         + (f"; {len(report.stale_waivers)} stale waiver(s) under --byoc-strict-waivers" if report.strict_waivers
+            and report.stale_waivers else "")),
         ("Declaration", report.declaration["summary"] if report.declaration is not None else "not recorded"),
     ]
     if report.metrics:

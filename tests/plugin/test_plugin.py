@@ -126,3 +126,19 @@ def test_an_interrupt_on_a_frame_without_a_line_number_is_rendered_without_it():
     plugin.pytest_keyboard_interrupt(excinfo)
     assert list(excinfo.traceback) == real and len(real) >= 1
     assert "KeyboardInterrupt" in str(excinfo.getrepr(funcargs=True))
+
+
+@pytest.mark.parametrize("options, message", [
+    (["--byoc-waive=TRAIN-17"], "--byoc-waive TRAIN-17: give ID[[]:check[]][[]@YYYY-MM-DD[]]=REASON*"),
+    (["--byoc-waive=TRAIN-17@soon=x"], "--byoc-waive TRAIN-17@soon=x: until 'soon' is not a date (YYYY-MM-DD)"),
+    (["--byoc-gate=new-failures"], "--byoc-gate new-failures needs --byoc-baseline, an earlier report.json"),
+    (["--byoc-baseline=nothing.json"], "--byoc-baseline nothing.json: cannot read it: No such file or directory"),
+    (["--byoc-s3=s3://bucket/data"], "--byoc-s3 s3://bucket/data: give s3://bucket/prefix=PATH*"),
+])
+def test_a_bad_gate_or_s3_option_is_one_line_before_any_engine(pytester: pytest.Pytester,
+                                                                monkeypatch: pytest.MonkeyPatch, options, message):
+    monkeypatch.setenv("DOCKER_HOST", f"unix://{pytester.path}/no-such.sock")  # the options are read first
+    result = pytester.runpytest_subprocess("--image", "algo:latest", *options)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
+    result.stderr.fnmatch_lines([f"ERROR: byoc-conformance: {message}"])
+    assert "Traceback" not in result.stderr.str() + result.stdout.str()
