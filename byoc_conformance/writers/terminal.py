@@ -85,11 +85,15 @@ def lines(report: Report, bundle: Path | None = None) -> list[tuple[str, dict[st
 def annotations(report: Report) -> list[str]:
     """GitHub Actions workflow commands: an error per failure that decides the gate, a warning per inconclusive
     MUST (shown on the run's summary page and the pull request)."""
-    def escaped(text: str) -> str:  # as the workflow command syntax asks
+    def escaped(text: str) -> str:  # a command's message, as the workflow command syntax asks
         return text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
-    found = [f"::error title={escaped(r.check)} ({r.level})::{escaped(r.headline())}" for r in report.deciding]
-    found += [f"::warning title={escaped(r.check)} ({r.level}) inconclusive::{escaped(r.headline())}"
+    def property_value(text: str) -> str:  # a property (title=...) also escapes the separators ':' and ','
+        return escaped(text).replace(":", "%3A").replace(",", "%2C")
+
+    found = [f"::error title={property_value(f'{r.check} ({r.level})')}::{escaped(r.headline())}"
+             for r in report.deciding]
+    found += [f"::warning title={property_value(f'{r.check} ({r.level}) inconclusive')}::{escaped(r.headline())}"
               for r in report.unobserved]
     return found
 

@@ -47,7 +47,8 @@ def test_one_of_two_failed_musts_waived_leaves_not_conformant_and_an_expired_wai
     assert opening[1].startswith(f"decides the gate: {METRIC_05} (MUST): validation:mse: no value"), summary
     assert "  waiver past its date: same fix (until 2026-01-31) [--byoc-waive]" in run.output
     # On GitHub Actions the failure that decides the gate is also a workflow annotation.
-    assert f"\n::error title={METRIC_05} (MUST)::{METRIC_05} (MUST): validation:mse: no value" in run.output
+    assert f"\n::error title=METRIC-05%3Aobjective-metrics-declared-and-emitted (MUST)::{METRIC_05} (MUST): " \
+        "validation:mse: no value" in run.output
     document = json.loads((bundle / "report.json").read_text())
     assert [(w["id"], w["state"]) for w in document["waivers"]] == [
         ("METRIC-01", "applied"), ("METRIC-05", "expired"), ("TRAIN-13", "stale")]

@@ -132,10 +132,14 @@ def test_under_fail_on_should_a_failed_should_decides_the_gate_and_is_not_listed
 
 def test_github_annotations_name_each_deciding_failure_and_each_inconclusive_must():
     built = build(with_statuses(train="failed", ping="inconclusive"))
+    # A title's ':' and ',' are escaped (they separate a command's properties), a message's line ends.
     assert terminal.annotations(built) == [
-        f"::error title={TRAIN} (MUST)::{TRAIN} (MUST): {TRAIN} was failed (reproduce: docker run x train ...)",
-        f"::warning title={PING} (MUST) inconclusive::{PING} (MUST): {PING} was inconclusive (reproduce: docker run x "
-        "train ...)"]
+        f"::error title=TRAIN-15%3Agood-input-exits-0 (MUST)::{TRAIN} (MUST): {TRAIN} was failed (reproduce: docker "
+        "run x train ...)",
+        f"::warning title=SERVE-04%3Aping-answers-200-within-2s (MUST) inconclusive::{PING} (MUST): {PING} was "
+        "inconclusive (reproduce: docker run x train ...)"]
+    multi_line = build([result(TRAIN, "failed", summary="50% of rows\nthen more")])
+    assert terminal.annotations(multi_line)[0].endswith("::TRAIN-15:good-input-exits-0 (MUST): 50%25 of rows")
 
 
 # --- baselines ------------------------------------------------------------------------------------------------------
