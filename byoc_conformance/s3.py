@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path, PurePosixPath
 
 from .engine import HarnessError
@@ -32,12 +33,17 @@ class Mapped:
     prefix: str  # the key prefix, as given
     path: Path
 
+    @property
+    def base(self) -> str:
+        """The key a directory's files go below: the prefix as a "directory" (ending in "/", or empty)."""
+        return self.prefix if not self.prefix or self.prefix.endswith("/") else f"{self.prefix}/"
+
+    @cached_property  # walked once: a profile's channels, transform input and manifest entries all look it up
     def objects(self) -> dict[str, Path]:
         """key -> local file."""
         if self.path.is_file():
             return {self.prefix: self.path}
-        base = self.prefix if not self.prefix or self.prefix.endswith("/") else f"{self.prefix}/"
-        return {base + file.relative_to(self.path).as_posix(): file
+        return {self.base + file.relative_to(self.path).as_posix(): file
                 for file in sorted(self.path.rglob("*")) if file.is_file()}
 
     def overlaps(self, bucket: str, key: str) -> bool:
@@ -77,7 +83,7 @@ class Buckets:
         if not covering:
             raise HarnessError(f"{where}: no --byoc-s3 mapping covers {uri}; map it to local data, e.g. "
                                f"--byoc-s3 {uri}=./data")
-        found = {name: file for mapped in covering for name, file in mapped.objects().items() if name.startswith(key)}
+        found = {name: file for mapped in covering for name, file in mapped.objects.items() if name.startswith(key)}
         if not found:
             raise HarnessError(f"{where}: no object below {uri} (mapped from "
                                f"{', '.join(str(mapped.path) for mapped in covering)})")
@@ -139,7 +145,6 @@ class Buckets:
         None when no directory mapping does (the caller picks the report bundle)."""
         bucket, key = split_uri(uri, where)
         for mapped in self.mappings:
-            base = mapped.prefix if not mapped.prefix or mapped.prefix.endswith("/") else f"{mapped.prefix}/"
-            if mapped.bucket == bucket and mapped.path.is_dir() and (key + "/").startswith(base):
-                return mapped.path / key[len(base):]
+            if mapped.bucket == bucket and mapped.path.is_dir() and (key + "/").startswith(mapped.base):
+                return mapped.path / key[len(mapped.base):]
         return None
