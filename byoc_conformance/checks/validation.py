@@ -203,6 +203,9 @@ def _transform(step: TransformStep) -> str:
         raise Failed(f"transform job: {len(step.objects)} output object(s) for {len(job.objects)} input object(s)",
                      expected=EXPECTED, run=server)
     payloads = sum(done.transform.payloads for done in step.objects)
+    if not payloads:  # every object empty (or blank lines): the model's answers were never observed
+        raise Inconclusive(f"transform job: the {len(step.objects)} input object(s) hold no record (SplitType "
+                           f"{job.split_type}): no payload was sent, so nothing was judged", run=server)
     return (f"transform job {job.name}: {len(step.objects)} object(s) in {payloads} payload(s), all answered 2xx "
             f"in {step.seconds:.1f} s, written as {', '.join(str(done.output) for done in step.objects[:3])}"
             + (" ..." if len(step.objects) > 3 else ""))

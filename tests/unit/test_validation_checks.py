@@ -30,10 +30,11 @@ def training_step(**run_fields):
     return TrainingStep(TRAINING_JOB, run, True, model=Path("/out/p-training/output/model.tar.gz"))
 
 
-def transform_step(healthy=True, failures=(), objects=2):
+def transform_step(healthy=True, failures=(), objects=2, payloads=1):
     server = SimpleNamespace(healthy_after=0.5 if healthy else None, label="`serve` container (profile-transform)",
                              logs="", outcome=lambda: "/ping did not answer 200 within the start-up window")
-    done = [ObjectTransform(key, batch.Transform({}, payloads=1, failures=list(failures)), Path(f"/out/{key}.out"))
+    done = [ObjectTransform(key, batch.Transform({}, payloads=payloads, failures=list(failures)),
+                            Path(f"/out/{key}.out"))
             for key in ("a.csv", "b.csv")[:objects]]
     return TransformStep(TRANSFORM_JOB, server, objects=done, seconds=0.3)  # type: ignore[arg-type]
 
@@ -100,6 +101,11 @@ def test_a_transform_job_that_does_not_complete_fails(step, message):
     with pytest.raises(Failed, match="transform job: ") as raised:
         judged(profile_run(training_step(), step))
     assert message in raised.value.observed
+
+
+def test_a_transform_that_sent_no_payload_is_inconclusive_not_passed():
+    with pytest.raises(Inconclusive, match="the 2 input object\\(s\\) hold no record \\(SplitType Line\\): no payload"):
+        judged(profile_run(training_step(), transform_step(payloads=0)))
 
 
 def test_a_transform_with_no_model_to_serve_fails():
