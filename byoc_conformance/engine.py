@@ -360,14 +360,16 @@ def client_from_env() -> docker.DockerClient:
     """The engine DOCKER_HOST (and DOCKER_TLS_VERIFY, DOCKER_CERT_PATH) names, as docker-py reaches it. With TLS,
     the engine's CA must be the one trusted: requests takes REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE, which many CI
     images set, over the CA docker-py gives it (psf/requests#3829), and the engine's certificate then fails."""
-    if not os.environ.get("DOCKER_TLS_VERIFY"):
-        return docker.from_env(timeout=API_TIMEOUT)
-    hidden = {name: os.environ.pop(name) for name in CA_BUNDLE_VARIABLES if name in os.environ}
+    tls = bool(os.environ.get("DOCKER_TLS_VERIFY"))
+    hidden = {name: os.environ.pop(name) for name in CA_BUNDLE_VARIABLES if tls and name in os.environ}
     try:
-        client = docker.from_env(timeout=API_TIMEOUT)  # asks the engine its API version, over TLS
+        client = docker.from_env(timeout=API_TIMEOUT)  # asks the engine its API version
     finally:
         os.environ.update(hidden)
-    client.api.trust_env = False  # and so for every later call
+    # No later call reads the environment: requests would look up proxies (and CA bundles) in os.environ on every
+    # call, from the runs' threads while pytest rewrites PYTEST_CURRENT_TEST (a KeyError seen in CI), and would send
+    # a tcp:// engine's calls through an HTTP proxy.
+    client.api.trust_env = False
     return client
 
 

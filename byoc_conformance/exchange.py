@@ -175,6 +175,9 @@ class _Adapter(requests.adapters.HTTPAdapter):
 def session(connections: int = 32) -> requests.Session:
     """A session whose exchanges can be cut at their deadline; `connections` kept open per host."""
     client = requests.Session()
+    # Test traffic goes to the run's own containers: never through a proxy from the environment, and never by reading
+    # os.environ on each request from the probes' threads while pytest rewrites it (engine.client_from_env).
+    client.trust_env = False
     client.mount("http://", _Adapter(pool_connections=4, pool_maxsize=connections))
     return client
 

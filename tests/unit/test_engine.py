@@ -155,3 +155,11 @@ def test_a_sweep_does_not_hide_what_the_engine_refuses_for_other_reasons():
     client = SimpleNamespace(containers=SimpleNamespace(list=lambda **_: [refused]), volumes=nothing, networks=nothing)
     with pytest.raises(engine_module.docker.errors.APIError):
         engine_module.remove_labelled(client, {"label": "x"}, patience=1)  # type: ignore[arg-type]
+
+
+def test_without_tls_no_later_engine_call_reads_the_environment_either(monkeypatch):
+    monkeypatch.setattr(engine_module.docker, "from_env", lambda timeout: FakeClient("http+docker://localhost"))
+    monkeypatch.delenv("DOCKER_TLS_VERIFY", raising=False)
+    monkeypatch.setenv("REQUESTS_CA_BUNDLE", "/etc/ssl/certs/ca-certificates.crt")
+    assert engine_module.client_from_env().api.trust_env is False
+    assert engine_module.os.environ["REQUESTS_CA_BUNDLE"] == "/etc/ssl/certs/ca-certificates.crt"  # not touched

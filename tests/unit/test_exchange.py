@@ -291,3 +291,13 @@ def test_the_pieces_of_a_streamed_answer_are_timed_as_they_come(streaming):
     times = [at for at, _ in streamed.pieces]
     assert len(times) == 5 and times == sorted(times) and times[-1] > times[0]
     assert held.pieces[-1][0] - held.pieces[0][0] < held.pieces[0][0]  # all together, after the wait
+
+
+def test_test_traffic_never_goes_through_a_proxy_of_the_environment(server, monkeypatch):
+    # requests would send it to the proxy (and read os.environ on every request, from the probes' threads, while
+    # pytest rewrites it): the run's containers are reached directly.
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")
+    monkeypatch.setenv("NO_PROXY", "")
+    with exchange.session() as client:
+        assert client.trust_env is False
+        assert exchange.exchange(client, "GET", server + "/ok", deadline=10).status_code == 200
