@@ -317,6 +317,7 @@ def test_sample_fails_exactly_its_listed_requirements(sample, sample_runs):
     run = sample_runs[sample].result()
     assert run.statuses, run.output
     assert run.ids_with("failed") == expected, run.output
+    assert not run.ids_with("error"), run.output  # a harness error is the harness's defect, never a sample's verdict
     # The exit status is the gate's: 1 for a MUST failed or inconclusive; a failed SHOULD alone passes. Judged on
     # one area, the requirements left out are not checked: INCONCLUSIVE at best.
     if judged_area(sample) is None:
